@@ -1,0 +1,59 @@
+# Jigsaw: the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export SODA_CORE_TELEMETRY_ENABLED := false
+export DAGSTER_HOME ?= $(CURDIR)/.jigsaw/dagster_home
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install demo test test-fast lint format ui region bench docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@mkdir -p $(DAGSTER_HOME)
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: set up, generate the demo region and run the whole pipeline on it.
+demo: $(STAMP)
+	$(PY) -m jigsaw.cli demo
+
+## make test: the test suite on a real PostgreSQL (throwaway databases).
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not e2e"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m jigsaw.cli lint-sql
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## make ui: the Dagster UI on http://127.0.0.1:3000
+ui: $(STAMP)
+	$(PY) -m jigsaw.cli ui
+
+## make region: write the demo region's deliveries to data/landing (RESIDENTS=20000 SEED=...)
+region: $(STAMP)
+	$(PY) -m ingestion.demo_region $(if $(RESIDENTS),--residents $(RESIDENTS)) $(if $(SEED),--seed $(SEED))
+
+## make bench: benchmarks that print figures (speed, memory, accuracy)
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+docs: $(STAMP)
+	$(PY) -m jigsaw.cli docs
+
+clean:
+	rm -rf .jigsaw data dbt_project/target dbt_project/logs

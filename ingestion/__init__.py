@@ -1,0 +1,1 @@
+"""Getting each public body's deliveries into PostgreSQL: specs, loaders, pseudonymisation."""

@@ -1,0 +1,58 @@
+"""Keyed hashing of direct identifiers (HMAC-SHA256), the same token for the same value everywhere.
+
+The key comes from ``JIGSAW_PSEUDONYMISATION_KEY``. The demo region uses a documented demo
+key (``make demo`` sets it); any other run without a key stops with a clear error. The key is
+never logged or written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+
+KEY_VARIABLE = "JIGSAW_PSEUDONYMISATION_KEY"
+# Public on purpose: it protects nothing, it only lets the synthetic demo region run.
+DEMO_KEY = "jigsaw-demo-region-not-a-secret"
+
+_SPACES = re.compile(r"\s+")
+_NOT_DIGITS = re.compile(r"\D")
+
+
+class MissingKeyError(RuntimeError):
+    pass
+
+
+def pseudonymisation_key() -> bytes:
+    key = os.environ.get(KEY_VARIABLE)
+    if not key:
+        raise MissingKeyError(
+            f"{KEY_VARIABLE} is not set: Jigsaw will not load identifiable data without a "
+            "pseudonymisation key. Set it from your secret store (the demo uses "
+            "`make demo`, which sets the documented demo key)."
+        )
+    return key.encode("utf-8")
+
+
+def normalise(domain: str, value: str) -> str:
+    """The canonical form that is hashed: case, spacing and punctuation must not split a person."""
+    if domain == "nhs_number":
+        return _NOT_DIGITS.sub("", value)
+    return _SPACES.sub(" ", value.strip()).upper()
+
+
+class Pseudonymiser:
+    """Turns identifier values into tokens; one instance per load, key read once."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key if key is not None else pseudonymisation_key()
+
+    def token(self, domain: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        canonical = normalise(domain, value)
+        if not canonical:
+            return None
+        message = f"{domain}\x1f{canonical}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()

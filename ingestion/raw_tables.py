@@ -1,0 +1,116 @@
+"""DDL for the tables ingestion writes: raw_<body>.<entity>, identity, ledger and quarantine.
+
+This module is the contract between loading and everything downstream (dbt sources, Soda
+contracts, linkage): the column names and types here are what they can rely on.
+"""
+
+from __future__ import annotations
+
+from psycopg import Connection, sql
+
+from ingestion.spec import Entity, SourceSpec
+
+LINEAGE_COLUMNS: list[tuple[str, str]] = [
+    ("_delivery_id", "text not null"),  # <body>/<delivery date>/<file name>
+    ("_period", "text not null"),  # YYYY-MM the delivery covers
+    ("_file_sha256", "text not null"),
+    ("_source_row_number", "integer not null"),  # 1-based data row (or record) in the file
+    ("_loaded_at", "timestamptz not null default now()"),
+]
+
+IDENTITY_SCHEMA = "identity"
+INGESTION_SCHEMA = "ingestion"
+
+# Clear identifiers for linkage, one row per delivered person-bearing row. Only the engineer
+# and linkage roles may read this schema.
+IDENTITY_DDL = """
+create schema if not exists identity;
+create table if not exists identity.person_records (
+    body text not null,
+    entity text not null,
+    _delivery_id text not null,
+    _period text not null,
+    _source_row_number integer not null,
+    person_ref_token text not null,
+    person_ref text not null,
+    given_name text,
+    family_name text,
+    date_of_birth date,
+    sex text,
+    postcode text,
+    address text,
+    nhs_number text,
+    uprn text,
+    _loaded_at timestamptz not null default now(),
+    primary key (body, entity, _delivery_id, _source_row_number)
+);
+create index if not exists person_records_ref on identity.person_records (body, person_ref_token);
+"""
+
+LEDGER_DDL = """
+create schema if not exists ingestion;
+create table if not exists ingestion.deliveries (
+    delivery_id text primary key,
+    body text not null,
+    entity text not null,
+    period text not null,
+    delivery_date date not null,
+    file_name text not null,
+    file_sha256 text not null,
+    bytes bigint not null,
+    status text not null check (status in ('loaded', 'duplicate', 'rejected', 'superseded')),
+    rows_delivered integer,
+    rows_loaded integer,
+    rows_quarantined integer,
+    error text,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz
+);
+create index if not exists deliveries_sha on ingestion.deliveries (file_sha256);
+create table if not exists ingestion.quarantine (
+    delivery_id text not null,
+    body text not null,
+    entity text not null,
+    file_sha256 text not null,
+    source_row_number integer not null,
+    column_name text,
+    reason text not null,
+    original_line text,
+    quarantined_at timestamptz not null default now()
+);
+create index if not exists quarantine_delivery on ingestion.quarantine (delivery_id);
+"""
+
+
+def raw_columns(entity: Entity) -> list[tuple[str, str]]:
+    """(name, type) of the delivered columns as stored in raw, in spec order."""
+    return [(c.raw_name, c.raw_type) for c in entity.columns if c.raw_name]
+
+
+def create_raw_table(conn: Connection, spec: SourceSpec, entity: Entity) -> None:
+    columns = [
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+        for name, kind in LINEAGE_COLUMNS + raw_columns(entity)
+    ]
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(spec.raw_schema)))
+    conn.execute(
+        sql.SQL("create table if not exists {}.{} ({})").format(
+            sql.Identifier(spec.raw_schema), sql.Identifier(entity.name), sql.SQL(", ").join(columns)
+        )
+    )
+    conn.execute(
+        sql.SQL("create index if not exists {} on {}.{} (_period)").format(
+            sql.Identifier(f"{entity.name}__period"),
+            sql.Identifier(spec.raw_schema),
+            sql.Identifier(entity.name),
+        )
+    )
+
+
+def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
+    """Idempotent: every raw table of every spec, plus identity, ledger and quarantine."""
+    conn.execute(IDENTITY_DDL)
+    conn.execute(LEDGER_DDL)
+    for spec in specs:
+        for entity in spec.entities:
+            create_raw_table(conn, spec, entity)

@@ -1,0 +1,1 @@
+"""Shared plumbing for Jigsaw: where things live and which database is in use."""

@@ -1,0 +1,183 @@
+"""Which PostgreSQL Jigsaw talks to, and how every tool (SQLAlchemy, psycopg, dbt, Soda) reaches it.
+
+One setting decides: ``JIGSAW_DATABASE_URL``. Without it the standard libpq variables
+(``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE``) are honoured, and with
+neither the project starts an embedded PostgreSQL (the ``pgserver`` package) whose data lives
+in the git-ignored state folder, so a machine with only Python works.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from jigsaw.paths import state_dir
+
+DEFAULT_DATABASE = "jigsaw"
+LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass(frozen=True)
+class ConnectionParts:
+    """A database URL split into the fields that dbt profiles and Soda data sources want."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    def url(self) -> str:
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        if self.host.startswith("/"):
+            # A socket directory goes in the query string; libpq and SQLAlchemy both accept it.
+            query = urlencode({"host": self.host})
+            return f"postgresql://{auth}@:{self.port}/{self.dbname}?{query}"
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+
+def parse_url(url: str) -> ConnectionParts:
+    parts = urlsplit(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    query = parse_qs(parts.query)
+    host = query.get("host", [parts.hostname or "127.0.0.1"])[0]
+    return ConnectionParts(
+        host=host,
+        port=int(query.get("port", [parts.port or 5432])[0]),
+        user=unquote(parts.username or os.environ.get("PGUSER", "postgres")),
+        password=unquote(parts.password or ""),
+        dbname=(parts.path or "/").lstrip("/") or DEFAULT_DATABASE,
+    )
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server and credentials, another database."""
+    parts = parse_url(url)
+    return ConnectionParts(parts.host, parts.port, parts.user, parts.password, dbname).url()
+
+
+def with_user(url: str, user: str, password: str = "") -> str:
+    """The same server and database, another role."""
+    parts = parse_url(url)
+    return ConnectionParts(parts.host, parts.port, user, password, parts.dbname).url()
+
+
+def sqlalchemy_url(url: str) -> str:
+    scheme, netloc, path, query, fragment = urlsplit(url)
+    return urlunsplit(("postgresql+psycopg", netloc, path, query, fragment))
+
+
+def _url_from_libpq_env() -> str | None:
+    if not any(os.environ.get(v) for v in ("PGHOST", "PGPORT", "PGDATABASE")):
+        return None
+    return ConnectionParts(
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=int(os.environ.get("PGPORT", "5432")),
+        user=os.environ.get("PGUSER", "postgres"),
+        password=os.environ.get("PGPASSWORD", ""),
+        dbname=os.environ.get("PGDATABASE", DEFAULT_DATABASE),
+    ).url()
+
+
+def embedded_server_url() -> str:
+    """Start (or reuse) the project's own PostgreSQL and return a URL to its jigsaw database."""
+    import pgserver  # imported lazily: only machines without a server need it
+
+    pgdata = state_dir() / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None keeps the server up after this process ends, so dbt, Soda and the
+    # Dagster UI (other processes) can reach the same database.
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    admin_url = server.get_uri("postgres")
+    parts = parse_url(admin_url)
+    return ConnectionParts(parts.host, parts.port, parts.user, parts.password, DEFAULT_DATABASE).url()
+
+
+def describe(url: str) -> str:
+    """A URL with any password masked, safe to print."""
+    parts = parse_url(url)
+    masked = ConnectionParts(
+        parts.host, parts.port, parts.user, "***" if parts.password else "", parts.dbname
+    )
+    return masked.url()
+
+
+def resolve_database_url(*, announce: bool = False) -> str:
+    """The database URL in force: JIGSAW_DATABASE_URL, then PG* variables, then embedded.
+
+    The answer is written back to JIGSAW_DATABASE_URL so that child processes (dbt, Soda,
+    Dagster runs) agree on it, and to the JIGSAW_DB_* fields read by profiles.yml.
+    """
+    url = os.environ.get("JIGSAW_DATABASE_URL")
+    source = "JIGSAW_DATABASE_URL"
+    if not url:
+        url = _url_from_libpq_env()
+        source = "PG* environment variables"
+    if not url:
+        url = embedded_server_url()
+        source = f"embedded PostgreSQL in {state_dir() / 'pgdata'}"
+    ensure_database(url)
+    export_connection_env(url)
+    if announce:
+        print(f"jigsaw: database {describe(url)} ({source})", file=sys.stderr)
+    return url
+
+
+def export_connection_env(url: str) -> None:
+    """Publish the connection as separate fields for dbt's profiles.yml and Soda."""
+    parts = parse_url(url)
+    os.environ["JIGSAW_DATABASE_URL"] = url
+    os.environ["JIGSAW_DB_HOST"] = parts.host
+    os.environ["JIGSAW_DB_PORT"] = str(parts.port)
+    os.environ["JIGSAW_DB_USER"] = parts.user
+    os.environ["JIGSAW_DB_PASSWORD"] = parts.password
+    os.environ["JIGSAW_DB_NAME"] = parts.dbname
+
+
+def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(url or resolve_database_url(), **kwargs)
+
+
+def ensure_database(url: str) -> None:
+    """Create the URL's database if the server does not have it yet."""
+    parts = parse_url(url)
+    admin = with_database(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (parts.dbname,)
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(parts.dbname)))
+
+
+def drop_database(url: str) -> None:
+    parts = parse_url(url)
+    admin = with_database(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(parts.dbname))
+        )
+
+
+def server_is_up(url: str) -> bool:
+    try:
+        with psycopg.connect(with_database(url, "postgres"), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def test_server_url() -> str:
+    """The server integration tests use: JIGSAW_DATABASE_URL, else 127.0.0.1:5432, else embedded."""
+    url = os.environ.get("JIGSAW_DATABASE_URL") or _url_from_libpq_env()
+    if url:
+        return url
+    if server_is_up(LOCAL_SERVER_URL):
+        return LOCAL_SERVER_URL
+    return embedded_server_url()

@@ -1,0 +1,1 @@
+"""Dagster definitions for Jigsaw: assets, factories, checks, schedules, sensors, resources."""

@@ -1,0 +1,1 @@
+"""One module per area; each exposes ``defs``. orchestration/definitions.py loads them all."""

@@ -1,0 +1,1 @@
+"""Factories that turn data (source specs, contracts, the dbt manifest) into Dagster objects."""

@@ -1,0 +1,56 @@
+"""Every shipped source spec validates, and a broken spec fails naming its file and field."""
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.spec import SpecError, load_spec, load_specs
+
+
+def test_every_shipped_spec_is_valid():
+    specs = load_specs()
+    bodies = {s.body for s in specs}
+    assert {
+        "childrens_social_care",
+        "adult_social_care",
+        "revenues_benefits",
+        "housing_provider",
+        "home_sensors",
+        "police",
+        "acute_trust",
+        "schools",
+        "licensing",
+        "reference",
+    } <= bodies
+    for spec in specs:
+        for entity in spec.entities:
+            assert entity.columns, f"{spec.body}.{entity.name} has no columns"
+
+
+def test_direct_identifiers_never_reach_raw_in_clear():
+    for spec in load_specs():
+        for entity in spec.entities:
+            for column in entity.columns:
+                if column.linkage in {"given_name", "family_name", "address", "postcode"}:
+                    assert column.raw_name is None, f"{spec.body}.{entity.name}.{column.name}"
+                if column.linkage in {"nhs_number", "person_ref"}:
+                    assert column.raw_name == f"{column.name}_token"
+
+
+def test_invalid_spec_names_file_and_field(tmp_path: Path):
+    folder = tmp_path / "fire_service"
+    folder.mkdir()
+    path = folder / "fire_service.yml"
+    path.write_text(
+        "body: fire_service\ntitle: Fire\nowner: Fire\n"
+        "sharing_agreement: {reference: X, permitted_purposes: [safeguarding],"
+        " retention_months: 12, lawful_basis: x}\n"
+        "entities:\n  - name: visits\n    description: d\n    format: csv\n"
+        "    file_pattern: 'visits_{period}.csv'\n    primary_key: [visit_id]\n"
+        "    columns:\n      - {name: visit_id, type: varchar, description: id}\n"
+    )
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "entities.0.columns.0.type" in message
