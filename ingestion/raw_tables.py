@@ -83,8 +83,18 @@ create index if not exists quarantine_delivery on ingestion.quarantine (delivery
 
 
 def raw_columns(entity: Entity) -> list[tuple[str, str]]:
-    """(name, type) of the delivered columns as stored in raw, in spec order."""
-    return [(c.raw_name, c.raw_type) for c in entity.columns if c.raw_name]
+    """(name, type) of the delivered columns as stored in raw, in spec order.
+
+    An NHS number column also gets ``<name>_is_valid``: the modulus-11 check can only be made
+    on the clear value, which raw never holds.
+    """
+    columns: list[tuple[str, str]] = []
+    for column in entity.columns:
+        if column.raw_name:
+            columns.append((column.raw_name, column.raw_type))
+        if column.linkage == "nhs_number":
+            columns.append((f"{column.name}_is_valid", "boolean"))
+    return columns
 
 
 def create_raw_table(conn: Connection, spec: SourceSpec, entity: Entity) -> None:
