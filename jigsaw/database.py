@@ -96,16 +96,20 @@ def embedded_server_url() -> str:
     server = pgserver.get_server(pgdata, cleanup_mode=None)
     admin_url = server.get_uri("postgres")
     parts = parse_url(admin_url)
-    return ConnectionParts(parts.host, parts.port, parts.user, parts.password, DEFAULT_DATABASE).url()
+    return ConnectionParts(
+        parts.host, parts.port, parts.user, parts.password, DEFAULT_DATABASE
+    ).url()
 
 
 def describe(url: str) -> str:
     """A URL with any password masked, safe to print."""
     parts = parse_url(url)
-    masked = ConnectionParts(
-        parts.host, parts.port, parts.user, "***" if parts.password else "", parts.dbname
-    )
-    return masked.url()
+    shown = ConnectionParts(parts.host, parts.port, parts.user, "", parts.dbname).url()
+    if parts.password:
+        shown = shown.replace(
+            f"{quote(parts.user, safe='')}@", f"{quote(parts.user, safe='')}:***@", 1
+        )
+    return shown
 
 
 def resolve_database_url(*, announce: bool = False) -> str:

@@ -1,0 +1,34 @@
+"""Run every benchmark (or those named): `python -m benchmarks [topic ...]`."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+
+import benchmarks
+
+
+def main(argv: list[str]) -> int:
+    topics = sorted(
+        m.name.removeprefix("bench_")
+        for m in pkgutil.iter_modules(benchmarks.__path__)
+        if m.name.startswith("bench_")
+    )
+    chosen = argv or topics
+    unknown = sorted(set(chosen) - set(topics))
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; available: {topics}", file=sys.stderr)
+        return 2
+    for topic in chosen:
+        print(f"\n=== benchmark: {topic} ===", flush=True)
+        started = time.perf_counter()
+        module = importlib.import_module(f"benchmarks.bench_{topic}")
+        module.main()
+        print(f"=== {topic}: {time.perf_counter() - started:.1f} s ===", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+"""The closing summary of `make demo`: what ran, what passed, what analysts can now read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from jigsaw import database
+
+
+def _ledger_counts(conn: psycopg.Connection) -> list[tuple[str, int, int, int]]:
+    return conn.execute(
+        """
+        select status, count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
+        from ingestion.deliveries group by status order by status
+        """
+    ).fetchall()
+
+
+def _published_marts(conn: psycopg.Connection) -> list[tuple[str, int]]:
+    tables = conn.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'marts' order by table_name"
+    ).fetchall()
+    counts = []
+    for (name,) in tables:
+        query = psycopg.sql.SQL("select count(*) from marts.{}").format(psycopg.sql.Identifier(name))
+        counts.append((name, conn.execute(query).fetchone()[0]))
+    return counts
+
+
+def print_summary(url: str, ingestion: Any, result: Any, seconds: float) -> int:
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    evaluations = result.get_asset_check_evaluations()
+    passed = [e for e in evaluations if e.passed]
+    failed = [e for e in evaluations if not e.passed]
+
+    with database.connect(url) as conn:
+        ledger = _ledger_counts(conn)
+        marts = _published_marts(conn)
+
+    print("\n==================== Jigsaw demo: summary ====================")
+    print(f"database            {database.describe(url)}")
+    print(f"ingestion           {ingestion}")
+    for status, files, loaded, quarantined in ledger:
+        print(f"  deliveries {status:<10} {files:>5} files  {loaded:>10} rows loaded  "
+              f"{quarantined:>6} rows quarantined")
+    print(f"regional build      {'succeeded' if result.success else 'FAILED'}: "
+          f"{len(materialised)} assets materialised")
+    print(f"checks              {len(passed)} passed, {len(failed)} failed")
+    for evaluation in failed:
+        print(f"  failed: {evaluation.asset_key.to_user_string()} / {evaluation.check_name} "
+              f"({evaluation.severity.value})")
+    print(f"marts published     {len(marts)}")
+    for name, rows in marts:
+        print(f"  marts.{name:<40} {rows:>9} rows")
+    print(f"time                {seconds:.0f} s")
+    print("next                make ui   -> http://127.0.0.1:3000 (runs, checks, sensors)")
+    print("                    analysts: connect as jigsaw_analyst, read schema marts")
+    print("==============================================================")
+    return 0 if result.success and marts else 1
