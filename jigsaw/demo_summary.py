@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from jigsaw import database
 
@@ -25,7 +26,7 @@ def _published_marts(conn: psycopg.Connection) -> list[tuple[str, int]]:
     ).fetchall()
     counts = []
     for (name,) in tables:
-        query = psycopg.sql.SQL("select count(*) from marts.{}").format(psycopg.sql.Identifier(name))
+        query = sql.SQL("select count(*) from marts.{}").format(sql.Identifier(name))
         counts.append((name, conn.execute(query).fetchone()[0]))
     return counts
 
@@ -44,14 +45,20 @@ def print_summary(url: str, ingestion: Any, result: Any, seconds: float) -> int:
     print(f"database            {database.describe(url)}")
     print(f"ingestion           {ingestion}")
     for status, files, loaded, quarantined in ledger:
-        print(f"  deliveries {status:<10} {files:>5} files  {loaded:>10} rows loaded  "
-              f"{quarantined:>6} rows quarantined")
-    print(f"regional build      {'succeeded' if result.success else 'FAILED'}: "
-          f"{len(materialised)} assets materialised")
+        print(
+            f"  deliveries {status:<10} {files:>5} files  {loaded:>10} rows loaded  "
+            f"{quarantined:>6} rows quarantined"
+        )
+    print(
+        f"regional build      {'succeeded' if result.success else 'FAILED'}: "
+        f"{len(materialised)} assets materialised"
+    )
     print(f"checks              {len(passed)} passed, {len(failed)} failed")
     for evaluation in failed:
-        print(f"  failed: {evaluation.asset_key.to_user_string()} / {evaluation.check_name} "
-              f"({evaluation.severity.value})")
+        print(
+            f"  failed: {evaluation.asset_key.to_user_string()} / {evaluation.check_name} "
+            f"({evaluation.severity.value})"
+        )
     print(f"marts published     {len(marts)}")
     for name, rows in marts:
         print(f"  marts.{name:<40} {rows:>9} rows")
