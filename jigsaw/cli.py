@@ -34,7 +34,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from jigsaw.demo import run_demo
 
     prepare_environment()
-    return run_demo(residents=args.residents, seed=args.seed)
+    return run_demo(residents=args.residents, seed=args.seed, months=args.months)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate the demo region and run the pipeline")
     demo.add_argument("--residents", type=int, default=None)
     demo.add_argument("--seed", type=int, default=None)
+    demo.add_argument("--months", type=int, default=None)
     demo.set_defaults(func=cmd_demo)
 
     ui = commands.add_parser("ui", help="serve the Dagster UI")

@@ -1,6 +1,6 @@
 """`make demo`: the demo region end to end, then a short summary.
 
-1. generate the synthetic region's deliveries (skipped when the same seed and size are there);
+1. generate the synthetic region's deliveries (skipped when the same configuration is there);
 2. create the roles and grants;
 3. load every delivery through the ingestion assets (Dagster, one run per body);
 4. run the regional build (linkage, dbt, Soda gates, publishing) through Dagster;
@@ -15,42 +15,42 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import asdict
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
 from jigsaw.paths import ground_truth_dir, landing_dir
 
-DEFAULT_RESIDENTS = 20_000
-DEFAULT_SEED = 20261125
 
+def generate_region_once(config) -> None:
+    """Generate the region unless the same configuration was generated last time."""
+    from ingestion.demo_region import generate_region
 
-def _generate_region(residents: int, seed: int) -> None:
-    from ingestion.demo_region import RegionConfig, generate_region
-
-    marker = ground_truth_dir() / "region.json"
-    wanted = {"residents": residents, "seed": seed}
-    if marker.exists() and json.loads(marker.read_text()).get("config") == wanted:
-        print(f"jigsaw: demo region ({residents} residents, seed {seed}) already generated")
+    marker = ground_truth_dir() / "region_config.json"
+    wanted = json.dumps(asdict(config), sort_keys=True, default=str)
+    if marker.exists() and marker.read_text() == wanted and any(landing_dir().glob("*/*/*")):
+        print(f"jigsaw: demo region ({config.residents} residents, seed {config.seed}) is there")
         return
     started = time.perf_counter()
-    generate_region(RegionConfig(residents=residents, seed=seed), landing_dir(), ground_truth_dir())
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"config": wanted}))
+    generate_region(config, landing_dir(), ground_truth_dir())
+    marker.write_text(wanted)
     print(f"jigsaw: demo region generated in {time.perf_counter() - started:.0f} s")
 
 
-def run_demo(residents: int | None = None, seed: int | None = None) -> int:
+def run_demo(
+    residents: int | None = None, seed: int | None = None, months: int | None = None
+) -> int:
     import dagster as dg
 
-    residents = residents or int(os.environ.get("JIGSAW_DEMO_RESIDENTS", DEFAULT_RESIDENTS))
-    seed = seed or int(os.environ.get("JIGSAW_DEMO_SEED", DEFAULT_SEED))
+    from ingestion.demo_region import RegionConfig
+
     if not os.environ.get(KEY_VARIABLE):
         os.environ[KEY_VARIABLE] = DEMO_KEY
         print(f"jigsaw: using the documented demo pseudonymisation key ({KEY_VARIABLE} unset)")
     url = database.resolve_database_url()
     started = time.perf_counter()
 
-    _generate_region(residents, seed)
+    generate_region_once(RegionConfig.from_env(residents=residents, seed=seed, months=months))
 
     from quality.roles import ensure_roles
 
@@ -61,10 +61,10 @@ def run_demo(residents: int | None = None, seed: int | None = None) -> int:
     from orchestration.factories.ingestion_assets import materialize_landing
 
     instance = dg.DagsterInstance.get()
-    print("jigsaw: loading deliveries (ingestion assets, one run per body)")
+    print("jigsaw: loading deliveries (ingestion assets, one run per body)", flush=True)
     ingestion_summary = materialize_landing(instance)
 
-    print("jigsaw: regional build (linkage, dbt, quality gates, publishing)")
+    print("jigsaw: regional build (linkage, dbt, quality gates, publishing)", flush=True)
     job = defs.resolve_job_def("regional_build")
     result = job.execute_in_process(instance=instance, raise_on_error=False)
 
