@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from jigsaw import database
 from jigsaw.demo import run_demo
@@ -82,7 +83,7 @@ def test_marts_are_published_and_readable_by_analysts_only(demo_run, database_ur
     with psycopg.connect(analyst_url) as analyst:
         for mart in marts:
             count = analyst.execute(
-                psycopg.sql.SQL("select count(*) from marts.{}").format(psycopg.sql.Identifier(mart))
+                sql.SQL("select count(*) from marts.{}").format(sql.Identifier(mart))
             ).fetchone()[0]
             assert count > 0, f"marts.{mart} is empty"
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
