@@ -1,0 +1,232 @@
+"""dbt incremental rebuild: one new monthly delivery for one body, against a full build.
+
+Target (issue 5): after a full build of the demo region, one new monthly delivery for one
+body, with everything downstream of it, takes no more than 15 % of the full build's time.
+
+Figures: the full ``dbt build --full-refresh`` (models, unit tests and data tests) and then
+``dbt build --select source:raw_<body>+`` after a new monthly delivery for that body. The new
+delivery is the body's latest month copied as the next month (dates moved one month on, a new
+delivery id, loaded now), as the loader would write it.
+
+The database: ``--database-url`` (or JIGSAW_DATABASE_URL) when it already holds a loaded demo
+region, else a fresh database where the demo region is generated (``--residents``) and loaded,
+then linked when the linkage package can (else persons get interim keys). The simulated
+delivery is removed again afterwards from a database the benchmark did not create.
+
+``python -m benchmarks.bench_dbt_incremental [--residents N] [--body police] [--keep]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from jigsaw import database
+from jigsaw.paths import dbt_project_dir
+
+TARGET_RATIO = 0.15
+# (entity, date or timestamp columns moved on by a month) of each body's monthly extract
+MONTHLY_ENTITIES = {
+    "police": ("incidents", ["incident_at"]),
+    "acute_trust": ("ae_attendances", ["arrived_at"]),
+    "adult_social_care": ("care_contacts", ["contact_date"]),
+    "childrens_social_care": ("referrals", ["referral_date"]),
+    "schools": ("exclusions", ["start_date"]),
+}
+
+
+def dbt(target: Path, *args: str) -> tuple[float, dict]:
+    project = dbt_project_dir()
+    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project)]
+    command += ["--profiles-dir", str(project), "--target-path", str(target)]
+    started = time.perf_counter()
+    completed = subprocess.run(
+        command,
+        cwd=project,
+        env={**os.environ, "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-5000:]}")
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return elapsed, {"nodes": len(results), "results": results}
+
+
+def has_region(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        exists = conn.execute("select to_regclass('raw_police.incidents')").fetchone()[0]
+        if exists is None:
+            return False
+        return conn.execute("select exists (select 1 from raw_police.incidents)").fetchone()[0]
+
+
+def build_region(url: str, residents: int) -> None:
+    from ingestion.demo_region import RegionConfig, generate_region
+    from ingestion.pipeline import load_landing
+    from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
+
+    os.environ.setdefault(KEY_VARIABLE, DEMO_KEY)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        generate_region(
+            RegionConfig(residents=residents), Path(folder) / "landing", Path(folder) / "truth"
+        )
+        summary = load_landing(url, Path(folder) / "landing")
+        print(
+            f"region: {residents} residents generated and loaded in "
+            f"{time.perf_counter() - started:.0f} s ({summary.rows_loaded} rows)"
+        )
+
+
+def ensure_linkage(url: str) -> str:
+    try:
+        from linkage.addresses import run_address_matching
+        from linkage.pipeline import run_person_linkage
+
+        started = time.perf_counter()
+        run_person_linkage(url)
+        run_address_matching(url)
+        return f"identity resolution ran in {time.perf_counter() - started:.0f} s"
+    except Exception as exc:  # noqa: BLE001 - the benchmark still measures dbt with interim keys
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                """
+                create schema if not exists linkage;
+                create table if not exists linkage.person_xref (
+                    body text, person_ref_token text, person_key text, method text,
+                    match_probability double precision);
+                create table if not exists linkage.address_xref (
+                    body text, entity text, _delivery_id text, _source_row_number integer,
+                    person_ref_token text, uprn text, method text, score double precision);
+                """
+            )
+        return f"identity resolution unavailable ({exc.__class__.__name__}): interim keys"
+
+
+def add_monthly_delivery(url: str, body: str) -> tuple[str, str, int]:
+    """Copy the body's latest month as the next month; returns (table, delivery id, rows)."""
+    entity, date_columns = MONTHLY_ENTITIES[body]
+    table = sql.Identifier(f"raw_{body}", entity)
+    with psycopg.connect(url) as conn:
+        latest = conn.execute(sql.SQL("select max(_period) from {}").format(table)).fetchone()[0]
+        year, month = (int(p) for p in latest.split("-"))
+        period = f"{year + month // 12}-{month % 12 + 1:02d}"
+        delivery = f"{body}/bench/{entity}_{period}_{uuid.uuid4().hex[:8]}"
+        columns = [
+            row[0]
+            for row in conn.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = %s and table_name = %s order by ordinal_position",
+                (f"raw_{body}", entity),
+            )
+        ]
+        values = []
+        for column in columns:
+            if column == "_delivery_id":
+                values.append(sql.Literal(delivery))
+            elif column == "_period":
+                values.append(sql.Literal(period))
+            elif column == "_loaded_at":
+                values.append(sql.SQL("now()"))
+            elif column in date_columns:
+                values.append(sql.SQL("{} + interval '1 month'").format(sql.Identifier(column)))
+            else:
+                values.append(sql.Identifier(column))
+        inserted = conn.execute(
+            sql.SQL("insert into {} ({}) select {} from {} where _period = {}").format(
+                table,
+                sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                sql.SQL(", ").join(values),
+                table,
+                sql.Literal(latest),
+            )
+        ).rowcount
+    return f"raw_{body}.{entity}", delivery, inserted
+
+
+def remove_delivery(url: str, table: str, delivery: str) -> None:
+    schema, name = table.split(".")
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            sql.SQL("delete from {} where _delivery_id = %s").format(sql.Identifier(schema, name)),
+            (delivery,),
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("JIGSAW_DATABASE_URL"))
+    parser.add_argument("--residents", type=int, default=20_000)
+    parser.add_argument("--body", default="police", choices=sorted(MONTHLY_ENTITIES))
+    parser.add_argument("--keep", action="store_true", help="keep a database made here")
+    args = parser.parse_args(argv if argv is not None else [])
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+    created = None
+    url = args.database_url
+    if not url or not has_region(url):
+        server = database.test_server_url()
+        url = created = database.with_database(server, f"jigsaw_bench_dbt_{uuid.uuid4().hex[:8]}")
+        database.ensure_database(url)
+        build_region(url, args.residents)
+    database.export_connection_env(url)
+    print(f"database: {database.describe(url)}")
+    print(ensure_linkage(url))
+
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder)
+            full, full_run = dbt(target / "full", "build", "--full-refresh")
+            table, delivery, rows = add_monthly_delivery(url, args.body)
+            try:
+                incremental, inc_run = dbt(
+                    target / "incremental", "build", "--select", f"source:raw_{args.body}+"
+                )
+            finally:
+                if not created:
+                    remove_delivery(url, table, delivery)
+                    dbt(
+                        target / "restore",
+                        "build",
+                        "--select",
+                        f"source:raw_{args.body}+",
+                        "--full-refresh",
+                    )
+        slowest = sorted(full_run["results"], key=lambda r: -r["execution_time"])[:5]
+        ratio = incremental / full
+        print(f"full build: {full:.1f} s ({full_run['nodes']} nodes: models, unit and data tests)")
+        print(
+            "  slowest: "
+            + ", ".join(
+                f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in slowest
+            )
+        )
+        print(f"new monthly delivery: {rows} rows into {table}")
+        print(
+            f"incremental build of source:raw_{args.body}+: {incremental:.1f} s "
+            f"({inc_run['nodes']} nodes)"
+        )
+        verdict = "meets" if ratio <= TARGET_RATIO else "misses"
+        print(
+            f"ratio: {ratio:.1%} of the full build ({verdict} the target of <= {TARGET_RATIO:.0%})"
+        )
+    finally:
+        if created and not args.keep:
+            database.drop_database(created)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,176 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_entity', 'source_period'],
+        on_schema_change='fail',
+    )
+}}
+{#- Every body's contacts in one shape. Incremental by delivery slice (entity, period): a run
+    rebuilds only the slices loaded since they were last built (a new or corrected delivery)
+    and the slices whose person keys identity resolution has since changed. -#}
+with
+
+contacts as (
+    select * from {{ ref('int_service_contacts_unioned') }}
+),
+
+person_xrefs as (
+    select * from {{ ref('stg_linkage__person_xrefs') }}
+),
+
+address_xrefs as (
+    select * from {{ ref('stg_linkage__address_xrefs') }}
+),
+
+{% if is_incremental() %}
+
+slice_loads as (
+    select
+        source_entity,
+        source_period,
+        max(loaded_at) as last_loaded_at
+    from contacts
+    group by source_entity, source_period
+),
+
+built_slices as (
+    select
+        source_entity,
+        source_period,
+        max(loaded_at) as last_loaded_at
+    from {{ this }}
+    group by source_entity, source_period
+),
+
+rekeyed_slices as (
+    select distinct
+        built.source_entity,
+        built.source_period
+    from {{ this }} as built
+    left join person_xrefs
+        on
+            built.body = person_xrefs.body
+            and built.person_ref_token = person_xrefs.person_ref_token
+    where
+        built.person_ref_token is not null
+        and built.person_key
+        <> coalesce(
+            person_xrefs.person_key,
+            {{ interim_person_key('built.body', 'built.person_ref_token') }}
+        )
+),
+
+changed_slices as (
+    select
+        slice_loads.source_entity,
+        slice_loads.source_period
+    from slice_loads
+    left join built_slices
+        on
+            slice_loads.source_entity = built_slices.source_entity
+            and slice_loads.source_period = built_slices.source_period
+    where
+        built_slices.last_loaded_at is null
+        or slice_loads.last_loaded_at > built_slices.last_loaded_at
+    union
+    select
+        rekeyed_slices.source_entity,
+        rekeyed_slices.source_period
+    from rekeyed_slices
+),
+
+{% endif %}
+
+selected as (
+    select contacts.*
+    from contacts
+    {% if is_incremental() %}
+    inner join changed_slices
+        on
+            contacts.source_entity = changed_slices.source_entity
+            and contacts.source_period = changed_slices.source_period
+    {% endif %}
+),
+
+keyed as (
+    select
+        md5(
+            selected.body || ':' || selected.source_entity || ':'
+            || selected.record_id
+        ) as contact_key,
+        selected.body,
+        selected.source_entity,
+        selected.record_id,
+        case
+            when selected.person_ref_token is not null
+                then
+                    coalesce(
+                        person_xrefs.person_key,
+                        {{ interim_person_key('selected.body', 'selected.person_ref_token') }}
+                    )
+        end as person_key,
+        selected.person_ref_token,
+        case
+            when selected.person_ref_token is null then null
+            when person_xrefs.person_key is not null then 'linkage'
+            else 'interim'
+        end as person_key_method,
+        selected.contact_type,
+        selected.contact_date,
+        date_trunc('month', selected.contact_date)::date as contact_month,
+        selected.severity,
+        case selected.severity
+            when 'high' then 3
+            when 'medium' then 2
+            else 1
+        end as severity_rank,
+        coalesce(address_xrefs.uprn, selected.given_uprn) as uprn,
+        selected.delivery_id,
+        selected.source_row_number,
+        selected.source_period,
+        selected.loaded_at,
+        row_number() over (
+            partition by
+                selected.body,
+                selected.source_entity,
+                selected.record_id
+            order by selected.loaded_at desc, selected.source_row_number desc
+        ) as record_rank
+    from selected
+    left join person_xrefs
+        on
+            selected.body = person_xrefs.body
+            and selected.person_ref_token = person_xrefs.person_ref_token
+    left join address_xrefs
+        on
+            selected.body = address_xrefs.body
+            and selected.source_entity = address_xrefs.source_entity
+            and selected.delivery_id = address_xrefs.delivery_id
+            and selected.source_row_number = address_xrefs.source_row_number
+),
+
+final as (
+    select
+        contact_key,
+        body,
+        source_entity,
+        record_id,
+        person_key,
+        person_ref_token,
+        person_key_method,
+        contact_type,
+        contact_date,
+        contact_month,
+        severity,
+        severity_rank,
+        uprn,
+        delivery_id,
+        source_row_number,
+        source_period,
+        loaded_at
+    from keyed
+    where record_rank = 1
+)
+
+select * from final

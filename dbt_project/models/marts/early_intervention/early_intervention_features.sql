@@ -1,0 +1,211 @@
+{#- One row per person per month, from the month a person is first seen to the as-of month:
+    contacts by body over rolling windows, school attendance, financial hardship, household
+    and area, and a label: a high-severity contact or child protection plan in the next six
+    months. Features look back only; the label looks forward (use label_is_complete). -#}
+-- depends_on: {{ ref('fct_service_contact') }}
+with
+
+bounds as (
+    select date_trunc('month', {{ as_of_date() }})::date as as_of_month
+),
+
+persons as (
+    select * from {{ ref('dim_person') }}
+),
+
+person_months as (
+    select
+        persons.person_key,
+        persons.birth_year,
+        persons.sex_code,
+        generate_series(
+            date_trunc('month', persons.first_seen_date),
+            bounds.as_of_month,
+            interval '1 month'
+        )::date as month_start
+    from persons
+    cross join bounds
+    where persons.first_seen_date <= bounds.as_of_month + interval '1 month' - interval '1 day'
+),
+
+contacts_by_month as (
+    select
+        person_key,
+        contact_month as month_start,
+        count(*)::integer as contacts,
+        (count(*) filter (where severity = 'high'))::integer as high_severity_contacts,
+        (count(*) filter (where body = 'police'))::integer as police_contacts,
+        (count(*) filter (where contact_type = 'domestic_abuse'))::integer
+            as domestic_abuse_incidents,
+        (count(*) filter (where body = 'childrens_social_care'))::integer
+            as childrens_social_care_contacts,
+        (count(*) filter (where body = 'adult_social_care'))::integer
+            as adult_social_care_contacts,
+        (count(*) filter (where body = 'acute_trust'))::integer as ae_attendances,
+        (count(*) filter (where body = 'schools'))::integer as school_exclusions,
+        (count(*) filter (where body = 'revenues_benefits'))::integer as arrears_contacts,
+        (
+            count(*) filter (where severity = 'high' or contact_type = 'child_protection_plan')
+        )::integer as escalations
+    from {{ ref('fct_service_contact') }}
+    where person_key is not null
+    group by person_key, contact_month
+),
+
+school_records as (
+    select * from {{ ref('int_person_records_keyed') }}
+    where source_entity = 'attendance'
+),
+
+attendance_by_month as (
+    select
+        school_records.person_key,
+        attendance.attendance_month as month_start,
+        sum(attendance.sessions_possible)::integer as sessions_possible,
+        sum(attendance.sessions_attended)::integer as sessions_attended,
+        sum(coalesce(attendance.unauthorised_absences, 0))::integer as unauthorised_absences
+    from {{ ref('stg_schools__attendance') }} as attendance
+    inner join school_records
+        on
+            attendance.delivery_id = school_records.delivery_id
+            and attendance.source_row_number = school_records.source_row_number
+    group by school_records.person_key, attendance.attendance_month
+),
+
+hardship as (
+    select * from {{ ref('fct_financial_hardship') }}
+),
+
+locations as (
+    select * from {{ ref('int_person_months_located') }}
+),
+
+households as (
+    select * from {{ ref('dim_household') }}
+),
+
+areas as (
+    select * from {{ ref('dim_area') }}
+),
+
+joined as (
+    select
+        person_months.person_key,
+        person_months.month_start,
+        extract(year from person_months.month_start)::integer - person_months.birth_year
+            as age_years,
+        person_months.sex_code,
+        locations.household_key,
+        households.persons as household_persons,
+        households.lsoa_code,
+        areas.imd_decile,
+        coalesce(contacts_by_month.contacts, 0) as contacts_month,
+        coalesce(contacts_by_month.high_severity_contacts, 0) as high_severity_contacts,
+        coalesce(contacts_by_month.police_contacts, 0) as police_contacts,
+        coalesce(contacts_by_month.domestic_abuse_incidents, 0) as domestic_abuse_incidents,
+        coalesce(contacts_by_month.childrens_social_care_contacts, 0)
+            as childrens_social_care_contacts,
+        coalesce(contacts_by_month.adult_social_care_contacts, 0) as adult_social_care_contacts,
+        coalesce(contacts_by_month.ae_attendances, 0) as ae_attendances,
+        coalesce(contacts_by_month.school_exclusions, 0) as school_exclusions,
+        coalesce(contacts_by_month.arrears_contacts, 0) as arrears_contacts,
+        coalesce(contacts_by_month.escalations, 0) as escalations,
+        attendance_by_month.sessions_possible,
+        attendance_by_month.sessions_attended,
+        coalesce(attendance_by_month.unauthorised_absences, 0) as unauthorised_absences,
+        coalesce(hardship.is_in_financial_hardship, false) as in_financial_hardship,
+        coalesce(hardship.hardship_score, 0) as hardship_score,
+        hardship.arrears_balance
+    from person_months
+    left join contacts_by_month
+        on
+            person_months.person_key = contacts_by_month.person_key
+            and person_months.month_start = contacts_by_month.month_start
+    left join attendance_by_month
+        on
+            person_months.person_key = attendance_by_month.person_key
+            and person_months.month_start = attendance_by_month.month_start
+    left join hardship
+        on
+            person_months.person_key = hardship.person_key
+            and person_months.month_start = hardship.month_start
+    left join locations
+        on
+            person_months.person_key = locations.person_key
+            and person_months.month_start = locations.month_start
+    left join households on locations.household_key = households.household_key
+    left join areas on households.lsoa_code = areas.lsoa_code
+),
+
+windowed as (
+    select
+        *,
+        sum(contacts_month) over last_12_months as contacts_12m,
+        sum(high_severity_contacts) over last_12_months as high_severity_contacts_12m,
+        sum(police_contacts) over last_12_months as police_contacts_12m,
+        sum(domestic_abuse_incidents) over last_12_months as domestic_abuse_incidents_12m,
+        sum(childrens_social_care_contacts) over last_12_months
+            as childrens_social_care_contacts_12m,
+        sum(adult_social_care_contacts) over last_12_months as adult_social_care_contacts_12m,
+        sum(ae_attendances) over last_12_months as ae_attendances_12m,
+        sum(school_exclusions) over last_12_months as school_exclusions_12m,
+        sum(arrears_contacts) over last_12_months as arrears_contacts_12m,
+        sum(unauthorised_absences) over last_3_months as unauthorised_absences_3m,
+        sum(escalations) over next_6_months as escalations_next_6m
+    from joined
+    window
+        last_12_months as (
+            partition by person_key order by month_start rows between 11 preceding and current row
+        ),
+        last_3_months as (
+            partition by person_key order by month_start rows between 2 preceding and current row
+        ),
+        next_6_months as (
+            partition by person_key order by month_start rows between 1 following and 6 following
+        )
+),
+
+final as (
+    select
+        windowed.person_key,
+        windowed.month_start,
+        windowed.age_years,
+        windowed.sex_code,
+        windowed.household_key,
+        windowed.household_persons,
+        windowed.lsoa_code,
+        windowed.imd_decile,
+        windowed.contacts_month,
+        windowed.contacts_12m::integer as contacts_12m,
+        (
+            (windowed.police_contacts_12m > 0)::integer
+            + (windowed.childrens_social_care_contacts_12m > 0)::integer
+            + (windowed.adult_social_care_contacts_12m > 0)::integer
+            + (windowed.ae_attendances_12m > 0)::integer
+            + (windowed.school_exclusions_12m > 0)::integer
+            + (windowed.arrears_contacts_12m > 0)::integer
+        ) as bodies_12m,
+        windowed.high_severity_contacts_12m::integer as high_severity_contacts_12m,
+        windowed.police_contacts_12m::integer as police_contacts_12m,
+        windowed.domestic_abuse_incidents_12m::integer as domestic_abuse_incidents_12m,
+        windowed.childrens_social_care_contacts_12m::integer
+            as childrens_social_care_contacts_12m,
+        windowed.adult_social_care_contacts_12m::integer as adult_social_care_contacts_12m,
+        windowed.ae_attendances_12m::integer as ae_attendances_12m,
+        windowed.school_exclusions_12m::integer as school_exclusions_12m,
+        windowed.arrears_contacts_12m::integer as arrears_contacts_12m,
+        round(
+            windowed.sessions_attended::numeric / nullif(windowed.sessions_possible, 0), 3
+        )::numeric(4, 3) as school_attendance_rate,
+        windowed.unauthorised_absences_3m::integer as unauthorised_absences_3m,
+        windowed.in_financial_hardship,
+        windowed.hardship_score,
+        windowed.arrears_balance,
+        coalesce(windowed.escalations_next_6m, 0) > 0 as escalation_next_6_months,
+        (windowed.month_start + interval '6 months')::date <= bounds.as_of_month
+            as label_is_complete
+    from windowed
+    cross join bounds
+)
+
+select * from final

@@ -1,0 +1,130 @@
+{#- Households (people at one property) known to three or more bodies in the 12 months to the
+    as-of date. A person's contact counts for the property they lived at in the month of the
+    contact, else the property recorded on the contact, else their latest known property up
+    to the as-of date; property-level contacts (repairs) count for their property. -#}
+-- depends_on: {{ ref('fct_service_contact') }}
+with
+
+window_bounds as (
+    select
+        {{ as_of_date() }} as as_of_date,
+        ({{ as_of_date() }} - interval '12 months')::date as window_start_date
+),
+
+window_contacts as (
+    select contacts.*
+    from {{ ref('fct_service_contact') }} as contacts
+    cross join window_bounds
+    where
+        contacts.contact_date > window_bounds.window_start_date
+        and contacts.contact_date <= window_bounds.as_of_date
+),
+
+locations as (
+    select * from {{ ref('int_person_months_located') }}
+),
+
+latest_locations as (
+    select
+        locations.person_key,
+        locations.uprn,
+        row_number() over (
+            partition by locations.person_key order by locations.month_start desc
+        ) as recency_rank
+    from locations
+    cross join window_bounds
+    where locations.month_start <= window_bounds.as_of_date
+),
+
+located_contacts as (
+    select
+        coalesce(locations.uprn, window_contacts.uprn, latest_locations.uprn) as uprn,
+        window_contacts.person_key,
+        window_contacts.body,
+        window_contacts.severity,
+        window_contacts.contact_date
+    from window_contacts
+    left join locations
+        on
+            window_contacts.person_key = locations.person_key
+            and window_contacts.contact_month = locations.month_start
+    left join latest_locations
+        on
+            window_contacts.person_key = latest_locations.person_key
+            and latest_locations.recency_rank = 1
+),
+
+by_property_and_body as (
+    select
+        uprn,
+        body,
+        count(*)::integer as contacts
+    from located_contacts
+    where uprn is not null
+    group by uprn, body
+),
+
+by_property as (
+    select
+        uprn,
+        count(*)::integer as body_count,
+        string_agg(body, ',' order by body) as bodies,
+        sum(contacts)::integer as contact_count
+    from by_property_and_body
+    group by uprn
+),
+
+contact_summary as (
+    select
+        uprn,
+        count(distinct person_key)::integer as persons_known,
+        (count(*) filter (where severity = 'high'))::integer as high_severity_contacts,
+        max(contact_date) as last_contact_date
+    from located_contacts
+    where uprn is not null
+    group by uprn
+),
+
+latest_households as (
+    select
+        households.uprn,
+        households.household_key,
+        households.persons,
+        row_number() over (
+            partition by households.uprn order by households.month_start desc
+        ) as recency_rank
+    from {{ ref('dim_household') }} as households
+    cross join window_bounds
+    where households.month_start <= window_bounds.as_of_date
+),
+
+properties as (
+    select * from {{ ref('dim_property') }}
+),
+
+final as (
+    select
+        by_property.uprn,
+        latest_households.household_key,
+        window_bounds.as_of_date,
+        window_bounds.window_start_date,
+        by_property.body_count,
+        by_property.bodies,
+        by_property.contact_count,
+        contact_summary.persons_known,
+        contact_summary.high_severity_contacts,
+        contact_summary.last_contact_date,
+        properties.lsoa_code,
+        properties.ward_code
+    from by_property
+    inner join contact_summary on by_property.uprn = contact_summary.uprn
+    cross join window_bounds
+    left join latest_households
+        on
+            by_property.uprn = latest_households.uprn
+            and latest_households.recency_rank = 1
+    left join properties on by_property.uprn = properties.uprn
+    where by_property.body_count >= 3
+)
+
+select * from final

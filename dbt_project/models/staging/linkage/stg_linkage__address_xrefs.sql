@@ -1,0 +1,20 @@
+with
+
+source as (
+    select * from {{ source('linkage', 'address_xref') }}
+),
+
+renamed as (
+    select
+        body,
+        entity as source_entity,
+        _delivery_id as delivery_id,
+        _source_row_number as source_row_number,
+        person_ref_token,
+        {{ standardise_uprn('uprn') }} as uprn,
+        method as link_method,
+        score::double precision as match_score
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,317 @@
+"""Read a delivered file as its spec says, record by record, without loading it all in memory.
+
+Every reader yields ``SourceRecord`` tuples: the 1-based data row number, the values in the
+order of the entity's columns (``None`` where the file has no such column), the original line
+(the raw text for CSV and NDJSON, a JSON rendering of the record for JSON and XLSX) and a row
+problem (``(column, reason)``) when the record could not even be split into values.
+
+A file that cannot be read as its spec says raises ``FileRejected``; the loader then loads
+nothing of it. A reader may raise it after yielding records (a JSON document that turns out to
+lack a required field everywhere), which is why the loader keeps the whole delivery in one
+transaction. A header with no rows (or an empty JSON array) is a valid delivery for a period
+with nothing to report; a file with no header at all is empty and rejected.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ingestion.spec import Entity
+
+# The delimiters a body might use by mistake; named in the "wrong delimiter" error.
+_LIKELY_DELIMITERS = (",", "|", ";", "\t")
+
+
+class FileRejected(Exception):
+    """The file as a whole does not match its spec; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SourceRecord(NamedTuple):
+    row_number: int
+    values: Sequence[Any]
+    original: str
+    problem: tuple[str | None, str] | None
+
+
+def read_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+    """The records of ``path``; raises ``FileRejected`` for a file that cannot be read."""
+    if path.stat().st_size == 0:
+        raise FileRejected("empty file (0 bytes)")
+    readers = {"csv": _csv_records, "xlsx": _xlsx_records, "json": _json_records}
+    reader = readers.get(entity.format, _ndjson_records)
+    return reader(path, entity)
+
+
+def _check_encoding(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise FileRejected(f"unknown encoding {encoding!r} in the spec") from exc
+
+
+def _header_index(header: list[str], entity: Entity) -> list[int | None]:
+    """Position in the header of each spec column; rejects a file missing a required one."""
+    positions = {name.strip(): i for i, name in enumerate(header)}
+    missing = [
+        c.source_name for c in entity.columns if c.required and c.source_name not in positions
+    ]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise FileRejected(f"missing required column{'s' if len(missing) > 1 else ''} {names}")
+    return [positions.get(c.source_name) for c in entity.columns]
+
+
+def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+    dialect = entity.dialect
+    encoding = _check_encoding(dialect.encoding)
+    with path.open("rb") as handle:
+        first = handle.readline()
+        if not first.strip():
+            raise FileRejected("empty file (no header line)")
+        try:
+            header_text = first.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"cannot decode the header as {encoding}: {exc.reason}") from exc
+        header_text = header_text.removeprefix("\ufeff")
+        header = next(
+            csv.reader([header_text], delimiter=dialect.delimiter, quotechar=dialect.quotechar)
+        )
+        if len(header) == 1 and len(entity.columns) > 1:
+            seen = [d for d in _LIKELY_DELIMITERS if d != dialect.delimiter and d in header_text]
+            found = f" (it contains {seen[0]!r})" if seen else ""
+            raise FileRejected(
+                f"wrong delimiter: the header is a single field{found}; the spec says "
+                f"fields are separated by {dialect.delimiter!r}"
+            )
+        index = _header_index(header, entity)
+        width = len(header)
+        absent = len(header)  # absent optional columns read an appended empty value
+        positions = [absent if i is None else i for i in index]
+        pad = any(i is None for i in index)
+        pick = itemgetter(*positions) if len(positions) > 1 else lambda f: (f[positions[0]],)
+
+        pending: list[str] = []
+        undecodable: list[str] = []
+
+        def lines() -> Iterator[str]:
+            for raw in handle:
+                try:
+                    line = raw.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    line = raw.decode(encoding, "replace")
+                    undecodable.append(f"bytes not valid {encoding}: {exc.reason}")
+                if "\x00" in line:  # PostgreSQL text cannot hold NUL
+                    undecodable.append("contains a NUL character")
+                    line = line.replace("\x00", "")
+                pending.append(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=dialect.delimiter, quotechar=dialect.quotechar)
+        row_number = 0
+        try:
+            for fields in reader:
+                original = pending[0] if len(pending) == 1 else "".join(pending)
+                pending.clear()
+                if not fields:  # a blank line is not a row
+                    continue
+                row_number += 1
+                if undecodable:
+                    yield SourceRecord(row_number, [], original, (None, undecodable[0]))
+                    undecodable.clear()
+                    continue
+                if len(fields) != width:
+                    reason = f"expected {width} fields, found {len(fields)}"
+                    yield SourceRecord(row_number, [], original, (None, reason))
+                    continue
+                if pad:
+                    fields.append("")
+                yield SourceRecord(row_number, pick(fields), original, None)
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise FileRejected(f"malformed CSV at data row {row_number + 1}: {exc}") from exc
+
+
+def _cell_text(value: Any) -> Any:
+    """XLSX cells arrive typed; numbers become text as a person would read them."""
+    if value is None or isinstance(value, str | dt.date):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+    from openpyxl import load_workbook  # imported here: only XLSX bodies need it
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise FileRejected(f"not a readable XLSX workbook: {exc}") from exc
+    try:
+        yield from _worksheet_records(workbook, entity)
+    except FileRejected:
+        raise
+    except Exception as exc:  # a damaged part of the archive shows only when it is read
+        raise FileRejected(f"XLSX workbook unreadable part-way: {exc}") from exc
+    finally:
+        workbook.close()
+
+
+def _worksheet_records(workbook: Any, entity: Entity) -> Iterator[SourceRecord]:
+    if entity.sheet not in workbook.sheetnames:
+        raise FileRejected(
+            f"no worksheet {entity.sheet!r} (found {', '.join(workbook.sheetnames)})"
+        )
+    rows = workbook[entity.sheet].iter_rows(values_only=True)
+    header_row = next(rows, None)
+    if header_row is None or all(v is None for v in header_row):
+        raise FileRejected(f"worksheet {entity.sheet!r} is empty")
+    header = ["" if v is None else str(v) for v in header_row]
+    index = _header_index(header, entity)
+    text_columns = [k for k, c in enumerate(entity.columns) if c.type not in ("date", "timestamp")]
+    row_number = 0
+    for row in rows:
+        if row is None or all(v is None for v in row):
+            continue
+        row_number += 1
+        cells = [_cell_text(v) for v in row]
+        record = dict(zip(header, cells, strict=False))
+        original = json.dumps(record, default=str, ensure_ascii=False)
+        values = [None if i is None or i >= len(cells) else cells[i] for i in index]
+        for k in text_columns:  # a date cell under a text column is read as its ISO text
+            if isinstance(values[k], dt.date):
+                values[k] = values[k].isoformat()
+        yield SourceRecord(row_number, values, original, None)
+
+
+_MISSING = object()
+
+
+def _lookup(record: dict, dotted: str) -> Any:
+    value: Any = record
+    for key in dotted.split("."):
+        if not isinstance(value, dict):
+            return _MISSING
+        value = value.get(key, _MISSING)
+        if value is _MISSING:
+            return _MISSING
+    return value
+
+
+def _json_value(value: Any, column: str) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise ValueError(f"{column}: contains a NUL character")
+        return value
+    if value is _MISSING or value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise ValueError(f"{column}: expected a single value, found a JSON {type(value).__name__}")
+
+
+class _JsonShape:
+    """Turns JSON objects into spec-ordered values; counts which required fields ever appear."""
+
+    def __init__(self, entity: Entity) -> None:
+        self.sources = [c.source_name for c in entity.columns]
+        self.names = [c.name for c in entity.columns]
+        self.required = [c.required for c in entity.columns]
+        self.seen = [False] * len(self.sources)
+
+    def values(self, record: Any) -> tuple[list[Any] | None, tuple[str | None, str] | None]:
+        if not isinstance(record, dict):
+            return None, (None, f"expected a JSON object, found {type(record).__name__}")
+        values = []
+        for i, source in enumerate(self.sources):
+            raw = _lookup(record, source)
+            if raw is not _MISSING:
+                self.seen[i] = True
+            try:
+                values.append(_json_value(raw, self.names[i]))
+            except ValueError as exc:
+                return None, (self.names[i], str(exc))
+        return values, None
+
+    def check_required(self) -> None:
+        missing = [
+            s
+            for s, r, seen in zip(self.sources, self.required, self.seen, strict=True)
+            if r and not seen
+        ]
+        if missing:
+            names = ", ".join(repr(m) for m in missing)
+            raise FileRejected(
+                f"missing required field{'s' if len(missing) > 1 else ''} {names} in every record"
+            )
+
+
+def _json_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+    encoding = _check_encoding(entity.dialect.encoding)
+    try:
+        text = path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FileRejected(f"cannot decode the file as {encoding}: {exc.reason}") from exc
+    if not text.strip():
+        raise FileRejected("empty file (only whitespace)")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileRejected(f"not valid JSON: {exc}") from exc
+    del text
+    if not isinstance(document, dict):
+        raise FileRejected(
+            f"expected a JSON object at the top level, found {type(document).__name__}"
+        )
+    records = _lookup(document, entity.json_path or "")
+    if records is _MISSING or not isinstance(records, list):
+        raise FileRejected(f"no array of records at {entity.json_path!r}")
+    shape = _JsonShape(entity)
+    for row_number, record in enumerate(records, start=1):
+        values, problem = shape.values(record)
+        original = json.dumps(record, ensure_ascii=False)
+        yield SourceRecord(row_number, values or [], original, problem)
+    if records:  # an empty array is a period with nothing to report
+        shape.check_required()
+
+
+def _ndjson_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+    encoding = _check_encoding(entity.dialect.encoding)
+    shape = _JsonShape(entity)
+    row_number = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.strip():
+                continue
+            row_number += 1
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                original = raw.decode(encoding, "replace")
+                problem = (None, f"bytes not valid {encoding}: {exc.reason}")
+                yield SourceRecord(row_number, [], original, problem)
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield SourceRecord(row_number, [], line, (None, f"not valid JSON: {exc.msg}"))
+                continue
+            values, problem = shape.values(record)
+            yield SourceRecord(row_number, values or [], line, problem)
+    if row_number == 0:
+        raise FileRejected("empty file (no records)")
+    shape.check_required()

@@ -1,0 +1,5 @@
+import sys
+
+from linkage.cli import main
+
+sys.exit(main())

@@ -1,0 +1,193 @@
+"""The linkage schema in PostgreSQL: what a run reads back and writes.
+
+Only pseudonymous values live here (tokens, keys, UPRNs, scores); clear identifiers stay in
+`identity`. The reviewer's view with names side by side is `identity.clerical_review_details`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import psycopg
+
+LINKAGE_DDL = """
+create schema if not exists linkage;
+create table if not exists linkage.runs (
+    run_id serial primary key,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    status text not null default 'running',
+    backend text,
+    stats jsonb
+);
+create table if not exists linkage.person_keys (
+    person_key text primary key,
+    created_run integer not null,
+    retired_run integer,
+    merged_into text
+);
+create table if not exists linkage.person_xref (
+    body text not null,
+    person_ref_token text not null,
+    person_key text not null,
+    method text not null
+        check (method in ('nhs_number', 'probabilistic', 'clerical', 'singleton')),
+    match_probability double precision,
+    run_id integer not null,
+    primary key (body, person_ref_token)
+);
+create index if not exists person_xref_key on linkage.person_xref (person_key);
+create table if not exists linkage.person_key_events (
+    run_id integer not null,
+    event text not null check (event in ('merge', 'split')),
+    person_key text not null,
+    other_key text not null,
+    records integer not null,
+    recorded_at timestamptz not null default now()
+);
+create table if not exists linkage.clerical_review (
+    body_l text not null,
+    person_ref_token_l text not null,
+    body_r text not null,
+    person_ref_token_r text not null,
+    match_probability double precision not null,
+    match_weight double precision,
+    evidence jsonb not null,
+    person_key_l text,
+    person_key_r text,
+    run_id integer not null,
+    primary key (body_l, person_ref_token_l, body_r, person_ref_token_r)
+);
+create table if not exists linkage.review_decisions (
+    body_l text not null,
+    person_ref_token_l text not null,
+    body_r text not null,
+    person_ref_token_r text not null,
+    decision text not null check (decision in ('match', 'non_match')),
+    reviewer text not null,
+    decided_at timestamptz not null default now(),
+    applied_run integer,
+    primary key (body_l, person_ref_token_l, body_r, person_ref_token_r)
+);
+create table if not exists linkage.address_xref (
+    body text not null,
+    entity text not null,
+    _delivery_id text not null,
+    _source_row_number integer not null,
+    person_ref_token text not null,
+    uprn text,
+    method text not null check (method in ('given', 'address_match', 'unmatched')),
+    score double precision,
+    primary key (body, entity, _delivery_id, _source_row_number)
+);
+create index if not exists address_xref_uprn on linkage.address_xref (uprn);
+"""
+
+# For reviewers only (the identity schema is restricted): each open pair with the clear
+# values of both records, as most recently delivered.
+REVIEW_DETAILS_VIEW = """
+create or replace view identity.clerical_review_details as
+select r.*, l.given_name as given_name_l, l.family_name as family_name_l,
+    l.date_of_birth as date_of_birth_l, l.sex as sex_l, l.postcode as postcode_l,
+    l.address as address_l, l.nhs_number as nhs_number_l,
+    rr.given_name as given_name_r, rr.family_name as family_name_r,
+    rr.date_of_birth as date_of_birth_r, rr.sex as sex_r, rr.postcode as postcode_r,
+    rr.address as address_r, rr.nhs_number as nhs_number_r
+from linkage.clerical_review as r
+cross join lateral (
+    select * from identity.person_records as p
+    where p.body = r.body_l and p.person_ref_token = r.person_ref_token_l
+    order by p._period desc, p._loaded_at desc limit 1
+) as l
+cross join lateral (
+    select * from identity.person_records as p
+    where p.body = r.body_r and p.person_ref_token = r.person_ref_token_r
+    order by p._period desc, p._loaded_at desc limit 1
+) as rr
+"""
+
+PERSON_ROWS_SQL = """
+select body as source, person_ref_token as record_id, given_name, family_name,
+    date_of_birth, sex, postcode, address, nhs_number,
+    count(*) as rows, max(_period) as last_period
+from identity.person_records
+group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+"""
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    conn.execute(LINKAGE_DDL)
+    if table_exists(conn, "identity", "person_records"):
+        try:
+            with conn.transaction():  # a savepoint: a role without create on identity skips it
+                conn.execute(REVIEW_DETAILS_VIEW)
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
+
+def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    return conn.execute(
+        "select to_regclass(%s) is not null", (f'"{schema}"."{table}"',)
+    ).fetchone()[0]
+
+
+def read_frame(conn: psycopg.Connection, query: str, params: tuple = ()) -> pd.DataFrame:
+    cursor = conn.execute(query, params)
+    columns = [c.name for c in cursor.description]
+    return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+
+def copy_rows(
+    conn: psycopg.Connection, table: str, columns: list[str], frame: pd.DataFrame
+) -> None:
+    """COPY a frame into a table: the fast path for tens of thousands of rows."""
+    if frame.empty:
+        return
+    buffer = io.StringIO()
+    frame[[c.strip('"') for c in columns]].to_csv(buffer, index=False, header=False, na_rep="\\N")
+    buffer.seek(0)
+    with conn.cursor().copy(
+        f"copy {table} ({', '.join(columns)}) from stdin with (format csv, null '\\N')"
+    ) as copy:
+        while chunk := buffer.read(1 << 20):
+            copy.write(chunk)
+
+
+def ordered_pair(a: tuple[str, str], b: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
+    return (a, b) if a <= b else (b, a)
+
+
+def read_decisions(conn: psycopg.Connection) -> pd.DataFrame:
+    return read_frame(
+        conn,
+        "select body_l, person_ref_token_l, body_r, person_ref_token_r, decision "
+        "from linkage.review_decisions",
+    )
+
+
+def review_rows(review: pd.DataFrame, person_key: dict, run_id: int) -> pd.DataFrame:
+    rows = []
+    for r in review.itertuples(index=False):
+        left, right = ordered_pair((r.source_l, r.record_id_l), (r.source_r, r.record_id_r))
+        rows.append(
+            dict(
+                body_l=left[0],
+                person_ref_token_l=left[1],
+                body_r=right[0],
+                person_ref_token_r=right[1],
+                match_probability=r.match_probability,
+                match_weight=r.match_weight,
+                evidence=json.dumps(r.evidence),
+                person_key_l=person_key.get(left),
+                person_key_r=person_key.get(right),
+                run_id=run_id,
+            )
+        )
+    frame = pd.DataFrame(rows)
+    return (
+        frame.drop_duplicates(["body_l", "person_ref_token_l", "body_r", "person_ref_token_r"])
+        if rows
+        else frame
+    )

@@ -1,0 +1,1 @@
+"""Quality gates: Soda contracts, roles, publishing, privacy, disclosure and purpose checks."""

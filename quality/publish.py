@@ -1,0 +1,111 @@
+"""Publish marts: swap marts_build.<mart> into marts.<mart> in one transaction.
+
+Analysts read `marts` only. A mart is copied under a temporary name inside `marts`, then the old
+table is dropped and the copy renamed, all in one transaction: a reader sees the old version or
+the new one, never a half-built table, and a failure anywhere leaves the old version in place.
+Every publication is recorded in quality.publications.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import Connection, sql
+
+from quality.history import create_once
+from quality.roles import ANALYST, ENGINEER
+
+BUILD_SCHEMA = "marts_build"
+PUBLISHED_SCHEMA = "marts"
+
+PUBLICATIONS_DDL = """
+create schema if not exists quality;
+create table if not exists quality.publications (
+    id bigserial primary key,
+    mart text not null,
+    row_count bigint not null,
+    run_id text,
+    published_at timestamptz not null default now()
+);
+create index if not exists publications_mart on quality.publications (mart, published_at);
+"""
+
+
+@dataclass(frozen=True)
+class Publication:
+    mart: str
+    row_count: int
+    run_id: str | None
+
+
+def _role_exists(conn: Connection, role: str) -> bool:
+    return conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is not None
+
+
+def publish_marts(
+    conn: Connection, marts: list[str], run_id: str | None = None
+) -> list[Publication]:
+    """Publish every mart in ``marts`` together, or none of them."""
+    publications = []
+    create_once(conn, PUBLICATIONS_DDL + f"create schema if not exists {PUBLISHED_SCHEMA};")
+    with conn.transaction():
+        grantees = [r for r in (ANALYST, ENGINEER) if _role_exists(conn, r)]
+        for mart in marts:
+            publications.append(_swap(conn, mart, grantees, run_id))
+    return publications
+
+
+def _swap(conn: Connection, mart: str, grantees: list[str], run_id: str | None) -> Publication:
+    staged = f"_publishing_{mart}"[:63]
+    target = sql.Identifier(PUBLISHED_SCHEMA, mart)
+    temporary = sql.Identifier(PUBLISHED_SCHEMA, staged)
+    conn.execute(sql.SQL("drop table if exists {}").format(temporary))
+    conn.execute(
+        sql.SQL("create table {} as table {}").format(temporary, sql.Identifier(BUILD_SCHEMA, mart))
+    )
+    _copy_comments(conn, mart, temporary)
+    row_count = conn.execute(sql.SQL("select count(*) from {}").format(temporary)).fetchone()[0]
+    conn.execute(sql.SQL("drop table if exists {}").format(target))
+    conn.execute(sql.SQL("alter table {} rename to {}").format(temporary, sql.Identifier(mart)))
+    for role in grantees:
+        privilege = "select" if role == ANALYST else "all"
+        conn.execute(
+            sql.SQL("grant {} on {} to {}").format(sql.SQL(privilege), target, sql.Identifier(role))
+        )
+    conn.execute(
+        "insert into quality.publications (mart, row_count, run_id) values (%s, %s, %s)",
+        (mart, row_count, run_id),
+    )
+    return Publication(mart=mart, row_count=row_count, run_id=run_id)
+
+
+def _copy_comments(conn: Connection, mart: str, copy: sql.Composable) -> None:
+    """dbt persists model and column descriptions on the build table; analysts need them too."""
+    source = f"{BUILD_SCHEMA}.{sql.Identifier(mart).as_string(conn)}"
+    table_comment = conn.execute("select obj_description(%s::regclass)", (source,)).fetchone()[0]
+    if table_comment:
+        conn.execute(sql.SQL("comment on table {} is {}").format(copy, sql.Literal(table_comment)))
+    columns = conn.execute(
+        "select attname, col_description(attrelid, attnum) from pg_attribute "
+        "where attrelid = %s::regclass and attnum > 0 and not attisdropped "
+        "and col_description(attrelid, attnum) is not null",
+        (source,),
+    ).fetchall()
+    for column, comment in columns:
+        conn.execute(
+            sql.SQL("comment on column {}.{} is {}").format(
+                copy, sql.Identifier(column), sql.Literal(comment)
+            )
+        )
+
+
+def published_version(conn: Connection, mart: str) -> dict | None:
+    """The latest publication of ``mart``, or None if it was never published."""
+    row = conn.execute(
+        "select row_count, run_id, published_at from quality.publications "
+        "where mart = %s order by published_at desc, id desc limit 1",
+        (mart,),
+    ).fetchone()
+    if row is None:
+        return None
+    return {"row_count": row[0], "run_id": row[1], "published_at": row[2]}

@@ -1,0 +1,189 @@
+"""The Dagster side of ingestion: definitions from specs, real runs, sensors."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from ingestion.pipeline import load_landing
+from ingestion.spec import SpecError, load_specs
+from orchestration.factories.ingestion_assets import (
+    ACCEPTED_CHECK,
+    build_ingestion_defs,
+    materialize_landing,
+)
+from orchestration.resources import PostgresResource
+from tests.ingestion import deliveries as d
+
+FIRE_SPEC = """\
+body: fire_service
+title: Fire and rescue service, prevention
+owner: Fire and rescue service, Prevention Data Lead
+sharing_agreement:
+  reference: ISA-FRS-2026-01
+  permitted_purposes: [safeguarding, early_intervention]
+  retention_months: 36
+  lawful_basis: "UK GDPR 6(1)(e) public task; Fire and Rescue Services Act 2004 s6"
+entities:
+  - name: home_safety_visits
+    description: Safe and well visits to homes, one row per visit.
+    format: csv
+    file_pattern: "home_safety_visits_{period}.csv"
+    primary_key: [visit_id]
+    columns:
+      - {name: visit_id, type: text, nullable: false, description: "Visit reference."}
+      - {name: occupier_id, type: text, nullable: false, privacy: token, linkage: person_ref,
+         description: "Occupier reference."}
+      - {name: occupier_name, type: text, privacy: drop, linkage: family_name,
+         description: "Occupier's name."}
+      - {name: uprn, type: text, linkage: uprn, description: "UPRN of the home."}
+      - {name: visit_date, type: date, format: "%d/%m/%Y", nullable: false,
+         description: "Date of the visit."}
+      - {name: smoke_alarms_fitted, type: integer, description: "Alarms fitted at the visit."}
+"""
+
+
+def fire_service_specs(tmp_path: Path) -> Path:
+    folder = tmp_path / "specs" / "fire_service"
+    folder.mkdir(parents=True)
+    (folder / "fire_service.yml").write_text(FIRE_SPEC)
+    return tmp_path / "specs"
+
+
+def test_definitions_hold_an_asset_check_job_and_sensor_per_spec(specs):
+    defs = build_ingestion_defs(specs)
+    graph = defs.resolve_asset_graph()
+    expected = {dg.AssetKey([s.raw_schema, e.name]) for s in specs for e in s.entities}
+    assert set(graph.get_all_asset_keys()) == expected
+    assert {s.name for s in defs.sensors} == {f"{s.body}__deliveries_sensor" for s in specs}
+    assert {j.name for j in defs.jobs} == {f"{s.body}__ingestion" for s in specs}
+
+    police = graph.get(dg.AssetKey(["raw_police", "incidents"]))
+    assert police.group_name == "police"
+    assert police.partitions_def == dg.DynamicPartitionsDefinition(name="police__periods")
+    assert police.backfill_policy == dg.BackfillPolicy.single_run()
+    assert police.kinds == {"postgres"}
+    metadata = police.metadata
+    assert metadata["sharing_agreement"] == "ISA-POL-2026-03"
+    assert metadata["permitted_purposes"] == "safeguarding, early_intervention"
+    columns = [c.name for c in metadata["dagster/column_schema"].columns]
+    assert columns[:4] == ["_delivery_id", "_period", "_file_sha256", "_source_row_number"]
+    assert "nominal_id_token" in columns and "surname" not in columns
+    check_keys = {k for k in graph.asset_check_keys if k.asset_key == police.key}
+    assert check_keys == {dg.AssetCheckKey(police.key, ACCEPTED_CHECK)}
+
+
+def test_a_new_body_needs_only_a_spec(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv("JIGSAW_SPECS_DIR", str(fire_service_specs(tmp_path)))
+    specs = load_specs()
+    defs = build_ingestion_defs(specs)
+    key = dg.AssetKey(["raw_fire_service", "home_safety_visits"])
+    assert set(defs.resolve_asset_graph().get_all_asset_keys()) == {key}
+    assert [s.name for s in defs.sensors] == ["fire_service__deliveries_sensor"]
+
+    landing = tmp_path / "landing"
+    visits = d.folder(landing, "fire_service", "2026-02-02") / "home_safety_visits_2026-01.csv"
+    d.write_csv(
+        visits,
+        ["visit_id", "occupier_id", "occupier_name", "uprn", "visit_date", "smoke_alarms_fitted"],
+        [["V1", "OCC1", "Khan", "100012345678", "14/01/2026", "2"]],
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        summary = materialize_landing(instance, specs, landing)
+        assert summary.all_succeeded and summary.periods == {"fire_service": ["2026-01"]}
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(
+            "select visit_id, visit_date::text, smoke_alarms_fitted"
+            " from raw_fire_service.home_safety_visits"
+        ).fetchall() == [("V1", "2026-01-14", 2)]
+
+
+def test_an_invalid_spec_fails_loading_the_definitions_naming_file_and_field(tmp_path, monkeypatch):
+    root = fire_service_specs(tmp_path)
+    path = root / "fire_service" / "fire_service.yml"
+    path.write_text(FIRE_SPEC.replace("format: csv", "format: parquet"))
+    monkeypatch.setenv("JIGSAW_SPECS_DIR", str(root))
+    module = Path(__file__).resolve().parents[2] / "orchestration" / "defs" / "ingestion.py"
+    with pytest.raises(SpecError) as raised:
+        runpy.run_path(str(module))
+    assert str(path) in str(raised.value) and "entities.0.format" in str(raised.value)
+
+
+def test_materialize_landing_loads_every_period_through_dagster(db, landing, specs):
+    police = [s for s in specs if s.body == "police"]
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1), d.police_row(2, DOB="x")])
+    d.police_file(landing, "2026-03-03", "2026-02", [d.police_row(3)])
+    (d.folder(landing, "police", "2026-04-03") / "incidents_2026-03.csv").write_bytes(b"")
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        summary = materialize_landing(instance, police, landing)
+        assert summary.all_succeeded  # a rejected file is reported, not a failed run
+        assert summary.periods == {"police": ["2026-01", "2026-02", "2026-03"]}
+        assert instance.get_dynamic_partitions("police__periods") == [
+            "2026-01", "2026-02", "2026-03",
+        ]  # fmt: skip
+        key = dg.AssetKey(["raw_police", "incidents"])
+        records = instance.fetch_materializations(key, limit=10).records
+        assert sorted(r.partition_key for r in records) == ["2026-01", "2026-02", "2026-03"]
+        metadata = records[0].asset_materialization.metadata
+        assert metadata["rows_loaded"].value == 2 and metadata["rows_quarantined"].value == 1
+        assert "empty file" in metadata["rejected"].value
+        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(key, ACCEPTED_CHECK)]
+        )[dg.AssetCheckKey(key, ACCEPTED_CHECK)]
+        evaluation = check.event.dagster_event.event_specific_data
+        assert evaluation.passed is False and evaluation.severity == dg.AssetCheckSeverity.WARN
+        assert "police/2026-04-03/incidents_2026-03.csv: empty file" in (
+            evaluation.metadata["rejected_files"].value
+        )
+    assert db.execute("select count(*) from raw_police.incidents").fetchone()[0] == 2
+
+
+def test_one_partition_materialises_with_its_own_figures(db_url, landing, specs):
+    police = [s for s in specs if s.body == "police"]
+    path = d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1), d.police_row(2)])
+    defs = build_ingestion_defs(police, landing)
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("police__periods", ["2026-01"])
+        result = defs.resolve_job_def("police__ingestion").execute_in_process(
+            instance=instance, partition_key="2026-01"
+        )
+        assert result.success
+        [materialization] = result.asset_materializations_for_node("raw_police__incidents")
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
+    assert metadata["rows_loaded"] == 2 and metadata["rows_quarantined"] == 0
+    assert metadata["bytes"] == path.stat().st_size and len(metadata["file_sha256"]) == 64
+    assert metadata["seconds"] >= 0
+
+
+def test_the_sensor_requests_runs_for_new_deliveries_only(db_url, landing, specs):
+    police = [s for s in specs if s.body == "police"]
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
+    d.police_file(landing, "2026-03-03", "2026-02", [d.police_row(2)])
+    defs = build_ingestion_defs(police, landing)
+    sensor = defs.resolve_sensor_def("police__deliveries_sensor")
+    resources = {"database": PostgresResource(url=db_url)}
+    with dg.instance_for_test() as instance:
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            first = sensor(context)
+        assert [r.partition_key for r in first.run_requests] == ["2026-01", "2026-02"]
+        assert first.run_requests[0].asset_selection == [dg.AssetKey(["raw_police", "incidents"])]
+        [added] = first.dynamic_partitions_requests
+        assert added.partitions_def_name == "police__periods"
+        assert list(added.partition_keys) == ["2026-01", "2026-02"]
+        assert len(json.loads(first.cursor)) == 2
+
+        load_landing(db_url, landing, police)  # as if the requested runs had happened
+        instance.add_dynamic_partitions("police__periods", ["2026-01", "2026-02"])
+        d.police_file(landing, "2026-03-10", "2026-02", [d.police_row(2, RISK="medium")])
+        with dg.build_sensor_context(
+            instance=instance, resources=resources, cursor=first.cursor
+        ) as context:
+            second = sensor(context)
+        assert [r.partition_key for r in second.run_requests] == ["2026-02"]
+        assert second.dynamic_partitions_requests == []
