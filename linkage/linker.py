@@ -169,28 +169,54 @@ def score_pairs(
         _drop_work_schema(work)
 
 
-def _held_for_review(
-    scored: pd.DataFrame, levels: dict[str, list[tuple[float | None, str]]]
-) -> pd.Series:
+HELD_SQL = """
+select
+    (
+        l.given_name <> r.given_name
+        and coalesce(l.given_name_canonical <> r.given_name_canonical, true)
+        and jaro_winkler_similarity(l.given_name, r.given_name) < 0.8
+        and coalesce(l.given_name <> r.family_name, true)
+        and coalesce(r.given_name <> l.family_name, true)
+    )
+    or (
+        l.date_of_birth <> r.date_of_birth
+        and not (
+            substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)
+            and substr(l.date_of_birth, 6, 2) = substr(r.date_of_birth, 9, 2)
+            and substr(l.date_of_birth, 9, 2) = substr(r.date_of_birth, 6, 2)
+        )
+        and levenshtein(l.date_of_birth, r.date_of_birth) > 1
+    ) as disagree,
+    coalesce(l.nhs_number = r.nhs_number, false) as same_nhs
+from pairs as p
+join records as l on l.unique_id = p.unique_id_l
+join records as r on r.unique_id = p.unique_id_r
+order by p.position
+"""
+
+
+def _held_for_review(scored: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
     """Pairs that disagree outright on given name or date of birth, without the same NHS number.
 
     Twins share a family name, a date of birth and an address; a parent and child may share
     names and an address. Together that evidence outweighs one clear disagreement, so such
     pairs are not linked automatically: they go to clerical review (or wait for an NHS number).
+    Decided on the values, not on the model's weights, so that it holds however training went.
     """
-    held = pd.Series(False, index=scored.index)
     if scored.empty:
-        return held
-    for name in ("given_name", "date_of_birth"):
-        column, disagree = f"mw_{name}", levels.get(name, [(None, "")])[-1][0]
-        if disagree is not None and column in scored.columns:
-            held |= (scored[column] - disagree).abs() < 1e-6
-    # The first level after the null level is exact agreement.
-    nhs = levels.get("nhs_number", [])
-    agree = nhs[1][0] if len(nhs) > 1 else None
-    if agree is not None and "mw_nhs_number" in scored.columns:
-        held &= (scored["mw_nhs_number"] - agree).abs() >= 1e-6
-    return held
+        return pd.Series(False, index=scored.index)
+    import duckdb
+
+    pairs = scored[["unique_id_l", "unique_id_r"]].assign(position=range(len(scored)))
+    con = duckdb.connect()
+    try:
+        con.register("pairs", pairs)
+        con.register("records", records[COMPARISON_COLUMNS])
+        flags = con.execute(HELD_SQL).df()
+    finally:
+        con.close()
+    held = flags["disagree"].fillna(False).astype(bool) & ~flags["same_nhs"].astype(bool)
+    return pd.Series(held.to_numpy(), index=scored.index)
 
 
 def _nhs_edges(records: pd.DataFrame) -> list[tuple[int, int]]:
@@ -257,7 +283,7 @@ def link_records(
             {},
         )
     levels = model.level_weights(trained) if trained else {}
-    scored = scored.assign(method="probabilistic", held=_held_for_review(scored, levels))
+    scored = scored.assign(method="probabilistic", held=_held_for_review(scored, records))
     decided = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]).assign(
         match_probability=1.0, method="clerical"
     )
@@ -290,9 +316,14 @@ def link_records(
         if m != "probabilistic" or (p >= link_threshold and not h)
     ]
     roots, accepted = cluster(len(records), edges, records["nhs_number_valid"].tolist(), apart)
-    pairs["accepted"] = [
-        (a, b) in accepted for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)
-    ]
+    pairs["accepted"] = pd.Series(
+        [
+            (a, b) in accepted
+            for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)
+        ],
+        index=pairs.index,
+        dtype=bool,
+    )
 
     records["cluster_id"] = [f"C{r}" for r in roots]
     method, probability = _record_methods(len(records), pairs[pairs["accepted"]])
@@ -305,10 +336,14 @@ def link_records(
         & ((pairs["match_probability"] < review_band[1]) | pairs["held"])
     ]
     uncertain = uncertain[
-        [
-            roots[a] != roots[b]
-            for a, b in zip(uncertain["unique_id_l"], uncertain["unique_id_r"], strict=True)
-        ]
+        pd.Series(
+            [
+                roots[a] != roots[b]
+                for a, b in zip(uncertain["unique_id_l"], uncertain["unique_id_r"], strict=True)
+            ],
+            index=uncertain.index,
+            dtype=bool,
+        )
     ]
     review = _with_refs(uncertain, records).assign(evidence=_evidence(uncertain, levels))
     review = review[

@@ -6,12 +6,16 @@ family_name, date_of_birth (ISO text), sex, postcode, address, nhs_number.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException, SplinkException
+
+log = logging.getLogger(__name__)
 
 Backend = Literal["duckdb", "postgres"]
 
@@ -148,7 +152,7 @@ def settings(backend: Backend = "duckdb") -> SettingsCreator:
             _nhs_number(),
         ],
         blocking_rules_to_generate_predictions=PREDICTION_RULES,
-        retain_intermediate_calculation_columns=True,  # gamma columns: evidence for review
+        retain_intermediate_calculation_columns=True,  # mw_<comparison>: evidence for review
         retain_matching_columns=False,
     )
 
@@ -158,12 +162,25 @@ def train(linker: Linker, seed: int = 42, u_pairs: float = 2e6, nhs_pairs: int =
 
     `nhs_pairs`: how many pairs share an NHS number; enough of them and EM learns from them.
     """
-    linker.training.estimate_probability_two_random_records_match(DETERMINISTIC_RULES, recall=0.7)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            DETERMINISTIC_RULES, recall=0.7
+        )
+    except (SplinkException, ZeroDivisionError) as exc:
+        log.warning("prior not estimated (%s); splink's default is used", exc)
+    settings_obj = linker._settings_obj  # no public setter; a prior of 0 or 1 breaks predict
+    prior = settings_obj._probability_two_random_records_match
+    settings_obj._probability_two_random_records_match = min(max(prior, 1e-7), 0.5)
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
     for rule in TRAINING_RULES_WITH_NHS if nhs_pairs >= 200 else TRAINING_RULES:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True
-        )
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True
+            )
+        except EMTrainingException as exc:
+            # Small inputs may have no pairs in a training block; the other rule, or
+            # splink's default m values, stand in.
+            log.warning("EM skipped: %s", str(exc).splitlines()[0])
 
 
 def level_weights(model: dict) -> dict[str, list[tuple[float | None, str]]]:

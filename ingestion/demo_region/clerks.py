@@ -128,7 +128,7 @@ class Clerk:
             sex = None
         nhs = None
         if self.quirks.holds_nhs and rng.random() >= noise.nhs_missing:
-            nhs = pop.nhs[person]
+            nhs = str(pop.nhs[person])
             if rng.random() < noise.nhs_mistyped:
                 nhs = mistype_digits(rng, nhs)
         registration = Registration(person, self._new_id(), given, family, dob, sex, nhs, month)

@@ -206,7 +206,7 @@ def _write_people(writer: TruthWriter, pop: Population, geo) -> None:
                 pop.first_family[i],
                 np.datetime64(int(pop.dob[i]) - 719_163, "D").astype(str),
                 "M" if pop.sex[i] == MALE_SEX else "F",
-                pop.nhs[i],
+                str(pop.nhs[i]),
                 writer.period(born) if born >= 0 else "",
                 writer.period(died) if died >= 0 else "",
                 writer.period(changed) if changed >= 0 else "",

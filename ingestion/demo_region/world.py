@@ -46,7 +46,7 @@ SEX_CODES = {
     "adult_social_care": ("Male", "Female", "Unknown"),
     "acute_trust": ("1", "2", "9"),
     "police": ("M", "F", "X"),
-    "schools": ("M", "F", "M"),
+    "schools": ("M", "F", None),
 }
 AE_OTHER_GROUPS = ("injury", "cardiac", "gastrointestinal", "mental_health", "self_harm", "other")
 AE_OTHER_SHARES = (0.36, 0.08, 0.13, 0.07, 0.03, 0.33)
@@ -135,7 +135,10 @@ class World:
         codes = SEX_CODES.get(body)
         sex = None
         if codes:
-            sex = codes[2] if reg.sex is None else codes[reg.sex]
+            recorded = reg.sex
+            if recorded is None and body == "schools":  # the school census always has it
+                recorded = int(self.pop.sex[person])
+            sex = codes[2] if recorded is None else codes[recorded]
         return {
             "ref": reg.local_id,
             "given": reg.given,

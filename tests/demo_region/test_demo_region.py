@@ -230,3 +230,16 @@ def test_the_loader_reads_exactly_the_clean_rows(region):
             assert problems and len(problems) == int(d["rows_written"]), d["file"]
         else:
             assert problems == corrupt_rows.get(d["file"], set()), d["file"]
+
+
+def test_command_line_writes_a_region_and_prints_a_summary(tmp_path, capsys):
+    from ingestion.demo_region.__main__ import main
+
+    args = ["--residents", "300", "--months", "2", "--seed", "3"]
+    assert main([*args, "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t")]) == 0
+    out = capsys.readouterr().out
+    for body in SPECS:
+        assert body in out
+    assert (tmp_path / "l" / "police").is_dir()
+    assert (tmp_path / "t" / "effects.json").is_file()
+    assert not list((tmp_path / "l").glob("*.csv"))  # the truth never lands in landing

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from ingestion.pipeline import load_landing
+from ingestion.pseudonymise import MissingKeyError
 from ingestion.spec import SpecError, load_specs
 from orchestration.factories.ingestion_assets import (
     ACCEPTED_CHECK,
@@ -187,3 +188,26 @@ def test_the_sensor_requests_runs_for_new_deliveries_only(db_url, landing, specs
             second = sensor(context)
         assert [r.partition_key for r in second.run_requests] == ["2026-02"]
         assert second.dynamic_partitions_requests == []
+
+
+def test_the_sensor_waits_while_the_ledger_is_unreachable(landing, specs):
+    police = [s for s in specs if s.body == "police"]
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
+    sensor = build_ingestion_defs(police, landing).resolve_sensor_def("police__deliveries_sensor")
+    unreachable = {"database": PostgresResource(url="postgresql://postgres@127.0.0.1:1/none")}
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(instance=instance, resources=unreachable) as context,
+    ):
+        result = sensor(context)
+    assert isinstance(result, dg.SkipReason)
+    assert "cannot read the delivery ledger" in result.skip_message
+
+
+def test_materialize_landing_without_a_key_stops_before_any_run(landing, specs, monkeypatch):
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
+    monkeypatch.delenv("JIGSAW_PSEUDONYMISATION_KEY", raising=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        with pytest.raises(MissingKeyError):
+            materialize_landing(instance, [s for s in specs if s.body == "police"], landing)
+        assert instance.get_runs() == []

@@ -207,7 +207,7 @@ def test_address_matching_forgives_a_misspelt_street_but_not_another_house_numbe
 
 
 def test_splinks_postgres_backend_links_in_our_database(fresh_database_url):
-    region = generate(400, seed=3)
+    region = generate(250, seed=3)
     rows = region.records.rename(columns={"body": "source", "person_ref": "record_id"})
     result = link_records(collapse(rows), backend="postgres", database_url=fresh_database_url)
     truth = region.truth.rename(columns={"body": "source", "person_ref": "record_id"})

@@ -17,12 +17,6 @@ social_housing as (
     where uprn is not null
 ),
 
-sensored as (
-    select distinct uprn
-    from {{ ref('stg_home_sensors__sensor_readings') }}
-    where uprn is not null
-),
-
 final as (
     select
         gazetteer.uprn,
@@ -38,11 +32,9 @@ final as (
         gazetteer.easting,
         gazetteer.northing,
         social_housing.uprn is not null as is_social_housing,
-        sensored.uprn is not null as has_home_sensor,
         gazetteer.source_period as gazetteer_period
     from gazetteer
     left join social_housing on gazetteer.uprn = social_housing.uprn
-    left join sensored on gazetteer.uprn = sensored.uprn
     where gazetteer.recency_rank = 1
 )
 

@@ -9,85 +9,16 @@ hardship as (
     select * from {{ ref('fct_financial_hardship') }}
 ),
 
+banded_properties as (
+    select * from {{ ref('int_property_months_banded') }}
+),
+
 months as (
-    select distinct month_start from hardship
-),
-
-properties as (
-    select * from {{ ref('dim_property') }}
-),
-
-residential_properties as (
-    select
-        uprn,
-        lsoa_code,
-        easting,
-        northing
-    from properties
-    where is_residential and lsoa_code is not null and easting is not null
-),
-
-licences as (
-    select * from {{ ref('stg_licensing__premises_licences') }}
-),
-
-licence_snapshots as (
-    -- each month uses the latest licensing register snapshot at or before it
-    select
-        months.month_start,
-        max(licences.period_start) as snapshot_start
-    from months
-    inner join licences on months.month_start >= licences.period_start
-    group by months.month_start
+    select distinct month_start from banded_properties
 ),
 
 betting_premises as (
-    select
-        licence_snapshots.month_start,
-        licences.licence_number,
-        properties.lsoa_code,
-        properties.easting,
-        properties.northing
-    from licence_snapshots
-    inner join licences on licence_snapshots.snapshot_start = licences.period_start
-    inner join properties on licences.uprn = properties.uprn
-    where
-        licences.licence_type in ('betting_shop', 'adult_gaming_centre')
-        and licences.licence_status = 'granted'
-        and licences.opening_date < (licence_snapshots.month_start + interval '1 month')
-        and properties.easting is not null
-),
-
-nearest_premises as (
-    select
-        residential_properties.uprn,
-        months.month_start,
-        min(
-            sqrt(
-                power(residential_properties.easting - betting_premises.easting, 2)
-                + power(residential_properties.northing - betting_premises.northing, 2)
-            )
-        ) as distance_m
-    from residential_properties
-    cross join months
-    left join betting_premises on months.month_start = betting_premises.month_start
-    group by residential_properties.uprn, months.month_start
-),
-
-banded_properties as (
-    select
-        nearest_premises.uprn,
-        nearest_premises.month_start,
-        residential_properties.lsoa_code,
-        case
-            when nearest_premises.distance_m is null then 'no_premises'
-            when nearest_premises.distance_m < 400 then '0000-0399m'
-            when nearest_premises.distance_m < 800 then '0400-0799m'
-            when nearest_premises.distance_m < 1600 then '0800-1599m'
-            else '1600m_plus'
-        end as distance_band
-    from nearest_premises
-    inner join residential_properties on nearest_premises.uprn = residential_properties.uprn
+    select * from {{ ref('int_betting_premises_monthly') }}
 ),
 
 residents as (

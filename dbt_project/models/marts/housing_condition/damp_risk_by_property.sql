@@ -76,7 +76,7 @@ scored as (
         properties.ward_code,
         areas.imd_decile,
         coalesce(properties.is_social_housing, false) as is_social_housing,
-        coalesce(properties.has_home_sensor, false) as has_home_sensor,
+        sensor_evidence.uprn is not null as has_home_sensor,
         coalesce(sensor_evidence.sensor_days_3m, 0) as sensor_days_3m,
         coalesce(sensor_evidence.damp_days_3m, 0) as damp_days_3m,
         sensor_evidence.mean_relative_humidity_3m,
