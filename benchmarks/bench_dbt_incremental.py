@@ -200,18 +200,16 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         with tempfile.TemporaryDirectory() as folder:
-            target = Path(folder)
-            full, full_run = dbt(target / "full", "build", "--full-refresh")
+            target = Path(folder)  # one target path, as a project's own: dbt parses partially
+            full, full_run = dbt(target, "build", "--full-refresh")
             table, delivery, rows = add_monthly_delivery(url, args.body)
             try:
-                incremental, inc_run = dbt(
-                    target / "incremental", "build", "--select", f"source:raw_{args.body}+"
-                )
+                incremental, inc_run = dbt(target, "build", "--select", f"source:raw_{args.body}+")
             finally:
                 if not created:
                     remove_delivery(url, table, delivery)
                     dbt(
-                        target / "restore",
+                        target,
                         "build",
                         "--select",
                         f"source:raw_{args.body}+",

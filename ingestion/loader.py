@@ -146,7 +146,11 @@ def _load_rows(
     return delivered, loaded, quarantined
 
 
-def _delete_period(conn: Connection, spec: SourceSpec, entity: Entity, period: str) -> None:
+def _delete_period(
+    conn: Connection, spec: SourceSpec, entity: Entity, period: str, replaced: str
+) -> None:
+    """Remove the replaced delivery's rows: by period in raw (its index), by delivery id in
+    identity (a prefix of its primary key); only one delivery per period is ever current."""
     conn.execute(
         sql.SQL("delete from {}.{} where _period = %s").format(
             sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)
@@ -154,8 +158,8 @@ def _delete_period(conn: Connection, spec: SourceSpec, entity: Entity, period: s
         (period,),
     )
     conn.execute(
-        "delete from identity.person_records where body = %s and entity = %s and _period = %s",
-        (spec.body, entity.name, period),
+        "delete from identity.person_records where body = %s and entity = %s and _delivery_id = %s",
+        (spec.body, entity.name, replaced),
     )
 
 
@@ -209,7 +213,7 @@ def load_delivery(
                 ledger.record(conn, delivery, sha256, size, "superseded", error=note)
                 return result("superseded", error=note)
             if loaded_now is not None:
-                _delete_period(conn, spec, entity, delivery.period)
+                _delete_period(conn, spec, entity, delivery.period, loaded_now.delivery_id)
                 ledger.mark_superseded(conn, loaded_now.delivery_id, delivery.delivery_id)
             counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser)
             ledger.record(conn, delivery, sha256, size, "loaded", rows=counts)

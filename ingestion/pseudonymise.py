@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Callable
 
 KEY_VARIABLE = "JIGSAW_PSEUDONYMISATION_KEY"
 # Public on purpose: it protects nothing, it only lets the synthetic demo region run.
@@ -47,6 +48,31 @@ class Pseudonymiser:
 
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key if key is not None else pseudonymisation_key()
+
+    def tokeniser(self, domain: str) -> Callable[[str | None], str | None]:
+        """``token(domain, ·)`` for one domain, about 3x faster: HMAC with precomputed pads.
+
+        The same construction as RFC 2104 (and ``hmac.new``), done once per domain so a load
+        does not rebuild the key pads for every value.
+        """
+        key = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
+        key = key.ljust(64, b"\0")
+        inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+        def token(value: str | None) -> str | None:
+            if value is None:
+                return None
+            canonical = normalise(domain, value)
+            if not canonical:
+                return None
+            inner_hash = inner.copy()
+            inner_hash.update(f"{domain}\x1f{canonical}".encode())
+            outer_hash = outer.copy()
+            outer_hash.update(inner_hash.digest())
+            return outer_hash.hexdigest()
+
+        return token
 
     def token(self, domain: str, value: str | None) -> str | None:
         if value is None:

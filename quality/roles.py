@@ -1,7 +1,8 @@
 """The three roles the project creates and maintains, and their grants (least privilege).
 
     jigsaw_engineer  owns every project schema and can do everything in them
-    jigsaw_linkage   reads `identity`, reads and writes `linkage`; nothing else
+    jigsaw_linkage   reads `identity` and the address gazetteer (`raw_reference`, no personal
+                     data), reads and writes `linkage`; nothing else
     jigsaw_analyst   reads `marts`, the published schema, and nothing else
 
 Roles are cluster-wide but grants are per database, so ``ensure_roles`` is run per database and
@@ -31,6 +32,7 @@ ROLES = {
 PUBLISHED_SCHEMA = "marts"
 IDENTITY_SCHEMA = "identity"
 LINKAGE_SCHEMA = "linkage"
+REFERENCE_SCHEMA = "raw_reference"
 PROJECT_SCHEMAS = [
     "identity",
     "ingestion",
@@ -100,6 +102,8 @@ def ensure_roles(conn: Connection, database: str, schemas: list[str] | None = No
             _engineer_owns(conn, schema, current)
 
         _grant_read(conn, IDENTITY_SCHEMA, LINKAGE, current)
+        # Address matching needs the gazetteer; reference data holds no personal data.
+        _grant_read(conn, REFERENCE_SCHEMA, LINKAGE, current)
         _grant_read(conn, LINKAGE_SCHEMA, LINKAGE, current)
         _grant_write(conn, LINKAGE_SCHEMA, LINKAGE, current)
         _grant_read(conn, PUBLISHED_SCHEMA, ANALYST, current)

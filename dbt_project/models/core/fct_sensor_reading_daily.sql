@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['source_period'],
         on_schema_change='fail',
+        indexes=[{'columns': ['source_period']}, {'columns': ['loaded_at']}],
     )
 }}
 {#- One row per sensor per property per day. Incremental by delivery period: a run rebuilds

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['source_entity', 'source_period'],
         on_schema_change='fail',
+        indexes=[{'columns': ['source_entity', 'source_period']}, {'columns': ['person_key']}],
     )
 }}
 {#- Every body's contacts in one shape. Incremental by delivery slice (entity, period): a run
