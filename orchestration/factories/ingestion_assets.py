@@ -14,9 +14,12 @@ body (the demo uses it).
 
 import json
 import logging
+import os
 import time
 import warnings
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +32,14 @@ from ingestion.pipeline import load_deliveries, prepare_database
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
+from jigsaw.database import export_connection_env
 from jigsaw.paths import landing_dir as default_landing_dir
 from orchestration.resources import PostgresResource
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_CHECK = "deliveries_accepted"
+DB_FIELDS = ("HOST", "PORT", "USER", "PASSWORD", "NAME")
 
 
 def partitions_name(spec: SourceSpec) -> str:
@@ -348,6 +353,37 @@ class LandingRunSummary:
         return all(self.succeeded.values())
 
 
+@contextmanager
+def _run_environment(database_url: str | None, landing_dir: Path | None) -> Iterator[None]:
+    """JIGSAW_DATABASE_URL (and JIGSAW_DB_*) and JIGSAW_LANDING_DIR for the runs' duration.
+
+    The assets, the Soda gates and dbt all resolve the database from the environment, so a
+    URL given here must reach them that way, not as a second ``database`` resource.
+    """
+    names = ["JIGSAW_DATABASE_URL", *(f"JIGSAW_DB_{n}" for n in DB_FIELDS), "JIGSAW_LANDING_DIR"]
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        if database_url:
+            export_connection_env(database_url)
+        if landing_dir is not None:
+            os.environ["JIGSAW_LANDING_DIR"] = str(Path(landing_dir).resolve())
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _project_definitions() -> dg.Definitions:
+    """The whole code location (ingestion, Soda gates, dbt, linkage), imported when needed:
+    ``orchestration.definitions`` imports this module."""
+    from orchestration.definitions import defs
+
+    return defs
+
+
 def materialize_landing(
     instance: dg.DagsterInstance,
     specs: list[SourceSpec] | None = None,
@@ -359,45 +395,49 @@ def materialize_landing(
     Each run covers the body's whole partition range (the assets load many periods in one
     run); rejected files are recorded and reported, not fatal. ``database_url`` defaults to
     JIGSAW_DATABASE_URL.
+
+    Without ``specs`` (the demo), each run is the body's ``<body>__ingestion`` job from the
+    project's merged definitions, so the raw Soda gates (blocking ``soda_raw_contract``
+    checks) run with the loads. With ``specs`` (tests, a body not yet in the project), the
+    jobs come from those specs' ingestion definitions alone: loads and
+    ``deliveries_accepted`` only.
     """
     from ingestion.spec import load_specs
 
     started = time.perf_counter()
-    specs = specs if specs is not None else load_specs()
+    project = specs is None
+    specs = load_specs() if specs is None else specs
     Pseudonymiser()  # fail before any run when there is no key
     root = _landing(landing_dir)
-    defs = build_ingestion_defs(specs, root)
-    if database_url:
-        defs = dg.Definitions.merge(
-            defs, dg.Definitions(resources={"database": PostgresResource(url=database_url)})
-        )
     summary = LandingRunSummary()
     periods_by_body: dict[str, set[str]] = defaultdict(set)
     for delivery in find_deliveries(root, specs):
         periods_by_body[delivery.body].add(delivery.period)
-    for spec in specs:
-        periods = sorted(periods_by_body.get(spec.body, ()))
-        if not periods:
-            continue
-        name = partitions_name(spec)
-        existing = instance.get_dynamic_partitions(name)
-        missing = [p for p in periods if p not in existing]
-        if missing:
-            instance.add_dynamic_partitions(name, missing)
-        ordered = instance.get_dynamic_partitions(name)
-        positions = sorted(ordered.index(p) for p in periods)
-        tags = {
-            "dagster/asset_partition_range_start": ordered[positions[0]],
-            "dagster/asset_partition_range_end": ordered[positions[-1]],
-            "jigsaw/trigger": "materialize_landing",
-        }
-        result = defs.resolve_job_def(job_name(spec)).execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False
-        )
-        summary.runs[spec.body] = result.run_id
-        summary.periods[spec.body] = periods
-        summary.succeeded[spec.body] = result.success
-        if not result.success:
-            log.error("ingestion run for %s failed (run %s)", spec.body, result.run_id)
+    with _run_environment(database_url, root):
+        defs = _project_definitions() if project else build_ingestion_defs(specs, root)
+        for spec in specs:
+            periods = sorted(periods_by_body.get(spec.body, ()))
+            if not periods:
+                continue
+            name = partitions_name(spec)
+            existing = instance.get_dynamic_partitions(name)
+            missing = [p for p in periods if p not in existing]
+            if missing:
+                instance.add_dynamic_partitions(name, missing)
+            ordered = instance.get_dynamic_partitions(name)
+            positions = sorted(ordered.index(p) for p in periods)
+            tags = {
+                "dagster/asset_partition_range_start": ordered[positions[0]],
+                "dagster/asset_partition_range_end": ordered[positions[-1]],
+                "jigsaw/trigger": "materialize_landing",
+            }
+            result = defs.resolve_job_def(job_name(spec)).execute_in_process(
+                instance=instance, tags=tags, raise_on_error=False
+            )
+            summary.runs[spec.body] = result.run_id
+            summary.periods[spec.body] = periods
+            summary.succeeded[spec.body] = result.success
+            if not result.success:
+                log.error("ingestion run for %s failed (run %s)", spec.body, result.run_id)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import runpy
 from pathlib import Path
 
@@ -211,3 +212,56 @@ def test_materialize_landing_without_a_key_stops_before_any_run(landing, specs, 
         with pytest.raises(MissingKeyError):
             materialize_landing(instance, [s for s in specs if s.body == "police"], landing)
         assert instance.get_runs() == []
+
+
+def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> dict[tuple[str, str], object]:
+    """(asset table, check name) -> the check evaluation recorded in one run."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    found = {}
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        found[(evaluation.asset_key.path[0], evaluation.check_name)] = evaluation
+    return found
+
+
+def test_materialize_landing_runs_the_raw_soda_gates_with_the_loads(
+    database_url, fresh_database_url, landing
+):
+    # The session database is JIGSAW_DATABASE_URL; the runs must use the one passed instead.
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1), d.police_row(2)])
+    acute = d.folder(landing, "acute_trust", "2026-02-04") / "ae_attendances_2026-01.txt"
+    twice = d.acute_row(1)  # the same attendance twice: the raw gate's duplicate check fails
+    d.write_csv(acute, d.ACUTE_HEADER, [twice, twice, d.acute_row(2)], "|")
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        summary = materialize_landing(
+            instance, landing_dir=landing, database_url=fresh_database_url
+        )
+        assert set(summary.runs) == {"police", "acute_trust"}
+        police = _check_evaluations(instance, summary.runs["police"])
+        acute_checks = _check_evaluations(instance, summary.runs["acute_trust"])
+    assert police[("raw_police", "soda_raw_contract")].passed is True
+    assert police[("raw_police", ACCEPTED_CHECK)].passed is True
+    gate = acute_checks[("raw_acute_trust", "soda_raw_contract")]
+    assert gate.passed is False and gate.severity == dg.AssetCheckSeverity.ERROR
+    assert "duplicate" in json.dumps(gate.metadata["failed_checks"].value).lower()
+    # A blocking gate that fails fails its run; the loaded rows stay for the gate to show.
+    assert summary.succeeded == {"police": True, "acute_trust": False}
+    assert os.environ["JIGSAW_DATABASE_URL"] == database_url
+    with psycopg.connect(fresh_database_url) as conn:
+        assert conn.execute("select count(*) from raw_police.incidents").fetchone()[0] == 2
+        assert (
+            conn.execute("select count(*) from raw_acute_trust.ae_attendances").fetchone()[0] == 3
+        )
+        outcomes = conn.execute(
+            "select dataset, outcome from quality.check_results"
+            " where check_name = 'soda_raw_contract' order by dataset"
+        ).fetchall()
+    assert outcomes == [
+        ("raw_acute_trust.ae_attendances", "failed"),
+        ("raw_police.incidents", "passed"),
+    ]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select to_regclass('raw_police.incidents')").fetchone()[0] is None
