@@ -38,8 +38,12 @@ def generate_region_once(config) -> None:
 
 
 def run_demo(
-    residents: int | None = None, seed: int | None = None, months: int | None = None
+    residents: int | None = None,
+    seed: int | None = None,
+    months: int | None = None,
+    config=None,
 ) -> int:
+    """Returns the exit status; ``config`` (a RegionConfig) overrides the three numbers."""
     import dagster as dg
 
     from ingestion.demo_region import RegionConfig
@@ -50,7 +54,9 @@ def run_demo(
     url = database.resolve_database_url()
     started = time.perf_counter()
 
-    generate_region_once(RegionConfig.from_env(residents=residents, seed=seed, months=months))
+    generate_region_once(
+        config or RegionConfig.from_env(residents=residents, seed=seed, months=months)
+    )
 
     from quality.roles import ensure_roles
 

@@ -43,7 +43,14 @@ def print_summary(url: str, ingestion: Any, result: Any, seconds: float) -> int:
 
     print("\n==================== Jigsaw demo: summary ====================")
     print(f"database            {database.describe(url)}")
-    print(f"ingestion           {ingestion}")
+    print(
+        f"ingestion           {sum(ingestion.succeeded.values())} of {len(ingestion.runs)} "
+        f"body runs succeeded, {sum(len(p) for p in ingestion.periods.values())} delivery "
+        f"periods, {ingestion.seconds:.0f} s"
+    )
+    for body, ok in sorted(ingestion.succeeded.items()):
+        if not ok:
+            print(f"  ingestion FAILED for {body} (run {ingestion.runs[body]}): see the UI")
     for status, files, loaded, quarantined in ledger:
         print(
             f"  deliveries {status:<10} {files:>5} files  {loaded:>10} rows loaded  "

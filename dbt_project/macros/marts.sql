@@ -1,10 +1,20 @@
 {#- The date the marts' "last 12 months" windows end on: var('as_of_date') when given,
-    else the latest contact date in the regional model (reproducible for a given load). -#}
-{% macro as_of_date() -%}
+    else the latest date in the regional model (reproducible for a given load): by default
+    the latest contact date in fct_service_contact. A purpose-limited mart passes its own
+    evidence, latest_of=[(model, date column), ...], so that fct_service_contact (every
+    body's contacts) stays out of its lineage. -#}
+{% macro as_of_date(latest_of=none) -%}
+    {%- set latest_of = latest_of or [('fct_service_contact', 'contact_date')] -%}
     {%- if var('as_of_date', none) -%}
         '{{ var("as_of_date") }}'::date
+    {%- elif latest_of | length == 1 -%}
+        (select max({{ latest_of[0][1] }}) from {{ ref(latest_of[0][0]) }})
     {%- else -%}
-        (select max(contact_date) from {{ ref('fct_service_contact') }})
+        greatest(
+            {%- for model, column in latest_of %}
+            (select max({{ column }}) from {{ ref(model) }}){{ ',' if not loop.last }}
+            {%- endfor %}
+        )
     {%- endif -%}
 {%- endmacro %}
 

@@ -250,7 +250,7 @@ def load_small_region(conn: psycopg.Connection) -> None:
         sessions_attended=30,
         unauthorised_absences=6,
     )
-    load.insert(
+    at = load.insert(
         "acute_trust",
         "ae_attendances",
         "2026-03",
@@ -265,6 +265,7 @@ def load_small_region(conn: psycopg.Connection) -> None:
         acuity=3,
         disposal="discharged",
     )
+    load.address("acute_trust", "ae_attendances", at, "A", HOME_AB)  # the attendance's address
 
     # Person B: police and adult social care, same home as A; lead tenant there.
     at = load.insert(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from ingestion.spec import load_specs
+from quality.manifest import marts
+from quality.purpose import check_purpose
 from tests.dbt import region
 
 LAYER_SCHEMAS = {"staging": "v", "intermediate": "r", "core": "r", "marts_build": "r"}
@@ -127,6 +130,27 @@ def test_marts_declare_purpose_owner_and_disclosure(dbt_build):
         assert meta["purpose"] in MART_PURPOSES, node["name"]
         assert meta["owner"], node["name"]
         assert meta["disclosure"] in ("aggregate", "record_level"), node["name"]
+
+
+def test_every_mart_reaches_only_bodies_that_permit_its_purpose(dbt_build):
+    specs = load_specs()
+    reports = {
+        m.name: check_purpose(dbt_build.manifest, m, specs) for m in marts(dbt_build.manifest)
+    }
+    assert len(reports) == 5
+    for name, report in reports.items():
+        assert report.passed and not report.excepted, (name, report.violations, report.excepted)
+    # Purpose-limited marts read their people through purpose-limited paths only.
+    assert reports["betting_hardship_by_area"].sources == [
+        "linkage",
+        "raw_housing_provider",
+        "raw_licensing",
+        "raw_reference",
+        "raw_revenues_benefits",
+    ]
+    assert "raw_police" not in reports["damp_risk_by_property"].sources
+    for name in ("multi_agency_persons", "multi_agency_households"):
+        assert "raw_home_sensors" not in reports[name].sources
 
 
 def test_marts_hold_no_direct_identifiers(dbt_build, db):

@@ -239,6 +239,11 @@ def test_corrected_redelivery_replaces_the_period_and_a_late_older_file_does_not
         " where _period = '2026-01'"
     ).fetchall() == [("police/2026-02-20/incidents_2026-01.csv", "medium")]
     assert count(db, "identity.person_records", "_period = '2026-01'") == 5
+    # No primary key enforces it (it slowed every load): one identity row per delivered row.
+    assert db.execute(
+        "select count(*), count(distinct (body, entity, _delivery_id, _source_row_number))"
+        " from identity.person_records"
+    ).fetchone() == (7, 7)
     assert ledger(db)["police/2026-02-03/incidents_2026-01.csv"][0] == "superseded"
 
     # A file delivered on an earlier date, found only now, must not overwrite the correction.

@@ -1,5 +1,7 @@
-{#- One row per emergency department attendance, keyed to the regional person and the
-    property they lived at in the month. -#}
+{#- One row per emergency department attendance, keyed to the regional person, and placed at
+    the property identity resolution matched the attendance's own address to. Keyed from the
+    acute trust's records alone (macro keyed_person_records), so no other body is in its
+    lineage. -#}
 with
 
 attendances as (
@@ -12,12 +14,7 @@ attendances as (
 ),
 
 records as (
-    select * from {{ ref('int_person_records_keyed') }}
-    where source_entity = 'ae_attendances'
-),
-
-locations as (
-    select * from {{ ref('int_person_months_located') }}
+    {{ keyed_person_records(['acute_trust'], purpose='housing_condition') }}
 ),
 
 properties as (
@@ -39,18 +36,14 @@ final as (
         (extract(year from attendances.arrival_date)::integer - attendances.birth_year)
             as age_years,
         attendances.sex_code,
-        locations.uprn,
+        records.uprn,
         properties.lsoa_code
     from attendances
     inner join records
         on
             attendances.delivery_id = records.delivery_id
             and attendances.source_row_number = records.source_row_number
-    left join locations
-        on
-            records.person_key = locations.person_key
-            and date_trunc('month', attendances.arrival_date)::date = locations.month_start
-    left join properties on locations.uprn = properties.uprn
+    left join properties on records.uprn = properties.uprn
     where attendances.record_rank = 1
 )
 

@@ -1,11 +1,13 @@
 {#- One row per person per month with any council tax support, housing benefit or council
     tax arrears record in that month's snapshot. In financial hardship = in arrears or
-    receiving council tax support (a means-tested award). -#}
+    receiving council tax support (a means-tested award). Keyed from the revenues and
+    benefits records alone (macro keyed_person_records), so no other body is in its lineage. -#}
 with
 
 records as (
-    select * from {{ ref('int_person_records_keyed') }}
-    where source_entity in ('council_tax_support', 'housing_benefit', 'arrears')
+    {{ keyed_person_records(
+        ['revenues_benefits'], purpose=['financial_inclusion', 'early_intervention']
+    ) }}
 ),
 
 council_tax_support as (

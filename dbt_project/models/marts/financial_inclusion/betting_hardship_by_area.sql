@@ -1,7 +1,9 @@
 {#- Betting premises and financial hardship by area (LSOA), month and distance band from the
     nearest betting premises. Aggregate and published: person counts from 1 to 9 are suppressed
     (null, with a flag), with secondary suppression across the bands of an area and month so
-    the 'all' band total cannot reveal a suppressed cell. -#}
+    the 'all' band total cannot reveal a suppressed cell. Residents are the people the bodies
+    that share for financial inclusion know at the homes (the housing provider's lead tenants,
+    the council's revenues and benefits claimants): no other body is in its lineage. -#}
 {%- set cell_group = 'lsoa_code, month_start' -%}
 with
 
@@ -26,7 +28,7 @@ residents as (
         locations.person_key,
         locations.month_start,
         locations.uprn
-    from {{ ref('int_person_months_located') }} as locations
+    from {{ ref('int_person_months_located_for_financial_inclusion') }} as locations
     inner join months on locations.month_start = months.month_start
 ),
 

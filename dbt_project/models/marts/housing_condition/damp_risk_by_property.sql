@@ -1,14 +1,20 @@
 {#- Damp risk of each residential property with sensor, repair or A&E evidence: measured damp
     in the last 3 months, damp and mould repairs and residents' respiratory A&E attendances
-    in the last 12 months, combined in a score from 0 to 1 and a band. -#}
--- depends_on: {{ ref('fct_service_contact') }}
+    in the last 12 months, combined in a score from 0 to 1 and a band. The windows end on
+    var('as_of_date'), else the latest A&E attendance or sensor reading: housing-condition
+    evidence only, so no body that does not share for housing condition is in its lineage. -#}
+{%- set evidence_dates = [
+    ('fct_ae_attendance', 'attendance_date'),
+    ('fct_sensor_reading_daily', 'reading_date'),
+] -%}
 with
 
 window_bounds as (
     select
-        {{ as_of_date() }} as as_of_date,
-        ({{ as_of_date() }} - interval '3 months')::date as sensor_window_start_date,
-        ({{ as_of_date() }} - interval '12 months')::date as window_start_date
+        {{ as_of_date(evidence_dates) }} as as_of_date,
+        ({{ as_of_date(evidence_dates) }} - interval '3 months')::date
+            as sensor_window_start_date,
+        ({{ as_of_date(evidence_dates) }} - interval '12 months')::date as window_start_date
 ),
 
 sensor_evidence as (
