@@ -8,12 +8,19 @@ Figures: the full ``dbt build --full-refresh`` (models, unit tests and data test
 delivery is the body's latest month copied as the next month (dates moved one month on, a new
 delivery id, loaded now), as the loader would write it.
 
+dbt runs as production runs it: Dagster's ``DbtCliResource`` starts the ``dbt`` CLI in a
+subprocess with the project's profile (its ``threads``), and copies the project's
+``partial_parse.msgpack`` into each invocation's target path, so dbt parses partially. Here all
+runs share one target path: after the first, each run parses partially too. ``--repeat N``
+measures the pair (full, then one new delivery) N times on the noisy shared machine and reports
+each and the median ratio.
+
 The database: ``--database-url`` (or JIGSAW_DATABASE_URL) when it already holds a loaded demo
 region, else a fresh database where the demo region is generated (``--residents``) and loaded,
 then linked when the linkage package can (else persons get interim keys). The simulated
 delivery is removed again afterwards from a database the benchmark did not create.
 
-``python -m benchmarks.bench_dbt_incremental [--residents N] [--body police] [--keep]``
+``python -m benchmarks.bench_dbt_incremental [--residents N] [--body police] [--repeat N] [--keep]``
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +61,7 @@ def dbt(target: Path, *args: str) -> tuple[float, dict]:
     command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
     started = time.perf_counter()
+    started_wall = time.time()
     completed = subprocess.run(
         command,
         cwd=project,
@@ -65,7 +74,8 @@ def dbt(target: Path, *args: str) -> tuple[float, dict]:
     if completed.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-5000:]}")
     results = json.loads((target / "run_results.json").read_text())["results"]
-    return elapsed, {"nodes": len(results), "results": results}
+    startup = first_node_started(results, started_wall)
+    return elapsed, {"nodes": len(results), "results": results, "startup": startup}
 
 
 def has_region(url: str) -> bool:
@@ -178,11 +188,65 @@ def remove_delivery(url: str, table: str, delivery: str) -> None:
         )
 
 
+def first_node_started(results: list[dict], started_wall: float) -> float:
+    """Seconds from the dbt command's start to its first node starting (start-up and parse)."""
+    from datetime import datetime
+
+    starts = [
+        datetime.fromisoformat(t["started_at"].replace("Z", "+00:00")).timestamp()
+        for r in results
+        for t in r.get("timing", [])
+        if t.get("name") == "compile" and t.get("started_at")
+    ]
+    if not starts:
+        return float("nan")
+    return min(starts) - started_wall
+
+
+def measure_once(url: str, body: str, target: Path, cleanup: bool) -> float:
+    """One full build, then one new monthly delivery for the body; returns the ratio."""
+    full, full_run = dbt(target, "build", "--full-refresh")
+    table, delivery, rows = add_monthly_delivery(url, body)
+    try:
+        incremental, inc_run = dbt(target, "build", "--select", f"source:raw_{body}+")
+    finally:
+        remove_delivery(url, table, delivery)
+        if cleanup:
+            dbt(target, "build", "--select", f"source:raw_{body}+", "--full-refresh")
+    slowest = sorted(full_run["results"], key=lambda r: -r["execution_time"])[:5]
+    ratio = incremental / full
+    print(f"full build: {full:.1f} s ({full_run['nodes']} nodes: models, unit and data tests)")
+    print(
+        "  slowest: "
+        + ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in slowest)
+    )
+    print(f"new monthly delivery: {rows} rows into {table}")
+    print(
+        f"incremental build of source:raw_{body}+: {incremental:.1f} s ({inc_run['nodes']} nodes)"
+    )
+    inc_slowest = sorted(inc_run["results"], key=lambda r: -r["execution_time"])[:5]
+    print(
+        "  slowest: "
+        + ", ".join(
+            f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in inc_slowest
+        )
+    )
+    node_time = sum(r["execution_time"] for r in inc_run["results"])
+    print(
+        f"  node time {node_time:.1f} s over the threads; first node after "
+        f"{inc_run['startup']:.1f} s (dbt start-up, parse, on-run-start)"
+    )
+    verdict = "meets" if ratio <= TARGET_RATIO else "misses"
+    print(f"ratio: {ratio:.1%} of the full build ({verdict} the target of <= {TARGET_RATIO:.0%})")
+    return ratio
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("JIGSAW_DATABASE_URL"))
     parser.add_argument("--residents", type=int, default=20_000)
     parser.add_argument("--body", default="police", choices=sorted(MONTHLY_ENTITIES))
+    parser.add_argument("--repeat", type=int, default=1, help="measure the pair N times")
     parser.add_argument("--keep", action="store_true", help="keep a database made here")
     args = parser.parse_args(argv if argv is not None else [])
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -199,49 +263,21 @@ def main(argv: list[str] | None = None) -> None:
     print(ensure_linkage(url))
 
     try:
+        ratios = []
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder)  # one target path, as a project's own: dbt parses partially
-            full, full_run = dbt(target, "build", "--full-refresh")
-            table, delivery, rows = add_monthly_delivery(url, args.body)
-            try:
-                incremental, inc_run = dbt(target, "build", "--select", f"source:raw_{args.body}+")
-            finally:
-                if not created:
-                    remove_delivery(url, table, delivery)
-                    dbt(
-                        target,
-                        "build",
-                        "--select",
-                        f"source:raw_{args.body}+",
-                        "--full-refresh",
-                    )
-        slowest = sorted(full_run["results"], key=lambda r: -r["execution_time"])[:5]
-        ratio = incremental / full
-        print(f"full build: {full:.1f} s ({full_run['nodes']} nodes: models, unit and data tests)")
-        print(
-            "  slowest: "
-            + ", ".join(
-                f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in slowest
+            for attempt in range(1, args.repeat + 1):
+                if args.repeat > 1:
+                    print(f"-- run {attempt} of {args.repeat}")
+                last = attempt == args.repeat
+                ratios.append(measure_once(url, args.body, target, cleanup=last and not created))
+        if len(ratios) > 1:
+            ratio = statistics.median(ratios)
+            verdict = "meets" if ratio <= TARGET_RATIO else "misses"
+            print(
+                f"median ratio of {len(ratios)} runs: {ratio:.1%} "
+                f"(runs: {', '.join(f'{r:.1%}' for r in ratios)}; {verdict} the target)"
             )
-        )
-        print(f"new monthly delivery: {rows} rows into {table}")
-        print(
-            f"incremental build of source:raw_{args.body}+: {incremental:.1f} s "
-            f"({inc_run['nodes']} nodes)"
-        )
-        inc_slowest = sorted(inc_run["results"], key=lambda r: -r["execution_time"])[:5]
-        print(
-            "  slowest: "
-            + ", ".join(
-                f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in inc_slowest
-            )
-        )
-        node_time = sum(r["execution_time"] for r in inc_run["results"])
-        print(f"  node time {node_time:.1f} s; the rest is dbt start-up, parsing and scheduling")
-        verdict = "meets" if ratio <= TARGET_RATIO else "misses"
-        print(
-            f"ratio: {ratio:.1%} of the full build ({verdict} the target of <= {TARGET_RATIO:.0%})"
-        )
     finally:
         if created and not args.keep:
             database.drop_database(created)

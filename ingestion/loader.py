@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import csv
 import logging
-import queue
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import IO
 
 from psycopg import Connection, sql
-from psycopg.abc import Buffer
-from psycopg.copy import Copy, Writer
+from psycopg.copy import Copy, FileWriter
 
 from ingestion import ledger
 from ingestion.landing import Delivery, file_sha256
@@ -48,8 +45,6 @@ QUARANTINE_COLUMNS = (
 )
 # Lineage written by the loader; _loaded_at takes its default, now(), the transaction's time.
 _LINEAGE_WRITTEN = [name for name, _ in LINEAGE_COLUMNS if name != "_loaded_at"]
-# Rows per chunk handed to the COPY thread: small enough to bound memory (a few MB per chunk).
-_CHUNK_ROWS = 20_000
 
 
 def _spool() -> IO[str]:
@@ -104,62 +99,6 @@ def _clean(text: str) -> str:
     return text.rstrip("\r\n").replace("\x00", "\ufffd")
 
 
-class _Collector(Writer):
-    """Keeps what psycopg's COPY row formatter produces (whole rows only) until taken."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: Buffer) -> None:
-        self.parts.append(bytes(data))
-
-    def take(self) -> bytes:
-        data, self.parts = b"".join(self.parts), []
-        return data
-
-
-class _Sender:
-    """COPYs chunks of formatted rows into raw and identity from a thread, on the loader's
-    connection and so in its transaction, while the loader's thread builds the next chunk.
-
-    A chunk is one COPY per table; several COPYs into a table in one transaction are the same
-    as one. The server's work on identity rows thus overlaps the client's work, instead of
-    following it. The queue is short, so at most a few chunks are held in memory.
-    """
-
-    def __init__(self, conn: Connection, statements: tuple[sql.Composed, sql.Composed]) -> None:
-        self._conn = conn
-        self._statements = statements
-        self._queue: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="jigsaw-copy", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            while (chunk := self._queue.get()) is not None:
-                for statement, data in zip(self._statements, chunk, strict=True):
-                    if data:
-                        with self._conn.cursor().copy(statement) as copy:
-                            copy.write(data)
-        except BaseException as exc:  # handed to the loader's thread
-            self._error = exc
-            while self._queue.get() is not None:  # keep send() from blocking
-                pass
-
-    def send(self, raw: bytes, identity: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put((raw, identity))
-
-    def close(self, *, failed: bool) -> None:
-        """Waits for the last chunk; raises the thread's error unless the load already failed."""
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None and not failed:
-            raise self._error
-
-
 def _load_rows(
     conn: Connection,
     spec: SourceSpec,
@@ -177,64 +116,50 @@ def _load_rows(
     identity_head = (spec.body, entity.name, delivery_id, period)
     build = RowBuilder(spec.body, entity, pseudonymiser, lineage, identity_head).build
     columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
-    statements = (
-        sql.SQL("copy {}.{} ({}) from stdin").format(
-            sql.Identifier(spec.raw_schema),
-            sql.Identifier(entity.name),
-            sql.SQL(", ").join(map(sql.Identifier, columns)),
-        ),
-        sql.SQL("copy identity.person_records ({}) from stdin").format(
-            sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS))
-        ),
+    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
+        sql.Identifier(spec.raw_schema),
+        sql.Identifier(entity.name),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
     )
     delivered = loaded = quarantined = 0
-    raw_out, identity_out = _Collector(), _Collector()
-    # Rows are formatted here by psycopg's own COPY formatter (C), with the connection's
-    # adapters and encoding; made before the sender thread starts using the connection.
-    raw_copy = Copy(conn.cursor(), writer=raw_out)
-    identity_copy = Copy(conn.cursor(), writer=identity_out)
-    sender = _Sender(conn, statements)
-    failed = True
-    try:
-        with _spool() as quarantine_spool:
-            quarantine_rows = csv.writer(quarantine_spool)
-            with raw_copy, identity_copy:
-                write_row, write_identity = raw_copy.write_row, identity_copy.write_row
-                chunk_end = _CHUNK_ROWS
-                for row_number, values, original, problem in read_records(delivery.path, entity):
-                    delivered += 1
-                    if delivered == chunk_end:
-                        sender.send(raw_out.take(), identity_out.take())
-                        chunk_end += _CHUNK_ROWS
-                    if problem is None:
-                        try:
-                            raw, identity = build(values, row_number)
-                        except RowProblem as exc:
-                            problem = (exc.column, exc.reason)
-                        else:
-                            write_row(raw)
-                            loaded += 1
-                            if identity is not None:
-                                write_identity(identity)
-                            continue
-                    quarantined += 1
-                    quarantine_rows.writerow(
-                        (delivery_id, spec.body, entity.name, sha256, row_number, problem[0],
-                         problem[1], _clean(original))
-                    )  # fmt: skip
-            sender.send(raw_out.take(), identity_out.take())  # the rest, flushed by the with
-            failed = False
-            sender.close(failed=False)
-            _copy_spool(
-                conn,
-                sql.SQL("ingestion.quarantine"),
-                QUARANTINE_COLUMNS,
-                quarantine_spool,
-                "(format csv)",
-            )
-    finally:
-        if failed:
-            sender.close(failed=True)
+    with tempfile.TemporaryFile() as identity_spool, _spool() as quarantine_spool:
+        quarantine_rows = csv.writer(quarantine_spool)
+        with (
+            # Identity rows in COPY's text format, made by psycopg's own row formatter (C):
+            # a third of the cost of csv.writer for the same rows.
+            Copy(conn.cursor(), writer=FileWriter(identity_spool)) as identity_copy,
+            # Not QueuedLibpqWriter: measured, its writer thread cost 1.5 s more CPU per
+            # million rows and saved no time (the server keeps up with this client).
+            conn.cursor().copy(statement) as copy,
+        ):
+            write_identity = identity_copy.write_row
+            write_row = copy.write_row
+            for row_number, values, original, problem in read_records(delivery.path, entity):
+                delivered += 1
+                if problem is None:
+                    try:
+                        raw, identity = build(values, row_number)
+                    except RowProblem as exc:
+                        problem = (exc.column, exc.reason)
+                    else:
+                        write_row(raw)
+                        loaded += 1
+                        if identity is not None:
+                            write_identity(identity)
+                        continue
+                quarantined += 1
+                quarantine_rows.writerow(
+                    (delivery_id, spec.body, entity.name, sha256, row_number, problem[0],
+                     problem[1], _clean(original))
+                )  # fmt: skip
+        _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
+        _copy_spool(
+            conn,
+            sql.SQL("ingestion.quarantine"),
+            QUARANTINE_COLUMNS,
+            quarantine_spool,
+            "(format csv)",
+        )
     return delivered, loaded, quarantined
 
 

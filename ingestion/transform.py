@@ -40,6 +40,7 @@ IDENTITY_COLUMNS = (
 )
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_MAX_NUMERIC_EXPONENT = 1000
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _BOOLEANS = {
     "true": "t", "t": "t", "yes": "t", "y": "t", "1": "t",
@@ -129,8 +130,13 @@ def _typed(column: Column) -> Callable[[Any], Any]:
 
         def numeric(value: Any) -> str:
             text = str(value).strip()
-            if not _NUMERIC.match(text):
+            match = _NUMERIC.match(text)
+            if not match:
                 raise RowProblem(name, f"{text!r} is not a number")
+            # PostgreSQL's numeric would overflow and fail the whole delivery, not this row.
+            exponent = int(match.group(2)[1:]) if match.group(2) else 0
+            if abs(exponent) > _MAX_NUMERIC_EXPONENT or len(text) > _MAX_NUMERIC_EXPONENT:
+                raise RowProblem(name, f"{text[:40]!r} is out of range for a number")
             return text
 
         return numeric

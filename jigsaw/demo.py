@@ -22,6 +22,10 @@ from jigsaw import database
 from jigsaw.paths import ground_truth_dir, landing_dir
 
 
+# The console shows progress, not every Dagster event; the UI keeps the full event log.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def generate_region_once(config) -> None:
     """Generate the region unless the same configuration was generated last time."""
     from ingestion.demo_region import generate_region
@@ -68,11 +72,13 @@ def run_demo(
 
     instance = dg.DagsterInstance.get()
     print("jigsaw: loading deliveries (ingestion assets, one run per body)", flush=True)
-    ingestion_summary = materialize_landing(instance)
+    ingestion_summary = materialize_landing(instance, run_config=QUIET_CONSOLE)
 
     print("jigsaw: regional build (linkage, dbt, quality gates, publishing)", flush=True)
     job = defs.resolve_job_def("regional_build")
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+    )
 
     from jigsaw.demo_summary import print_summary
 

@@ -33,7 +33,7 @@ def specs_dir() -> Path:
 
 
 def dbt_project_dir() -> Path:
-    return REPO_ROOT / "dbt_project"
+    return _env_path("JIGSAW_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")
 
 
 def contracts_dir() -> Path:

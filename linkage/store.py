@@ -89,6 +89,18 @@ create index if not exists address_xref_uprn on linkage.address_xref (uprn);
 # values of both records, as most recently delivered.
 REVIEW_DETAILS_VIEW = """
 create or replace view identity.clerical_review_details as
+with wanted as (
+    select body_l as body, person_ref_token_l as person_ref_token from linkage.clerical_review
+    union
+    select body_r, person_ref_token_r from linkage.clerical_review
+),
+latest as (
+    -- One scan of identity for all pairs: identity keeps no token index (it slows loading).
+    select distinct on (p.body, p.person_ref_token) p.*
+    from identity.person_records as p
+    inner join wanted as w on w.body = p.body and w.person_ref_token = p.person_ref_token
+    order by p.body, p.person_ref_token, p._period desc, p._loaded_at desc
+)
 select r.*, l.given_name as given_name_l, l.family_name as family_name_l,
     l.date_of_birth as date_of_birth_l, l.sex as sex_l, l.postcode as postcode_l,
     l.address as address_l, l.nhs_number as nhs_number_l,
@@ -96,16 +108,8 @@ select r.*, l.given_name as given_name_l, l.family_name as family_name_l,
     rr.date_of_birth as date_of_birth_r, rr.sex as sex_r, rr.postcode as postcode_r,
     rr.address as address_r, rr.nhs_number as nhs_number_r
 from linkage.clerical_review as r
-cross join lateral (
-    select * from identity.person_records as p
-    where p.body = r.body_l and p.person_ref_token = r.person_ref_token_l
-    order by p._period desc, p._loaded_at desc limit 1
-) as l
-cross join lateral (
-    select * from identity.person_records as p
-    where p.body = r.body_r and p.person_ref_token = r.person_ref_token_r
-    order by p._period desc, p._loaded_at desc limit 1
-) as rr
+inner join latest as l on l.body = r.body_l and l.person_ref_token = r.person_ref_token_l
+inner join latest as rr on rr.body = r.body_r and rr.person_ref_token = r.person_ref_token_r
 """
 
 PERSON_ROWS_SQL = """

@@ -389,6 +389,7 @@ def materialize_landing(
     specs: list[SourceSpec] | None = None,
     landing_dir: Path | None = None,
     database_url: str | None = None,
+    run_config: dict | None = None,
 ) -> LandingRunSummary:
     """Register every landed period as a partition and load them all, one run per body.
 
@@ -432,7 +433,7 @@ def materialize_landing(
                 "jigsaw/trigger": "materialize_landing",
             }
             result = defs.resolve_job_def(job_name(spec)).execute_in_process(
-                instance=instance, tags=tags, raise_on_error=False
+                instance=instance, tags=tags, raise_on_error=False, run_config=run_config
             )
             summary.runs[spec.body] = result.run_id
             summary.periods[spec.body] = periods

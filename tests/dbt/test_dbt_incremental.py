@@ -1,7 +1,9 @@
 """A new monthly delivery for one body rebuilds only what depends on it, incrementally.
 
 Runs after test_dbt_build.py (it changes the session database): a police delivery for a period
-not seen before, and identity resolution giving person D's police record a regional key.
+not seen before, identity resolution giving person D's police record a regional key, and address
+matching placing C's old police incident at C's house. Then the incremental build must equal a
+full refresh of everything downstream of the body.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def incremental_run(dbt_build: DbtRun, region_database: str, tmp_path_factory) -
             "insert into linkage.person_xref values ('police', %s, 'P-D', 'probabilistic', 0.97)",
             (region.token("police", "D"),),
         )
+        conn.execute(
+            "insert into linkage.address_xref values ('police', 'incidents',"
+            " 'police/2026-04-02/incidents_2024-12.csv', 1, %s, %s, 'address_match', 0.9)",
+            (region.token("police", "C"), region.HOUSE_C),
+        )
     run = run_dbt(
         tmp_path_factory.mktemp("dbt_incremental"), "build", "--select", "source:raw_police+"
     )
@@ -55,10 +62,15 @@ def test_only_models_downstream_of_the_body_are_rebuilt(incremental_run):
         assert untouched not in rebuilt
 
 
-def test_service_contacts_insert_only_the_new_and_rekeyed_slices(incremental_run, db):
+def test_service_contacts_insert_only_the_new_rekeyed_and_readdressed_slices(incremental_run, db):
     contacts = result(incremental_run, "fct_service_contact")
-    # the new (incidents, 2026-02) slice and the rekeyed (incidents, 2026-01) slice: one row each
-    assert contacts["adapter_response"]["rows_affected"] == 2
+    # the new (incidents, 2026-02) slice, the rekeyed (incidents, 2026-01) slice and the
+    # readdressed (incidents, 2024-12) slice: one row each
+    assert contacts["adapter_response"]["rows_affected"] == 3
+    uprn = db.execute(
+        "select uprn from core.fct_service_contact where source_period = '2024-12'"
+    ).fetchone()[0]
+    assert uprn == region.HOUSE_C
     rows = db.execute(
         "select source_period, person_key from core.fct_service_contact"
         " where source_entity = 'incidents' order by source_period, person_key"
@@ -82,3 +94,51 @@ def test_marts_reflect_the_new_delivery(db):
         (region.HOME_AB,),
     ).fetchone()[0]
     assert contacts == 9  # B's new incident counts for the home B lived at (latest known)
+
+
+def built_tables(db, run: DbtRun) -> dict[str, str]:
+    """The tables (schema.name) the run built: every materialised model it selected."""
+    names = {
+        r["unique_id"].split(".")[-1] for r in run.results if r["unique_id"].startswith("model.")
+    }
+    rows = db.execute(
+        "select n.nspname, c.relname from pg_class as c"
+        " join pg_namespace as n on n.oid = c.relnamespace"
+        " where c.relkind = 'r' and n.nspname in ('intermediate', 'core', 'marts_build')"
+    ).fetchall()
+    return {name: f"{schema}.{name}" for schema, name in rows if name in names}
+
+
+def contents(db, table: str) -> list[tuple]:
+    return sorted(db.execute(f"select * from {table}").fetchall(), key=repr)
+
+
+def test_an_incremental_build_equals_a_full_refresh(incremental_run, db, tmp_path):
+    """Last in the module: a full refresh of everything downstream of the body, compared row
+    for row with what the incremental build left (every table it built, incremental or not)."""
+    tables = built_tables(db, incremental_run)
+    assert {"fct_service_contact", "int_person_records_keyed", "dim_person"} <= set(tables)
+    incremental = {name: contents(db, table) for name, table in tables.items()}
+    db.commit()
+    refresh = run_dbt(tmp_path, "run", "--full-refresh", "--select", "source:raw_police+")
+    assert refresh.returncode == 0, refresh.output[-6000:]
+    for name, table in tables.items():
+        assert contents(db, table) == incremental[name], name
+
+
+def test_planner_statistics_and_jit(incremental_run, db):
+    """Sources read and tables built have planner statistics (macros/planner.sql); every
+    model turns JIT off for its session."""
+    never_analysed = db.execute(
+        "select n.nspname || '.' || c.relname from pg_class as c"
+        " join pg_namespace as n on n.oid = c.relnamespace"
+        " where c.relkind = 'r' and c.reltuples < 0 and ("
+        "  n.nspname in ('intermediate', 'core', 'marts_build')"
+        "  or (n.nspname, c.relname) in (('raw_police', 'incidents'),"
+        "   ('linkage', 'person_xref'), ('linkage', 'address_xref')))"
+    ).fetchall()
+    assert never_analysed == []
+    for node in incremental_run.manifest["nodes"].values():
+        if node["resource_type"] == "model":
+            hooks = [hook["sql"] for hook in node["config"]["pre-hook"]]
+            assert "set jit = off" in hooks, node["name"]

@@ -408,3 +408,18 @@ def test_no_key_stops_the_load_with_a_clear_error(db_url, landing, specs, monkey
             "select count(*) from information_schema.schemata where schema_name = 'ingestion'"
         ).fetchone()[0]
     assert schemas == 0  # stopped before touching the database
+
+
+def test_a_number_postgres_cannot_hold_is_quarantined_not_fatal(db, db_url, landing, specs):
+    """1e999999 matches a number's shape but overflows numeric: that row alone is quarantined."""
+    sensors = d.folder(landing, "home_sensors", "2026-02-07") / "sensor_readings_2026-01.ndjson"
+    lines = [d.sensor_line(1), d.sensor_line(2, rh="1e999999"), d.sensor_line(3)]
+    sensors.write_text("\n".join(lines) + "\n")
+    load_landing(db_url, landing, by_body(specs, "home_sensors"))
+
+    assert count(db, "raw_home_sensors.sensor_readings") == 2
+    reason = db.execute(
+        "select column_name, reason from ingestion.quarantine where source_row_number = 2"
+    ).fetchone()
+    assert reason == ("relative_humidity", "'1e999999' is out of range for a number")
+    assert_nothing_lost(db, by_body(specs, "home_sensors"))

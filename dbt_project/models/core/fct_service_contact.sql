@@ -9,7 +9,9 @@
 }}
 {#- Every body's contacts in one shape. Incremental by delivery slice (entity, period): a run
     rebuilds only the slices loaded since they were last built (a new or corrected delivery)
-    and the slices whose person keys identity resolution has since changed. -#}
+    and the slices where identity resolution has since changed a person key or matched a
+    contact to another property. (A match withdrawn altogether, like a slice deleted from
+    raw, needs --full-refresh.) -#}
 with
 
 contacts as (
@@ -62,6 +64,22 @@ rekeyed_slices as (
         )
 ),
 
+readdressed_slices as (
+    select distinct
+        built.source_entity,
+        built.source_period
+    from {{ this }} as built
+    inner join address_xrefs
+        on
+            built.body = address_xrefs.body
+            and built.source_entity = address_xrefs.source_entity
+            and built.delivery_id = address_xrefs.delivery_id
+            and built.source_row_number = address_xrefs.source_row_number
+    where
+        address_xrefs.uprn is not null
+        and built.uprn is distinct from address_xrefs.uprn
+),
+
 changed_slices as (
     select
         slice_loads.source_entity,
@@ -79,6 +97,11 @@ changed_slices as (
         rekeyed_slices.source_entity,
         rekeyed_slices.source_period
     from rekeyed_slices
+    union
+    select
+        readdressed_slices.source_entity,
+        readdressed_slices.source_period
+    from readdressed_slices
 ),
 
 {% endif %}
