@@ -21,7 +21,6 @@ from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
 from jigsaw.paths import ground_truth_dir, landing_dir
 
-
 # The console shows progress, not every Dagster event; the UI keeps the full event log.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
