@@ -7,6 +7,8 @@ regional build (splink linkage, dbt, Soda gates, publishing) against real Postgr
 from __future__ import annotations
 
 import csv
+import os
+import uuid
 
 import psycopg
 import pytest
@@ -25,8 +27,27 @@ CONFIG = RegionConfig(
 
 
 @pytest.fixture(scope="module")
+def database_url(server_url):
+    """A database of this module's own: the demo must start from nothing, and what it leaves
+    (raw, linkage, marts) must not leak into other tests' session database."""
+    url = database.with_database(server_url, f"jigsaw_e2e_{uuid.uuid4().hex[:10]}")
+    database.ensure_database(url)
+    yield url
+    database.drop_database(url)
+
+
+@pytest.fixture()
+def conn(database_url):
+    with psycopg.connect(database_url) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="module")
 def demo_run(database_url, tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
+    # run_demo exports the connection fields and the key for its child processes: put the
+    # whole environment back afterwards so later tests see their own database again.
+    saved_environment = dict(os.environ)
     patch = pytest.MonkeyPatch()
     patch.setenv("JIGSAW_LANDING_DIR", str(root / "landing"))
     patch.setenv("JIGSAW_GROUND_TRUTH_DIR", str(root / "truth"))
@@ -49,6 +70,8 @@ def demo_run(database_url, tmp_path_factory):
         }
     finally:
         patch.undo()
+        os.environ.clear()
+        os.environ.update(saved_environment)
 
 
 def test_demo_succeeds_twice(demo_run):
