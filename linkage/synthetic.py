@@ -322,6 +322,7 @@ def write_identity(
     """Insert records into identity.person_records as the ingestion loader would."""
     from ingestion.pseudonymise import DEMO_KEY, Pseudonymiser
     from ingestion.raw_tables import IDENTITY_DDL
+    from ingestion.transform import IDENTITY_COLUMNS
     from jigsaw.database import connect
     from linkage.store import copy_rows
 
@@ -335,23 +336,7 @@ def write_identity(
         tokens.token(f"{b}:person_ref", r)
         for b, r in zip(rows["body"], rows["person_ref"], strict=True)
     ]
-    columns = [
-        "body",
-        "entity",
-        "_delivery_id",
-        "_period",
-        "_source_row_number",
-        "person_ref_token",
-        "person_ref",
-        "given_name",
-        "family_name",
-        "date_of_birth",
-        "sex",
-        "postcode",
-        "address",
-        "nhs_number",
-        "uprn",
-    ]
+    columns = list(IDENTITY_COLUMNS)
     with connect(url) as conn:
         conn.execute(IDENTITY_DDL)
         copy_rows(conn, "identity.person_records", columns, rows)
