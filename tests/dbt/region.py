@@ -26,6 +26,7 @@ from psycopg import sql
 
 from ingestion.raw_tables import create_ingestion_tables
 from ingestion.spec import load_specs
+from linkage.store import LINKAGE_DDL
 
 AS_OF = date(2026, 3, 31)
 HOME_AB = "100000000001"
@@ -36,28 +37,6 @@ LSOA_1 = "E01000001"
 LSOA_2 = "E01000002"
 HARDSHIP_BANDS = {"0000-0399m": 12, "0400-0799m": 3, "0800-1599m": 15}
 PERSON_KEYS = {"A": "P-A", "B": "P-B", "C": "P-C"}  # D is left to the interim key
-
-LINKAGE_DDL = """
-create schema if not exists linkage;
-create table if not exists linkage.person_xref (
-    body text not null,
-    person_ref_token text not null,
-    person_key text not null,
-    method text not null,
-    match_probability double precision,
-    primary key (body, person_ref_token)
-);
-create table if not exists linkage.address_xref (
-    body text not null,
-    entity text not null,
-    _delivery_id text not null,
-    _source_row_number integer not null,
-    person_ref_token text,
-    uprn text,
-    method text,
-    score double precision
-);
-"""
 
 
 def token(body: str, person: str) -> str:
@@ -93,7 +72,9 @@ class Loader:
 
     def address(self, body: str, entity: str, where: tuple[str, int], person: str, uprn: str):
         self.conn.execute(
-            "insert into linkage.address_xref values (%s, %s, %s, %s, %s, %s, 'exact', 1.0)",
+            "insert into linkage.address_xref (body, entity, _delivery_id, _source_row_number,"
+            " person_ref_token, uprn, method, score)"
+            " values (%s, %s, %s, %s, %s, %s, 'address_match', 1.0)",
             (body, entity, where[0], where[1], token(body, person), uprn),
         )
 
@@ -479,7 +460,8 @@ def load_small_region(conn: psycopg.Connection) -> None:
             "housing_provider",
         ):
             conn.execute(
-                "insert into linkage.person_xref values (%s, %s, %s, 'deterministic', 1.0)",
+                "insert into linkage.person_xref (body, person_ref_token, person_key, method,"
+                " match_probability, run_id) values (%s, %s, %s, 'nhs_number', 1.0, 0)",
                 (body, token(body, person), key),
             )
     conn.commit()

@@ -34,11 +34,13 @@ def incremental_run(dbt_build: DbtRun, region_database: str, tmp_path_factory) -
             ("1" * 64, region.token("police", "B")),
         )
         conn.execute(
-            "insert into linkage.person_xref values ('police', %s, 'P-D', 'probabilistic', 0.97)",
+            "insert into linkage.person_xref (body, person_ref_token, person_key, method,"
+            " match_probability, run_id) values ('police', %s, 'P-D', 'probabilistic', 0.97, 1)",
             (region.token("police", "D"),),
         )
         conn.execute(
-            "insert into linkage.address_xref values ('police', 'incidents',"
+            "insert into linkage.address_xref (body, entity, _delivery_id, _source_row_number,"
+            " person_ref_token, uprn, method, score) values ('police', 'incidents',"
             " 'police/2026-04-02/incidents_2024-12.csv', 1, %s, %s, 'address_match', 0.9)",
             (region.token("police", "C"), region.HOUSE_C),
         )
