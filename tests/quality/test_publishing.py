@@ -10,7 +10,7 @@ import pytest
 
 from ingestion.spec import load_specs
 from jigsaw.database import parse_url, resolve_database_url, with_user
-from orchestration.defs.quality import build_mart_defs, database_roles
+from orchestration.factories.quality_gates import build_mart_defs, database_roles
 from orchestration.factories.soda_checks import build_soda_checks
 from quality.contract_files import ContractFile, load_contracts, read_contract
 from quality.history import CheckRecord, record_checks

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.spec import load_specs
-from orchestration.defs.quality import build_quality_defs
+from orchestration.factories.quality_gates import build_quality_defs
 from quality.contract_files import load_contracts
 from tests.quality.test_mart_gates import synthetic_manifest
 

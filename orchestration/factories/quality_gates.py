@@ -1,0 +1,296 @@
+"""Factory for the quality gates and publishing: Soda contract checks, mart privacy, disclosure
+and purpose checks, the database roles, and one publishing asset per mart.
+
+A mart is built by dbt in `marts_build` (asset ``[<mart>]``); its gates are blocking checks on
+that asset, and ``["marts", <mart>]`` copies it into `marts` only when they passed. A failed gate
+leaves the last good version published and shows why in the check's metadata.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the context annotations at runtime.
+
+from dataclasses import dataclass
+
+import dagster as dg
+import psycopg
+
+from ingestion.spec import SourceSpec
+from jigsaw.database import parse_url, resolve_database_url
+from orchestration.factories.soda_checks import build_soda_checks, record_gate
+from quality.contract_files import ContractFile
+from quality.disclosure import check_disclosure
+from quality.history import ensure_history_table
+from quality.manifest import (
+    MARTS_BUILD_SCHEMA,
+    MartModel,
+    lineage,
+    marts,
+    model_names,
+)
+from quality.privacy import check_privacy
+from quality.publish import publish_marts
+from quality.purpose import check_purpose
+from quality.roles import ensure_roles
+
+ROLES_KEY = dg.AssetKey(["quality", "database_roles"])
+PRIVACY_CHECK = "no_clear_identifiers"
+DISCLOSURE_CHECK = "disclosure_control"
+PURPOSE_CHECK = "purpose_limitation"
+
+
+def _gate_result(
+    context: dg.AssetCheckExecutionContext,
+    *,
+    check_name: str,
+    mart: str,
+    findings: list[dict],
+    summary: str,
+    extra: dict | None = None,
+) -> dg.AssetCheckResult:
+    passed = not findings
+    record_gate(
+        context,
+        check_name=check_name,
+        dataset=f"{MARTS_BUILD_SCHEMA}.{mart}",
+        layer="marts",
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        diagnostics={"findings": findings, **(extra or {})},
+        database_url=resolve_database_url(),
+    )
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=summary if findings else f"{check_name} passed",
+        metadata={
+            "findings": dg.MetadataValue.json(findings),
+            "findings_count": len(findings),
+            **{k: dg.MetadataValue.json(v) for k, v in (extra or {}).items()},
+        },
+    )
+
+
+def build_privacy_check(mart: MartModel) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey([mart.name]),
+        name=PRIVACY_CHECK,
+        blocking=True,
+        description="No column holds clear identifiers (names, dates of birth, NHS numbers, "
+        "full postcodes, addresses), by column name and by content.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        with psycopg.connect(resolve_database_url()) as conn:
+            try:
+                findings = [f.as_dict() for f in check_privacy(conn, MARTS_BUILD_SCHEMA, mart.name)]
+            except LookupError as missing:  # nothing built: nothing may be published either
+                findings = [
+                    {"column": "", "rule": "missing", "detected_by": "catalogue",
+                     "detail": str(missing)}
+                ]  # fmt: skip
+        summary = "; ".join(f"{f['column']}: {f['rule']} ({f['detected_by']})" for f in findings)
+        return _gate_result(
+            context, check_name=PRIVACY_CHECK, mart=mart.name, findings=findings, summary=summary
+        )
+
+    return _check
+
+
+def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey([mart.name]),
+        name=DISCLOSURE_CHECK,
+        blocking=True,
+        description="Counts below 10 are suppressed, and no group has a single suppressed cell "
+        "that its total would reveal.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        with psycopg.connect(resolve_database_url()) as conn:
+            findings = [
+                f.as_dict()
+                for f in check_disclosure(
+                    conn,
+                    MARTS_BUILD_SCHEMA,
+                    mart.name,
+                    counts=mart.meta.get("disclosure_counts"),
+                    groups=mart.meta.get("disclosure_groups"),
+                )
+            ]
+        summary = "; ".join(f"{f['column']}: {f['detail']}" for f in findings)
+        return _gate_result(
+            context,
+            check_name=DISCLOSURE_CHECK,
+            mart=mart.name,
+            findings=findings,
+            summary=summary,
+        )
+
+    return _check
+
+
+def build_purpose_check(
+    mart: MartModel, manifest: dict, specs: list[SourceSpec]
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey([mart.name]),
+        name=PURPOSE_CHECK,
+        blocking=True,
+        description=f"Purpose {', '.join(mart.purposes) or '(none declared)'} is permitted by "
+        "the sharing agreement of every source in the mart's lineage.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        report = check_purpose(manifest, mart, specs)
+        findings = [v.as_dict() for v in report.violations]
+        summary = "; ".join(f"{v.source}: {v.reason}" for v in report.violations)
+        return _gate_result(
+            context,
+            check_name=PURPOSE_CHECK,
+            mart=mart.name,
+            findings=findings,
+            summary=summary,
+            extra={
+                "purposes": mart.purposes,
+                "sources": report.sources,
+                "exceptions": report.excepted,
+            },
+        )
+
+    return _check
+
+
+@dataclass(frozen=True)
+class PublishingGates:
+    """What must hold before a mart is published.
+
+    ``own``: the mart's gates, which run in the same run as its build and must have passed.
+    ``upstream``: blocking contracts on what the mart is built from; their latest verdict must
+    not be a failure (a broken delivery checked in an earlier ingestion run blocks publishing
+    until a good one replaces it).
+    """
+
+    own: list[str]
+    upstream: list[ContractFile]
+
+    def names(self) -> list[str]:
+        return self.own + [f"{c.dataset}:{c.check_name}" for c in self.upstream]
+
+
+def publishing_gates(
+    mart: MartModel, manifest: dict, contracts: list[ContractFile]
+) -> PublishingGates:
+    own = [PRIVACY_CHECK, PURPOSE_CHECK]
+    if mart.is_aggregate:
+        own.append(DISCLOSURE_CHECK)
+    own += [c.check_name for c in contracts if c.layer == "marts" and c.table == mart.name]
+    upstream = lineage(manifest, mart.unique_id)
+    feeding = [
+        c
+        for c in contracts
+        if c.blocking
+        and (
+            (c.layer == "raw" and (c.schema, c.table) in upstream.sources)
+            or (c.layer != "raw" and c.table in upstream.models)
+        )
+    ]
+    return PublishingGates(own=own, upstream=feeding)
+
+
+def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDefinition:
+    # Depending on the gated models upstream (not only on the mart) makes Dagster wait for their
+    # blocking checks in the same run: dbt builds them all in one step, so a failed core gate
+    # could not otherwise stop publishing.
+    upstream_models = [dg.AssetKey([c.table]) for c in gates.upstream if c.layer != "raw"]
+
+    @dg.asset(
+        key=dg.AssetKey(["marts", mart.name]),
+        deps=[dg.AssetKey([mart.name]), *upstream_models, ROLES_KEY],
+        group_name="published",
+        description=f"{mart.name} as analysts see it: marts_build.{mart.name} swapped into "
+        "`marts` atomically, once its blocking gates and those upstream passed.",
+        metadata={"purpose": mart.purposes, "gates": gates.names()},
+    )
+    def _publish(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        with psycopg.connect(resolve_database_url()) as conn:
+            # Dagster skips this asset when a gate fails in the same run; the history also
+            # guards runs that only publish, and failures recorded by earlier ingestion runs.
+            blocked = gates_blocking_publication(conn, mart.name, gates)
+            if blocked:
+                raise dg.Failure(
+                    description=f"{mart.name} not published: {'; '.join(blocked)}. "
+                    "Analysts keep the last good version.",
+                    metadata={"blocked_by": blocked},
+                )
+            [publication] = publish_marts(conn, [mart.name], run_id=context.run.run_id)
+        return dg.MaterializeResult(
+            metadata={
+                "row_count": publication.row_count,
+                "published_from": f"{MARTS_BUILD_SCHEMA}.{mart.name}",
+                "gates": gates.names(),
+            }
+        )
+
+    return _publish
+
+
+def gates_blocking_publication(
+    conn: psycopg.Connection, mart: str, gates: PublishingGates
+) -> list[str]:
+    ensure_history_table(conn)
+    latest = {
+        (dataset, check): outcome
+        for dataset, check, outcome in conn.execute(
+            "select distinct on (dataset, check_name) dataset, check_name, outcome "
+            "from quality.check_results order by dataset, check_name, checked_at desc, id desc"
+        ).fetchall()
+    }
+    own = f"{MARTS_BUILD_SCHEMA}.{mart}"
+    blocked = [
+        f"{own}:{g} {latest.get((own, g), 'not run')}"
+        for g in gates.own
+        if latest.get((own, g)) != "passed"
+    ]
+    blocked += [
+        f"{c.dataset}:{c.check_name} failed"
+        for c in gates.upstream
+        if latest.get((c.dataset, c.check_name)) == "failed"
+    ]
+    return blocked
+
+
+@dg.asset(
+    key=ROLES_KEY,
+    group_name="quality",
+    description="jigsaw_engineer, jigsaw_linkage and jigsaw_analyst with their grants, "
+    "(re)applied to the database.",
+    # Grants over whole schemas can collide with dbt swapping tables in the same run.
+    retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
+)
+def database_roles() -> dg.MaterializeResult:
+    url = resolve_database_url()
+    with psycopg.connect(url) as conn:
+        ensure_roles(conn, parse_url(url).dbname)
+    return dg.MaterializeResult()
+
+
+def build_mart_defs(
+    manifest: dict, specs: list[SourceSpec], contracts: list[ContractFile]
+) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
+    assets, checks = [], []
+    for mart in marts(manifest):
+        checks += [build_privacy_check(mart), build_purpose_check(mart, manifest, specs)]
+        if mart.is_aggregate:
+            checks.append(build_disclosure_check(mart))
+        assets.append(build_publish_asset(mart, publishing_gates(mart, manifest, contracts)))
+    return assets, checks
+
+
+def build_quality_defs(
+    manifest: dict | None, specs: list[SourceSpec], contracts: list[ContractFile]
+) -> dg.Definitions:
+    known = {dg.AssetKey([s.raw_schema, e.name]) for s in specs for e in s.entities}
+    assets: list = [database_roles]
+    checks = []
+    if manifest is not None:
+        known |= {dg.AssetKey([name]) for name in model_names(manifest)}
+        mart_assets, checks = build_mart_defs(manifest, specs, contracts)
+        assets += mart_assets
+    checks += build_soda_checks(contracts, known_asset_keys=known)
+    return dg.Definitions(assets=assets, asset_checks=checks)
