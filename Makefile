@@ -56,4 +56,5 @@ docs: $(STAMP)
 	$(PY) -m jigsaw.cli docs
 
 clean:
+	-test -x $(PY) && $(PY) -m jigsaw.cli stop-database
 	rm -rf .jigsaw data dbt_project/target dbt_project/logs

@@ -89,6 +89,12 @@ def cmd_database(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stop_database(args: argparse.Namespace) -> int:
+    stopped = database.stop_embedded_server()
+    print("jigsaw: embedded PostgreSQL stopped" if stopped else "jigsaw: no embedded PostgreSQL")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jigsaw", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("database", help="print the database in use").set_defaults(
         func=cmd_database
     )
+    commands.add_parser(
+        "stop-database", help="stop the embedded PostgreSQL (make clean does this first)"
+    ).set_defaults(func=cmd_stop_database)
     return parser
 
 

@@ -101,6 +101,18 @@ def embedded_server_url() -> str:
     ).url()
 
 
+def stop_embedded_server() -> bool:
+    """Stop the project's own PostgreSQL if it is running; True when there was one to stop."""
+    pgdata = state_dir() / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    import pgserver
+
+    # The last handle with cleanup_mode "stop" stops the server (pgserver counts handles).
+    pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
+    return True
+
+
 def describe(url: str) -> str:
     """A URL with any password masked, safe to print."""
     parts = parse_url(url)
