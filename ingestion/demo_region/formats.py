@@ -58,6 +58,24 @@ def _date_column(entity: Entity) -> Column | None:
     return next((c for c in entity.columns if c.type in ("date", "timestamp")), None)
 
 
+def _delivered_columns(entity: Entity, file_corruption: str | None) -> list[Column]:
+    """The spec's columns, less a required one when the file is to miss a column."""
+    columns = list(entity.columns)
+    if file_corruption == "missing_column":
+        dropped = next(c for c in columns if c.required and not c.nullable)
+        columns = [c for c in columns if c is not dropped]
+    return columns
+
+
+def _encode_text(text: str, file_corruption: str | None) -> bytes:
+    """UTF-8 as the specs say, unless the whole file is to be UTF-16 or empty."""
+    if file_corruption == "utf16":
+        return text.encode("utf-16")
+    if file_corruption == "empty":
+        return b""
+    return text.encode("utf-8")
+
+
 def _csv_field(text: str, delimiter: str, quote: str) -> str:
     if delimiter in text or quote in text or "\n" in text or "\r" in text:
         return quote + text.replace(quote, quote * 2) + quote
@@ -69,10 +87,7 @@ def encode_csv(
 ) -> bytes:
     dialect = entity.dialect
     delimiter, quote = dialect.delimiter, dialect.quotechar
-    columns = list(entity.columns)
-    if file_corruption == "missing_column":
-        dropped = next(c for c in columns if c.required and not c.nullable)
-        columns = [c for c in columns if c is not dropped]
+    columns = _delivered_columns(entity, file_corruption)
     if file_corruption == "wrong_delimiter":
         delimiter = ";" if delimiter != ";" else ","
     date_col = _date_column(entity)
@@ -120,10 +135,7 @@ def _json_value(column: Column, value: Any) -> Any:
 def encode_json(
     entity: Entity, rows: list[dict], corrupt: dict[int, str], file_corruption: str | None = None
 ) -> bytes:
-    columns = list(entity.columns)
-    if file_corruption == "missing_column":
-        dropped = next(c for c in columns if c.required and not c.nullable)
-        columns = [c for c in columns if c is not dropped]
+    columns = _delivered_columns(entity, file_corruption)
     date_col = _date_column(entity)
     records = []
     for i, row in enumerate(rows):
@@ -135,12 +147,7 @@ def encode_json(
         records.append(record)
     document: dict = {}
     _nested(document, entity.json_path, records)
-    text = json.dumps(document, ensure_ascii=False, indent=1)
-    if file_corruption == "utf16":
-        return text.encode("utf-16")
-    if file_corruption == "empty":
-        return b""
-    data = text.encode("utf-8")
+    data = _encode_text(json.dumps(document, ensure_ascii=False, indent=1), file_corruption)
     if file_corruption == "truncated":
         return data[: len(data) // 2]
     return data
@@ -149,10 +156,7 @@ def encode_json(
 def encode_ndjson(
     entity: Entity, rows: list[dict], corrupt: dict[int, str], file_corruption: str | None = None
 ) -> bytes:
-    columns = list(entity.columns)
-    if file_corruption == "missing_column":
-        dropped = next(c for c in columns if c.required and not c.nullable)
-        columns = [c for c in columns if c is not dropped]
+    columns = _delivered_columns(entity, file_corruption)
     date_col = _date_column(entity)
     out = io.StringIO()
     for i, row in enumerate(rows):
@@ -169,11 +173,7 @@ def encode_ndjson(
         if kind == "truncated_line":
             text = text[: len(text) // 2]
         out.write(text + "\n")
-    if file_corruption == "utf16":
-        return out.getvalue().encode("utf-16")
-    if file_corruption == "empty":
-        return b""
-    return out.getvalue().encode("utf-8")
+    return _encode_text(out.getvalue(), file_corruption)
 
 
 def _cell(column: Column, value: Any) -> Any:
@@ -185,10 +185,7 @@ def _cell(column: Column, value: Any) -> Any:
 def encode_xlsx(
     entity: Entity, rows: list[dict], corrupt: dict[int, str], file_corruption: str | None = None
 ) -> bytes:
-    columns = list(entity.columns)
-    if file_corruption == "missing_column":
-        dropped = next(c for c in columns if c.required and not c.nullable)
-        columns = [c for c in columns if c is not dropped]
+    columns = _delivered_columns(entity, file_corruption)
     if file_corruption == "empty":
         return b""
     date_cols = [c for c in columns if c.type == "date"]
