@@ -2,7 +2,8 @@
 
 Runs after test_dbt_build.py (it changes the session database): a police delivery for a period
 not seen before, identity resolution giving person D's police record a regional key, and address
-matching placing C's old police incident at C's house. Then the incremental build must equal a
+matching placing C's old police incident at C's house and withdrawing its match for B's March
+incident. Then the incremental build must equal a
 full refresh of everything downstream of the body.
 """
 
@@ -44,6 +45,13 @@ def incremental_run(dbt_build: DbtRun, region_database: str, tmp_path_factory) -
             " 'police/2026-04-02/incidents_2024-12.csv', 1, %s, %s, 'address_match', 0.9)",
             (region.token("police", "C"), region.HOUSE_C),
         )
+        # a rerun of address matching no longer places B's March incident at a property
+        conn.execute(
+            "update linkage.address_xref set uprn = null, method = 'unmatched', score = null"
+            " where body = 'police' and person_ref_token = %s"
+            " and _delivery_id = 'police/2026-04-02/incidents_2026-03.csv'",
+            (region.token("police", "B"),),
+        )
     run = run_dbt(
         tmp_path_factory.mktemp("dbt_incremental"), "build", "--select", "source:raw_police+"
     )
@@ -64,15 +72,22 @@ def test_only_models_downstream_of_the_body_are_rebuilt(incremental_run):
         assert untouched not in rebuilt
 
 
-def test_service_contacts_insert_only_the_new_rekeyed_and_readdressed_slices(incremental_run, db):
+def test_service_contacts_rebuild_only_new_rekeyed_and_readdressed_slices(incremental_run, db):
     contacts = result(incremental_run, "fct_service_contact")
     # the new (incidents, 2026-02) slice, the rekeyed (incidents, 2026-01) slice and the
-    # readdressed (incidents, 2024-12) slice: one row each
-    assert contacts["adapter_response"]["rows_affected"] == 3
-    uprn = db.execute(
-        "select uprn from core.fct_service_contact where source_period = '2024-12'"
-    ).fetchone()[0]
-    assert uprn == region.HOUSE_C
+    # readdressed (incidents, 2024-12) slice: one row each; the (incidents, 2026-03) slice,
+    # whose match for B was withdrawn: two rows
+    assert contacts["adapter_response"]["rows_affected"] == 5
+    uprns = db.execute(
+        "select source_period, person_key, uprn from core.fct_service_contact"
+        " where source_entity = 'incidents' and source_period in ('2024-12', '2026-03')"
+        " order by source_period, person_key"
+    ).fetchall()
+    assert uprns == [
+        ("2024-12", "P-C", region.HOUSE_C),
+        ("2026-03", "P-A", region.HOME_AB),
+        ("2026-03", "P-B", None),
+    ]
     rows = db.execute(
         "select source_period, person_key from core.fct_service_contact"
         " where source_entity = 'incidents' order by source_period, person_key"

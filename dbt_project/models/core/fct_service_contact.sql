@@ -9,9 +9,9 @@
 }}
 {#- Every body's contacts in one shape. Incremental by delivery slice (entity, period): a run
     rebuilds only the slices loaded since they were last built (a new or corrected delivery)
-    and the slices where identity resolution has since changed a person key or matched a
-    contact to another property. (A match withdrawn altogether, like a slice deleted from
-    raw, needs --full-refresh.) -#}
+    and the slices where identity resolution has since changed a person key or a contact's
+    property (matched, moved or withdrawn). A slice deleted from raw without a replacement
+    (by hand: the loader always replaces a period) needs --full-refresh. -#}
 with
 
 contacts as (
@@ -75,9 +75,8 @@ readdressed_slices as (
             and built.source_entity = address_xrefs.source_entity
             and built.delivery_id = address_xrefs.delivery_id
             and built.source_row_number = address_xrefs.source_row_number
-    where
-        address_xrefs.uprn is not null
-        and built.uprn is distinct from address_xrefs.uprn
+    -- a new match, a changed one, or one withdrawn (the contact keeps no property)
+    where built.uprn is distinct from address_xrefs.uprn
 ),
 
 changed_slices as (
