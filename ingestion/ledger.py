@@ -52,6 +52,16 @@ def current(conn: Connection, body: str, entity: str, period: str) -> LedgerEntr
     return LedgerEntry(*row) if row else None
 
 
+def expired(conn: Connection, body: str, entity: str, period: str) -> LedgerEntry | None:
+    """A delivery of this period whose rows were deleted at the end of retention, if any."""
+    row = conn.execute(
+        "select delivery_id, delivery_date, file_sha256, status from ingestion.deliveries "
+        "where body = %s and entity = %s and period = %s and status = 'expired' limit 1",
+        (body, entity, period),
+    ).fetchone()
+    return LedgerEntry(*row) if row else None
+
+
 def recorded_files(conn: Connection, body: str) -> set[tuple[str, str, str]]:
     """(entity, period, sha256) of every file of a body the ledger has seen."""
     rows = conn.execute(

@@ -8,7 +8,9 @@ names the file and the cause.
 
 Idempotent: a delivery already in the ledger is not loaded again, the same bytes under another
 name are recorded as a duplicate, and a corrected re-delivery for a period replaces the older
-one's rows in the same transaction, unless it is itself older than what is loaded.
+one's rows in the same transaction, unless it is itself older than what is loaded. A delivery
+for a period whose rows were deleted at the end of retention (``ingestion.retention``) is
+recorded as expired and not loaded.
 """
 
 from __future__ import annotations
@@ -224,6 +226,11 @@ def load_delivery(
                 note = f"same bytes as {earlier.delivery_id}"
                 ledger.record(conn, delivery, sha256, size, "duplicate", error=note)
                 return result("duplicate", error=note)
+            past_retention = ledger.expired(conn, delivery.body, delivery.entity, delivery.period)
+            if past_retention is not None:
+                note = f"period past retention ({past_retention.delivery_id} expired); not loaded"
+                ledger.record(conn, delivery, sha256, size, "expired", error=note)
+                return result("expired", error=note)
             loaded_now = ledger.current(conn, delivery.body, delivery.entity, delivery.period)
             if loaded_now is not None and loaded_now.delivery_date > delivery.delivery_date:
                 note = f"older than {loaded_now.delivery_id}, which stays loaded"

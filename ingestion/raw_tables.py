@@ -53,6 +53,7 @@ create index if not exists person_records_delivery
     on identity.person_records using brin (body, entity, _delivery_id);
 """
 
+LEDGER_STATUSES = ("loaded", "duplicate", "rejected", "superseded", "expired")
 LEDGER_DDL = """
 create schema if not exists ingestion;
 create table if not exists ingestion.deliveries (
@@ -64,7 +65,7 @@ create table if not exists ingestion.deliveries (
     file_name text not null,
     file_sha256 text not null,
     bytes bigint not null,
-    status text not null check (status in ('loaded', 'duplicate', 'rejected', 'superseded')),
+    status text not null constraint deliveries_status_check check (status in ({statuses})),
     rows_delivered integer,
     rows_loaded integer,
     rows_quarantined integer,
@@ -127,10 +128,39 @@ def create_raw_table(conn: Connection, spec: SourceSpec, entity: Entity) -> None
     )
 
 
+def _ledger_ddl() -> str:
+    return LEDGER_DDL.replace("{statuses}", ", ".join(f"'{s}'" for s in LEDGER_STATUSES))
+
+
+def _upgrade_ledger_statuses(conn: Connection) -> None:
+    """A ledger made before a status existed gets the current list (only then: the ALTER
+    locks the ledger, which concurrent loads are using)."""
+    checks = conn.execute(
+        "select conname, pg_get_constraintdef(oid) from pg_constraint"
+        " where conrelid = 'ingestion.deliveries'::regclass and contype = 'c'"
+        " and pg_get_constraintdef(oid) like '%status%'"
+    ).fetchall()
+    if all(f"'{s}'" in definition for s in LEDGER_STATUSES for _, definition in checks):
+        return
+    for name, _ in checks:
+        conn.execute(
+            sql.SQL("alter table ingestion.deliveries drop constraint {}").format(
+                sql.Identifier(name)
+            )
+        )
+    conn.execute(
+        sql.SQL(
+            "alter table ingestion.deliveries add constraint deliveries_status_check"
+            " check (status in ({}))"
+        ).format(sql.SQL(", ").join(map(sql.Literal, LEDGER_STATUSES)))
+    )
+
+
 def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
     """Idempotent: every raw table of every spec, plus identity, ledger and quarantine."""
     conn.execute(IDENTITY_DDL)
-    conn.execute(LEDGER_DDL)
+    conn.execute(_ledger_ddl())
+    _upgrade_ledger_statuses(conn)
     for spec in specs:
         for entity in spec.entities:
             create_raw_table(conn, spec, entity)

@@ -189,7 +189,7 @@ def _unresolved_rejections(conn, spec: SourceSpec, entity: Entity) -> list[tuple
         "select r.delivery_id, r.error from ingestion.deliveries r"
         " where r.body = %s and r.entity = %s and r.status = 'rejected' and not exists ("
         "   select 1 from ingestion.deliveries l where l.body = r.body and l.entity = r.entity"
-        "   and l.period = r.period and l.status in ('loaded', 'superseded')"
+        "   and l.period = r.period and l.status in ('loaded', 'superseded', 'expired')"
         "   and l.delivery_date > r.delivery_date)"
         " order by r.delivery_date, r.delivery_id",
         (spec.body, entity.name),

@@ -1,0 +1,144 @@
+"""Enforce each body's retention: delete the rows its sharing agreement no longer lets us keep.
+
+A delivered period is kept for ``retention_months`` (the body's agreement) after the end of the
+month it covers. Past that, everything Jigsaw holds of it that identifies people goes, in one
+transaction per extract and period: its raw rows, its identity rows (clear identifiers), and
+its quarantined rows (their original lines hold clear values too). The ledger keeps its entries
+(file name, hash, row counts: no personal data) with status ``expired``, so what arrived stays
+accounted for, and the loader will not load that period again.
+
+dbt's incremental tables drop a slice that is gone from raw on their next run, and every other
+model is rebuilt by it, so the next regional build carries the purge to the marts.
+
+``python -m ingestion.retention [--as-of YYYY-MM-DD] [--dry-run]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import Connection, sql
+
+from ingestion.spec import Entity, SourceSpec, load_specs
+from jigsaw.database import resolve_database_url
+
+# Statuses whose deliveries left rows behind (raw and identity for loaded ones, quarantined
+# lines for both); duplicates and rejected files left none.
+_HOLDING_ROWS = ("loaded", "superseded")
+
+
+@dataclass(frozen=True)
+class ExpiredSlice:
+    body: str
+    entity: str
+    period: str
+    deliveries: int
+    raw_rows: int
+    identity_rows: int
+    quarantined_rows: int
+
+
+def oldest_kept_period(retention_months: int, as_of: dt.date) -> str:
+    """The oldest period (YYYY-MM) still within retention on ``as_of``.
+
+    A period expires once ``retention_months`` whole months have passed since its month ended:
+    with 36 months, 2023-10 (ended 31 October 2023) is kept until 31 October 2026.
+    """
+    year, month = divmod(as_of.year * 12 + as_of.month - 1 - retention_months, 12)
+    return f"{year:04d}-{month + 1:02d}"
+
+
+def expired_periods(
+    conn: Connection, spec: SourceSpec, entity: Entity, as_of: dt.date
+) -> list[tuple[str, list[str]]]:
+    """(period, delivery ids) of the extract's deliveries past retention that left rows."""
+    cutoff = oldest_kept_period(spec.sharing_agreement.retention_months, as_of)
+    return conn.execute(
+        "select period, array_agg(delivery_id order by delivery_id) from ingestion.deliveries"
+        " where body = %s and entity = %s and period < %s and status = any(%s)"
+        " group by period order by period",
+        (spec.body, entity.name, cutoff, list(_HOLDING_ROWS)),
+    ).fetchall()
+
+
+def _purge_slice(
+    conn: Connection, spec: SourceSpec, entity: Entity, period: str, deliveries: list[str],
+    as_of: dt.date,
+) -> ExpiredSlice:  # fmt: skip
+    months = spec.sharing_agreement.retention_months
+    with conn.transaction():
+        raw = conn.execute(
+            sql.SQL("delete from {}.{} where _period = %s").format(
+                sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)
+            ),
+            (period,),
+        ).rowcount
+        identity = conn.execute(
+            "delete from identity.person_records"
+            " where body = %s and entity = %s and _delivery_id = any(%s)",
+            (spec.body, entity.name, deliveries),
+        ).rowcount
+        quarantined = conn.execute(
+            "delete from ingestion.quarantine where delivery_id = any(%s)", (deliveries,)
+        ).rowcount
+        conn.execute(
+            "update ingestion.deliveries set status = 'expired', error = %s"
+            " where delivery_id = any(%s)",
+            (
+                f"past the {months}-month retention of agreement "
+                f"{spec.sharing_agreement.reference} on {as_of.isoformat()}: rows deleted",
+                deliveries,
+            ),
+        )
+    return ExpiredSlice(spec.body, entity.name, period, len(deliveries), raw, identity, quarantined)
+
+
+def purge_expired(
+    conn: Connection,
+    specs: list[SourceSpec],
+    as_of: dt.date | None = None,
+    *,
+    dry_run: bool = False,
+) -> list[ExpiredSlice]:
+    """Delete every extract's periods past retention on ``as_of`` (default today).
+
+    ``conn`` must not be inside a transaction. With ``dry_run`` nothing is deleted and the
+    slices come back with their delivery counts only.
+    """
+    as_of = as_of or dt.date.today()
+    purged = []
+    for spec in specs:
+        for entity in spec.entities:
+            for period, deliveries in expired_periods(conn, spec, entity, as_of):
+                if dry_run:
+                    purged.append(
+                        ExpiredSlice(spec.body, entity.name, period, len(deliveries), 0, 0, 0)
+                    )
+                    continue
+                purged.append(_purge_slice(conn, spec, entity, period, deliveries, as_of))
+    return purged
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date.today())
+    parser.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+    args = parser.parse_args(argv)
+    with psycopg.connect(resolve_database_url(announce=True), autocommit=True) as conn:
+        purged = purge_expired(conn, load_specs(), args.as_of, dry_run=args.dry_run)
+    verb = "would expire" if args.dry_run else "expired"
+    for s in purged:
+        print(
+            f"{verb} {s.body}.{s.entity} {s.period}: {s.deliveries} deliveries, "
+            f"{s.raw_rows} raw, {s.identity_rows} identity, {s.quarantined_rows} quarantined rows"
+        )
+    print(f"{len(purged)} extract periods past retention on {args.as_of.isoformat()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Retention: each night, delete what the bodies' sharing agreements no longer let us keep.
+
+The ``retention`` job purges every extract period past its body's retention
+(``ingestion.retention``), then rebuilds dbt's incremental tables from scratch so no derived
+row of a purged period survives there; the next regional build republishes the marts without
+them. Its schedule runs by default: keeping data past an agreement is not an opt-in matter.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import psycopg
+from dagster_dbt import DbtCliResource
+
+from ingestion.retention import purge_expired
+from ingestion.spec import load_specs
+from jigsaw.database import resolve_database_url
+from orchestration.defs.dbt import manifest_path
+
+# dbt models that keep rows between runs (materialized incremental): the only place derived
+# rows of a purged period could outlive it.
+INCREMENTAL_MODELS = ["fct_service_contact", "fct_sensor_reading_daily"]
+
+
+class RetentionConfig(dg.Config):
+    as_of: str | None = None  # YYYY-MM-DD; default today
+
+
+@dg.op(out=dg.Out(int))
+def purge_expired_periods(context: dg.OpExecutionContext, config: RetentionConfig) -> int:
+    """Deletes raw, identity and quarantined rows of every period past retention."""
+    as_of = dt.date.fromisoformat(config.as_of) if config.as_of else dt.date.today()
+    with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
+        purged = purge_expired(conn, load_specs(), as_of)
+    for s in purged:
+        context.log.info(
+            f"expired {s.body}.{s.entity} {s.period}: {s.raw_rows} raw, {s.identity_rows} "
+            f"identity and {s.quarantined_rows} quarantined rows deleted"
+        )
+    context.add_output_metadata(
+        {
+            "as_of": as_of.isoformat(),
+            "periods_expired": len(purged),
+            "raw_rows_deleted": sum(s.raw_rows for s in purged),
+            "identity_rows_deleted": sum(s.identity_rows for s in purged),
+            "quarantined_rows_deleted": sum(s.quarantined_rows for s in purged),
+            "expired": dg.MetadataValue.md(
+                "\n".join(f"- {s.body}.{s.entity} {s.period}" for s in purged) or "nothing"
+            ),
+        }
+    )
+    return len(purged)
+
+
+@dg.op
+def rebuild_incremental_models(
+    context: dg.OpExecutionContext, dbt: DbtCliResource, periods_expired: int
+) -> None:
+    """After a purge, rebuilds the incremental tables in full (a no-op when nothing expired)."""
+    if not periods_expired:
+        context.log.info("nothing expired: the incremental tables hold nothing to drop")
+        return
+    resolve_database_url()  # exports JIGSAW_DB_* for profiles.yml
+    dbt.cli(
+        ["run", "--full-refresh", "--select", " ".join(INCREMENTAL_MODELS)], manifest=manifest_path
+    ).wait()
+
+
+@dg.job(description="Deletes every extract period past its body's retention, then rebuilds "
+        "dbt's incremental tables without them.")  # fmt: skip
+def retention():
+    rebuild_incremental_models(purge_expired_periods())
+
+
+nightly_retention = dg.ScheduleDefinition(
+    name="nightly_retention",
+    job=retention,
+    cron_schedule="0 1 * * *",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Enforces the sharing agreements' retention every night, before the nightly "
+    "regional build.",
+)
+
+defs = dg.Definitions(jobs=[retention], schedules=[nightly_retention])
