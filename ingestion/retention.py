@@ -66,11 +66,23 @@ def expired_periods(
 
 
 def _purge_slice(
-    conn: Connection, spec: SourceSpec, entity: Entity, period: str, deliveries: list[str],
-    as_of: dt.date,
-) -> ExpiredSlice:  # fmt: skip
+    conn: Connection, spec: SourceSpec, entity: Entity, period: str, as_of: dt.date
+) -> ExpiredSlice:
     months = spec.sharing_agreement.retention_months
     with conn.transaction():
+        # The loader's lock for this period: no delivery of it loads while it is purged.
+        conn.execute(
+            "select pg_advisory_xact_lock(hashtext(%s))",
+            (f"{spec.body}/{entity.name}/{period}",),
+        )
+        deliveries = [  # again, under the lock: a load may have replaced one meanwhile
+            row[0]
+            for row in conn.execute(
+                "select delivery_id from ingestion.deliveries where body = %s and entity = %s"
+                " and period = %s and status = any(%s)",
+                (spec.body, entity.name, period, list(_HOLDING_ROWS)),
+            )
+        ]
         raw = conn.execute(
             sql.SQL("delete from {}.{} where _period = %s").format(
                 sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)
@@ -86,8 +98,8 @@ def _purge_slice(
             "delete from ingestion.quarantine where delivery_id = any(%s)", (deliveries,)
         ).rowcount
         conn.execute(
-            "update ingestion.deliveries set status = 'expired', error = %s"
-            " where delivery_id = any(%s)",
+            "update ingestion.deliveries set status = 'expired',"
+            " error = concat_ws('; ', %s::text, error) where delivery_id = any(%s)",
             (
                 f"past the {months}-month retention of agreement "
                 f"{spec.sharing_agreement.reference} on {as_of.isoformat()}: rows deleted",
@@ -119,7 +131,7 @@ def purge_expired(
                         ExpiredSlice(spec.body, entity.name, period, len(deliveries), 0, 0, 0)
                     )
                     continue
-                purged.append(_purge_slice(conn, spec, entity, period, deliveries, as_of))
+                purged.append(_purge_slice(conn, spec, entity, period, as_of))
     return purged
 
 

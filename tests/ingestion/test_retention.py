@@ -59,6 +59,7 @@ def test_expired_periods_lose_raw_identity_and_quarantined_rows(db, db_url, land
             assert status == "expired" and "84-month retention" in note, delivery_id
         else:  # the 2026-01 delivery, its rows and its quarantined row are untouched
             assert status == "loaded"
+    assert "replaced by" in after["police/2023-02-03/incidents_2023-01.csv"][-1]  # history kept
     assert count(db, "raw_police.incidents", "_period = '2026-01'") == 1
     assert count(db, "ingestion.quarantine", "delivery_id like %s", "police/2026-%") == 1
     assert purge_expired(db, police, AS_OF) == []  # nothing left to do
