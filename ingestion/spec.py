@@ -142,6 +142,11 @@ class Entity(StrictModel):
     row_count_tolerance: float = Field(
         default=0.5, description="allowed relative change in rows against the previous delivery"
     )
+    delivery_every_months: int | None = Field(
+        default=1,
+        ge=1,
+        description="a period is due every N months; null for data delivered on no schedule",
+    )
     columns: list[Column]
 
     @field_validator("name")

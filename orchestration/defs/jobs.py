@@ -5,17 +5,30 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.spec import load_specs
+from orchestration.factories.ingestion_assets import up_to_date_check_key
 
 # Ingestion assets are partitioned by delivery and launched by each body's sensor; everything
 # downstream of them (linkage, dbt, checks, publishing, evaluation) is one regional build.
-RAW_PREFIXES = [[spec.raw_schema] for spec in load_specs()]
+SPECS = load_specs()
+RAW_PREFIXES = [[spec.raw_schema] for spec in SPECS]
+# Whether each extract is in step with the region: checked when the whole region is built, as a
+# body that stops delivering never runs its own checks.
+UP_TO_DATE_CHECKS = [
+    up_to_date_check_key(spec, entity)
+    for spec in SPECS
+    for entity in spec.entities
+    if entity.delivery_every_months
+]
 
 regional_build = dg.define_asset_job(
     name="regional_build",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(*RAW_PREFIXES),
+    selection=(
+        dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(*RAW_PREFIXES)
+        | dg.AssetSelection.checks(*UP_TO_DATE_CHECKS)
+    ),
     description=(
         "Linkage, dbt staging/core/marts, quality gates and publishing of the marts, "
-        "over everything loaded so far."
+        "over everything loaded so far; and whether every body is in step with the region."
     ),
 )
 

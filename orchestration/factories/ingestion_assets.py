@@ -39,6 +39,7 @@ from orchestration.resources import PostgresResource
 log = logging.getLogger(__name__)
 
 ACCEPTED_CHECK = "deliveries_accepted"
+UP_TO_DATE_CHECK = "deliveries_up_to_date"
 DB_FIELDS = ("HOST", "PORT", "USER", "PASSWORD", "NAME")
 
 
@@ -229,6 +230,94 @@ def _build_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefinition:
     return _accepted
 
 
+def _month_number(period: str) -> int:
+    year, month = period.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def _period_of(number: int) -> str:
+    year, month = divmod(number, 12)
+    return f"{year:04d}-{month + 1:02d}"
+
+
+def missing_periods(delivered: set[str], every: int, region_latest: str) -> list[str]:
+    """Periods due from the extract's first delivered one up to the region's latest (one every
+    ``every`` months) that it has not delivered."""
+    if not delivered:
+        return []
+    due = range(_month_number(min(delivered)), _month_number(region_latest) + 1, every)
+    return [p for p in map(_period_of, due) if p not in delivered]
+
+
+# Statuses of deliveries that accounted for their period (an expired one did, until retention).
+_DELIVERED = ["loaded", "superseded", "expired"]
+
+
+def up_to_date_check_key(spec: SourceSpec, entity: Entity) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(asset_key(spec, entity), UP_TO_DATE_CHECK)
+
+
+def _build_up_to_date_check(
+    spec: SourceSpec, entity: Entity, scheduled: list[tuple[str, str]]
+) -> dg.AssetChecksDefinition:
+    """Warns while the extract lags the region: periods the other bodies have delivered up to,
+    or gaps before that, that it has not. Measured on the region's own clock (the newest
+    period any scheduled extract delivered), so a region whose data are historical (the demo)
+    is not late, and a body that stops delivering shows when the others move on."""
+    every = entity.delivery_every_months or 1
+
+    @dg.asset_check(
+        asset=asset_key(spec, entity),
+        name=UP_TO_DATE_CHECK,
+        description=(
+            f"Warns while a period that is due (one every {every} month(s), up to the newest "
+            "period the region's scheduled extracts have delivered) has not been delivered."
+        ),
+    )
+    def _up_to_date(database: PostgresResource) -> dg.AssetCheckResult:
+        with database.connect() as conn:
+            prepare_database(conn, [spec])
+            delivered = {
+                row[0]
+                for row in conn.execute(
+                    "select distinct period from ingestion.deliveries"
+                    " where body = %s and entity = %s and status = any(%s)",
+                    (spec.body, entity.name, _DELIVERED),
+                )
+            }
+            region_latest = conn.execute(
+                "select max(d.period) from ingestion.deliveries as d"
+                " join unnest(%s::text[], %s::text[]) as s (body, entity)"
+                " on d.body = s.body and d.entity = s.entity where d.status = any(%s)",
+                ([b for b, _ in scheduled], [e for _, e in scheduled], _DELIVERED),
+            ).fetchone()[0]
+        if region_latest is None:
+            return dg.AssetCheckResult(passed=True, description="no deliveries in the region yet")
+        missing = missing_periods(delivered, every, region_latest)
+        latest = max(delivered) if delivered else None
+        metadata = {
+            "latest_period": latest or "none",
+            "region_latest_period": region_latest,
+            "missing_periods": len(missing),
+        }
+        if missing:
+            metadata["missing"] = dg.MetadataValue.md("\n".join(f"- {p}" for p in missing))
+        if latest is None:
+            description = f"nothing delivered yet; the region has periods up to {region_latest}"
+        elif missing:
+            description = f"{len(missing)} due period(s) not delivered: {', '.join(missing[:6])}"
+        else:
+            description = f"every period up to {region_latest} delivered"
+        return dg.AssetCheckResult(
+            passed=latest is not None and not missing,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
+            description=description,
+        )
+
+    return _up_to_date
+
+
 @dataclass
 class _SensorCursor:
     """Files already hashed (path -> [size:mtime, sha256]), so a tick re-reads only new files."""
@@ -315,12 +404,15 @@ def build_ingestion_defs(
     ``landing_dir`` defaults to ``jigsaw.paths.landing_dir()`` read when a run starts.
     """
     assets, checks, jobs, sensors = [], [], [], []
+    scheduled = [(s.body, e.name) for s in specs for e in s.entities if e.delivery_every_months]
     for spec in specs:
         partitions = dg.DynamicPartitionsDefinition(name=partitions_name(spec))
         keys = []
         for entity in spec.entities:
             assets.append(_build_asset(spec, entity, partitions, landing_dir))
             checks.append(_build_check(spec, entity))
+            if entity.delivery_every_months:
+                checks.append(_build_up_to_date_check(spec, entity, scheduled))
             keys.append(asset_key(spec, entity))
         job = dg.define_asset_job(
             name=job_name(spec),

@@ -16,8 +16,10 @@ from ingestion.pseudonymise import MissingKeyError
 from ingestion.spec import SpecError, load_specs
 from orchestration.factories.ingestion_assets import (
     ACCEPTED_CHECK,
+    UP_TO_DATE_CHECK,
     build_ingestion_defs,
     materialize_landing,
+    missing_periods,
 )
 from orchestration.resources import PostgresResource
 from tests.ingestion import deliveries as d
@@ -77,7 +79,12 @@ def test_definitions_hold_an_asset_check_job_and_sensor_per_spec(specs):
     assert columns[:4] == ["_delivery_id", "_period", "_file_sha256", "_source_row_number"]
     assert "nominal_id_token" in columns and "surname" not in columns
     check_keys = {k for k in graph.asset_check_keys if k.asset_key == police.key}
-    assert check_keys == {dg.AssetCheckKey(police.key, ACCEPTED_CHECK)}
+    assert check_keys == {
+        dg.AssetCheckKey(police.key, ACCEPTED_CHECK),
+        dg.AssetCheckKey(police.key, UP_TO_DATE_CHECK),
+    }
+    gazetteer = dg.AssetKey(["raw_reference", "gazetteer"])  # delivered on no schedule
+    assert {k.name for k in graph.asset_check_keys if k.asset_key == gazetteer} == {ACCEPTED_CHECK}
 
 
 def test_a_new_body_needs_only_a_spec(tmp_path, db_url, monkeypatch):
@@ -272,3 +279,49 @@ def test_materialize_landing_runs_the_raw_soda_gates_with_the_loads(
                 (police_delivery,),
             ).fetchone()[0]
             assert landed == 0
+
+
+@pytest.mark.parametrize(
+    ("delivered", "every", "region_latest", "missing"),
+    [
+        ({"2025-11", "2026-01"}, 1, "2026-02", ["2025-12", "2026-02"]),
+        ({"2025-12"}, 1, "2025-12", []),
+        ({"2025-03", "2025-06"}, 3, "2025-12", ["2025-09", "2025-12"]),
+        ({"2025-03", "2025-06"}, 3, "2025-08", []),
+        (set(), 1, "2026-01", []),  # nothing to measure from: the check reports it apart
+    ],
+)
+def test_missing_periods_run_from_the_first_delivery_to_the_regions_latest(
+    delivered, every, region_latest, missing
+):
+    assert missing_periods(delivered, every, region_latest) == missing
+
+
+def test_a_body_behind_the_region_or_with_a_gap_is_flagged(db_url, landing, specs):
+    chosen = [s for s in specs if s.body in ("police", "acute_trust")]
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
+    for delivered, period in (("2026-02-04", "2026-01"), ("2026-04-04", "2026-03")):
+        acute = d.folder(landing, "acute_trust", delivered) / f"ae_attendances_{period}.txt"
+        d.write_csv(acute, d.ACUTE_HEADER, [d.acute_row(1)], "|")
+    defs = build_ingestion_defs(chosen, landing)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize_landing(instance, chosen, landing).all_succeeded
+        # As the regional build does: the checks alone, once every body has loaded.
+        keys = [
+            dg.AssetCheckKey(dg.AssetKey(table), UP_TO_DATE_CHECK)
+            for table in (["raw_police", "incidents"], ["raw_acute_trust", "ae_attendances"])
+        ]
+        result = dg.materialize(
+            [*defs.assets, *defs.asset_checks],
+            selection=dg.AssetSelection.checks(*keys),
+            resources={"database": PostgresResource()},
+            instance=instance,
+        )
+    found = {e.asset_key.path[0]: e for e in result.get_asset_check_evaluations()}
+    assert set(found) == {"raw_police", "raw_acute_trust"}
+    police, acute = found["raw_police"], found["raw_acute_trust"]
+    assert police.passed is False and police.severity == dg.AssetCheckSeverity.WARN
+    assert police.metadata["missing"].value == "- 2026-02\n- 2026-03"  # behind the region
+    assert acute.passed is False and acute.metadata["missing"].value == "- 2026-02"  # a gap
+    assert acute.metadata["region_latest_period"].value == "2026-03"
+    assert not result.get_asset_materialization_events()  # checks only: nothing reloaded
