@@ -5,12 +5,13 @@ month it covers. Past that, everything Jigsaw holds of it that identifies people
 transaction per extract and period: its raw rows, its identity rows (clear identifiers), and
 its quarantined rows (their original lines hold clear values too). The ledger keeps its entries
 (file name, hash, row counts: no personal data) with status ``expired``, so what arrived stays
-accounted for, and the loader will not load that period again.
+accounted for, and the loader will not load that period again. The files delivered for those
+periods are deleted from the landing folder too (``delete_landed_files``).
 
 dbt's incremental tables drop a slice that is gone from raw on their next run, and every other
 model is rebuilt by it, so the next regional build carries the purge to the marts.
 
-``python -m ingestion.retention [--as-of YYYY-MM-DD] [--dry-run]``
+``python -m ingestion.retention [--as-of YYYY-MM-DD] [--dry-run] [--keep-landed-files]``
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import argparse
 import datetime as dt
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg import Connection, sql
 
 from ingestion.spec import Entity, SourceSpec, load_specs
 from jigsaw.database import resolve_database_url
+from jigsaw.paths import landing_dir
 
 # Statuses whose deliveries left rows behind (raw and identity for loaded ones, quarantined
 # lines for both); duplicates and rejected files left none.
@@ -135,13 +138,42 @@ def purge_expired(
     return purged
 
 
+def delete_landed_files(
+    conn: Connection, specs: list[SourceSpec], landing: Path, as_of: dt.date | None = None
+) -> list[Path]:
+    """Delete the landed files of every delivery (whatever became of it) of a period past
+    retention: they hold the clear values the database no longer keeps. Returns the paths."""
+    as_of = as_of or dt.date.today()
+    deleted = []
+    for spec in specs:
+        cutoff = oldest_kept_period(spec.sharing_agreement.retention_months, as_of)
+        rows = conn.execute(
+            "select delivery_id from ingestion.deliveries where body = %s and period < %s"
+            " order by delivery_id",
+            (spec.body, cutoff),
+        ).fetchall()
+        for (delivery_id,) in rows:
+            path = landing / delivery_id  # <body>/<delivery date>/<file name>
+            if path.is_file():
+                path.unlink()
+                deleted.append(path)
+    return deleted
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date.today())
     parser.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+    parser.add_argument(
+        "--keep-landed-files", action="store_true", help="leave the delivered files in landing"
+    )
     args = parser.parse_args(argv)
+    specs = load_specs()
     with psycopg.connect(resolve_database_url(announce=True), autocommit=True) as conn:
-        purged = purge_expired(conn, load_specs(), args.as_of, dry_run=args.dry_run)
+        purged = purge_expired(conn, specs, args.as_of, dry_run=args.dry_run)
+        files = []
+        if not (args.dry_run or args.keep_landed_files):
+            files = delete_landed_files(conn, specs, landing_dir(), args.as_of)
     verb = "would expire" if args.dry_run else "expired"
     for s in purged:
         print(
@@ -149,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{s.raw_rows} raw, {s.identity_rows} identity, {s.quarantined_rows} quarantined rows"
         )
     print(f"{len(purged)} extract periods past retention on {args.as_of.isoformat()}")
+    print(f"{len(files)} landed files deleted")
     return 0
 
 

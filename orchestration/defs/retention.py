@@ -1,9 +1,10 @@
 """Retention: each night, delete what the bodies' sharing agreements no longer let us keep.
 
 The ``retention`` job purges every extract period past its body's retention
-(``ingestion.retention``), then rebuilds dbt's incremental tables from scratch so no derived
-row of a purged period survives there; the next regional build republishes the marts without
-them. Its schedule runs by default: keeping data past an agreement is not an opt-in matter.
+(``ingestion.retention``) and deletes the files delivered for it from landing, then rebuilds
+dbt's incremental tables from scratch so no derived row of a purged period survives there; the
+next regional build republishes the marts without them. Its schedule runs by default: keeping
+data past an agreement is not an opt-in matter.
 """
 
 import datetime as dt
@@ -12,9 +13,10 @@ import dagster as dg
 import psycopg
 from dagster_dbt import DbtCliResource
 
-from ingestion.retention import purge_expired
+from ingestion.retention import delete_landed_files, purge_expired
 from ingestion.spec import load_specs
 from jigsaw.database import resolve_database_url
+from jigsaw.paths import landing_dir
 from orchestration.defs.dbt import manifest_path
 
 # dbt models that keep rows between runs (materialized incremental): the only place derived
@@ -24,14 +26,20 @@ INCREMENTAL_MODELS = ["fct_service_contact", "fct_sensor_reading_daily"]
 
 class RetentionConfig(dg.Config):
     as_of: str | None = None  # YYYY-MM-DD; default today
+    delete_landed_files: bool = True  # the delivered files of expired periods, in landing
 
 
 @dg.op(out=dg.Out(int))
 def purge_expired_periods(context: dg.OpExecutionContext, config: RetentionConfig) -> int:
-    """Deletes raw, identity and quarantined rows of every period past retention."""
+    """Deletes raw, identity and quarantined rows of every period past retention, and its
+    delivered files in landing."""
     as_of = dt.date.fromisoformat(config.as_of) if config.as_of else dt.date.today()
+    specs = load_specs()
     with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
-        purged = purge_expired(conn, load_specs(), as_of)
+        purged = purge_expired(conn, specs, as_of)
+        files = []
+        if config.delete_landed_files:
+            files = delete_landed_files(conn, specs, landing_dir(), as_of)
     for s in purged:
         context.log.info(
             f"expired {s.body}.{s.entity} {s.period}: {s.raw_rows} raw, {s.identity_rows} "
@@ -44,6 +52,7 @@ def purge_expired_periods(context: dg.OpExecutionContext, config: RetentionConfi
             "raw_rows_deleted": sum(s.raw_rows for s in purged),
             "identity_rows_deleted": sum(s.identity_rows for s in purged),
             "quarantined_rows_deleted": sum(s.quarantined_rows for s in purged),
+            "landed_files_deleted": len(files),
             "expired": dg.MetadataValue.md(
                 "\n".join(f"- {s.body}.{s.entity} {s.period}" for s in purged) or "nothing"
             ),

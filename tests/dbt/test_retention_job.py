@@ -47,11 +47,20 @@ def contacts_of(db, bodies: tuple[str, ...], before: str = "9999-99") -> int:
     ).fetchone()[0]
 
 
-def test_the_retention_job_purges_expired_periods_and_what_dbt_kept_of_them(dbt_build, db):
+def test_the_retention_job_purges_expired_periods_and_what_dbt_kept_of_them(
+    dbt_build, db, tmp_path, monkeypatch
+):
     from orchestration.defs.dbt import defs as dbt_defs
     from orchestration.defs.retention import retention
 
     record_region_in_ledger(db)
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("JIGSAW_LANDING_DIR", str(landing))
+    expired_file = landing / "schools" / "2026-04-02" / "exclusions_2026-01.csv"
+    kept_file = landing / "schools" / "2026-04-02" / "attendance_2026-03.csv"
+    for landed in (expired_file, kept_file):
+        landed.parent.mkdir(parents=True, exist_ok=True)
+        landed.write_text("as delivered\n")
     assert contacts_of(db, SIXTY_MONTH_BODIES, before="2026-02") > 0
     assert db.execute("select count(*) from core.fct_sensor_reading_daily").fetchone()[0] > 0
     police = contacts_of(db, ("police",))
@@ -66,6 +75,7 @@ def test_the_retention_job_purges_expired_periods_and_what_dbt_kept_of_them(dbt_
     assert result.success
     expired = result.output_for_node("purge_expired_periods")
     assert expired > 0
+    assert not expired_file.exists() and kept_file.exists()
     statuses = dict(
         db.execute(
             "select body, string_agg(distinct status, ',') from ingestion.deliveries group by 1"

@@ -8,7 +8,7 @@ import pytest
 
 from ingestion.pipeline import load_landing, prepare_database
 from ingestion.raw_tables import LEDGER_STATUSES
-from ingestion.retention import oldest_kept_period, purge_expired
+from ingestion.retention import delete_landed_files, oldest_kept_period, purge_expired
 from tests.ingestion import deliveries as d
 from tests.ingestion.test_loader import by_body, count, ledger
 
@@ -96,3 +96,21 @@ def test_a_ledger_made_before_the_expired_status_is_upgraded(db, specs):
     ).fetchall()
     assert len(checks) == 1
     assert all(f"'{status}'" in checks[0][0] for status in LEDGER_STATUSES)
+
+
+def test_the_files_delivered_for_expired_periods_are_deleted_from_landing(
+    db, db_url, landing, specs
+):
+    police = by_body(specs, "police")
+    old = d.police_file(landing, "2023-01-03", "2022-12", [d.police_row(1)])
+    unreadable = d.folder(landing, "police", "2023-01-04") / "incidents_2022-12.csv"
+    unreadable.write_bytes(b"")  # rejected, yet its name still ties it to the period
+    kept = d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(2)])
+    load_landing(db_url, landing, police)
+    purge_expired(db, police, AS_OF)
+
+    deleted = delete_landed_files(db, police, landing, AS_OF)
+
+    assert sorted(deleted) == sorted([old, unreadable])
+    assert not old.exists() and not unreadable.exists() and kept.exists()
+    assert delete_landed_files(db, police, landing, AS_OF) == []
