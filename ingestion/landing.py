@@ -32,6 +32,18 @@ class Delivery:
         return f"{self.body}/{self.delivery_date.isoformat()}/{self.path.name}"
 
 
+def period_number(period: str) -> int:
+    """A period (YYYY-MM) as a count of months, so periods can be stepped and compared."""
+    year, month = period.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def period_of(number: int) -> str:
+    """The period (YYYY-MM) of a ``period_number``."""
+    year, month = divmod(number, 12)
+    return f"{year:04d}-{month + 1:02d}"
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -42,24 +42,31 @@ def first_with_sha(conn: Connection, delivery: Delivery, sha256: str) -> LedgerE
     return LedgerEntry(*row) if row else None
 
 
-def current(conn: Connection, body: str, entity: str, period: str) -> LedgerEntry | None:
-    """The delivery whose rows are in raw for this period, if any."""
+def lock_period(conn: Connection, body: str, entity: str, period: str) -> None:
+    """Hold, until the transaction ends, the lock every writer of an extract's period takes
+    (the loader, retention), so their decisions about that period are sound."""
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{body}/{entity}/{period}",))
+
+
+def _in_period(
+    conn: Connection, body: str, entity: str, period: str, status: str
+) -> LedgerEntry | None:
     row = conn.execute(
         "select delivery_id, delivery_date, file_sha256, status from ingestion.deliveries "
-        "where body = %s and entity = %s and period = %s and status = 'loaded'",
-        (body, entity, period),
+        "where body = %s and entity = %s and period = %s and status = %s limit 1",
+        (body, entity, period, status),
     ).fetchone()
     return LedgerEntry(*row) if row else None
+
+
+def current(conn: Connection, body: str, entity: str, period: str) -> LedgerEntry | None:
+    """The delivery whose rows are in raw for this period, if any."""
+    return _in_period(conn, body, entity, period, "loaded")
 
 
 def expired(conn: Connection, body: str, entity: str, period: str) -> LedgerEntry | None:
     """A delivery of this period whose rows were deleted at the end of retention, if any."""
-    row = conn.execute(
-        "select delivery_id, delivery_date, file_sha256, status from ingestion.deliveries "
-        "where body = %s and entity = %s and period = %s and status = 'expired' limit 1",
-        (body, entity, period),
-    ).fetchone()
-    return LedgerEntry(*row) if row else None
+    return _in_period(conn, body, entity, period, "expired")
 
 
 def recorded_files(conn: Connection, body: str) -> set[tuple[str, str, str]]:

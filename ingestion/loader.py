@@ -165,21 +165,23 @@ def _load_rows(
     return delivered, loaded, quarantined
 
 
-def _delete_period(
-    conn: Connection, spec: SourceSpec, entity: Entity, period: str, replaced: str
-) -> None:
-    """Remove the replaced delivery's rows: by period in raw (its index), by delivery id in
-    identity (both BRIN-indexed); only one delivery per period is ever current."""
-    conn.execute(
+def delete_period_rows(
+    conn: Connection, spec: SourceSpec, entity: Entity, period: str, delivery_ids: list[str]
+) -> tuple[int, int]:
+    """Remove a period's rows: by period in raw (its index), by delivery id in identity (both
+    BRIN-indexed); only one delivery per period is ever current. Returns (raw, identity) rows."""
+    raw = conn.execute(
         sql.SQL("delete from {}.{} where _period = %s").format(
             sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)
         ),
         (period,),
-    )
-    conn.execute(
-        "delete from identity.person_records where body = %s and entity = %s and _delivery_id = %s",
-        (spec.body, entity.name, replaced),
-    )
+    ).rowcount
+    identity = conn.execute(
+        "delete from identity.person_records"
+        " where body = %s and entity = %s and _delivery_id = any(%s)",
+        (spec.body, entity.name, delivery_ids),
+    ).rowcount
+    return raw, identity
 
 
 def load_delivery(
@@ -208,10 +210,7 @@ def load_delivery(
     try:
         with conn.transaction():
             # One loader at a time per (entity, period), so replacement decisions are sound.
-            conn.execute(
-                "select pg_advisory_xact_lock(hashtext(%s))",
-                (f"{delivery.body}/{delivery.entity}/{delivery.period}",),
-            )
+            ledger.lock_period(conn, delivery.body, delivery.entity, delivery.period)
             known = ledger.entry(conn, delivery.delivery_id)
             if known is not None:
                 if known.file_sha256 != sha256:
@@ -237,7 +236,7 @@ def load_delivery(
                 ledger.record(conn, delivery, sha256, size, "superseded", error=note)
                 return result("superseded", error=note)
             if loaded_now is not None:
-                _delete_period(conn, spec, entity, delivery.period, loaded_now.delivery_id)
+                delete_period_rows(conn, spec, entity, delivery.period, [loaded_now.delivery_id])
                 ledger.mark_superseded(conn, loaded_now.delivery_id, delivery.delivery_id)
             counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser)
             ledger.record(conn, delivery, sha256, size, "loaded", rows=counts)

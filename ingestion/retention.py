@@ -8,8 +8,9 @@ its quarantined rows (their original lines hold clear values too). The ledger ke
 accounted for, and the loader will not load that period again. The files delivered for those
 periods are deleted from the landing folder too (``delete_landed_files``).
 
-dbt's incremental tables drop a slice that is gone from raw on their next run, and every other
-model is rebuilt by it, so the next regional build carries the purge to the marts.
+dbt's incremental tables keep rows between runs, so the Dagster ``retention`` job rebuilds them
+in full after a purge; every other model is rebuilt by each run, so the next regional build
+carries the purge to the marts. (After this command alone, run that job or a full refresh.)
 
 ``python -m ingestion.retention [--as-of YYYY-MM-DD] [--dry-run] [--keep-landed-files]``
 """
@@ -23,8 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import Connection, sql
+from psycopg import Connection
 
+from ingestion import ledger
+from ingestion.landing import period_number, period_of
+from ingestion.loader import delete_period_rows
 from ingestion.spec import Entity, SourceSpec, load_specs
 from jigsaw.database import resolve_database_url
 from jigsaw.paths import landing_dir
@@ -51,8 +55,7 @@ def oldest_kept_period(retention_months: int, as_of: dt.date) -> str:
     A period expires once ``retention_months`` whole months have passed since its month ended:
     with 36 months, 2023-10 (ended 31 October 2023) is kept until 31 October 2026.
     """
-    year, month = divmod(as_of.year * 12 + as_of.month - 1 - retention_months, 12)
-    return f"{year:04d}-{month + 1:02d}"
+    return period_of(period_number(f"{as_of:%Y-%m}") - retention_months)
 
 
 def expired_periods(
@@ -74,10 +77,7 @@ def _purge_slice(
     months = spec.sharing_agreement.retention_months
     with conn.transaction():
         # The loader's lock for this period: no delivery of it loads while it is purged.
-        conn.execute(
-            "select pg_advisory_xact_lock(hashtext(%s))",
-            (f"{spec.body}/{entity.name}/{period}",),
-        )
+        ledger.lock_period(conn, spec.body, entity.name, period)
         deliveries = [  # again, under the lock: a load may have replaced one meanwhile
             row[0]
             for row in conn.execute(
@@ -86,17 +86,7 @@ def _purge_slice(
                 (spec.body, entity.name, period, list(_HOLDING_ROWS)),
             )
         ]
-        raw = conn.execute(
-            sql.SQL("delete from {}.{} where _period = %s").format(
-                sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)
-            ),
-            (period,),
-        ).rowcount
-        identity = conn.execute(
-            "delete from identity.person_records"
-            " where body = %s and entity = %s and _delivery_id = any(%s)",
-            (spec.body, entity.name, deliveries),
-        ).rowcount
+        raw, identity = delete_period_rows(conn, spec, entity, period, deliveries)
         quarantined = conn.execute(
             "delete from ingestion.quarantine where delivery_id = any(%s)", (deliveries,)
         ).rowcount

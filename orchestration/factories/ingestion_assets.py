@@ -26,7 +26,14 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion import ledger
-from ingestion.landing import Delivery, delivery_for, file_sha256, find_deliveries
+from ingestion.landing import (
+    Delivery,
+    delivery_for,
+    file_sha256,
+    find_deliveries,
+    period_number,
+    period_of,
+)
 from ingestion.loader import LoadResult
 from ingestion.pipeline import load_deliveries, prepare_database
 from ingestion.pseudonymise import Pseudonymiser
@@ -40,6 +47,8 @@ log = logging.getLogger(__name__)
 
 ACCEPTED_CHECK = "deliveries_accepted"
 UP_TO_DATE_CHECK = "deliveries_up_to_date"
+# Statuses of deliveries that accounted for their period (an expired one did, until retention).
+_DELIVERED = ["loaded", "superseded", "expired"]
 DB_FIELDS = ("HOST", "PORT", "USER", "PASSWORD", "NAME")
 
 
@@ -190,10 +199,9 @@ def _unresolved_rejections(conn, spec: SourceSpec, entity: Entity) -> list[tuple
         "select r.delivery_id, r.error from ingestion.deliveries r"
         " where r.body = %s and r.entity = %s and r.status = 'rejected' and not exists ("
         "   select 1 from ingestion.deliveries l where l.body = r.body and l.entity = r.entity"
-        "   and l.period = r.period and l.status in ('loaded', 'superseded', 'expired')"
-        "   and l.delivery_date > r.delivery_date)"
+        "   and l.period = r.period and l.status = any(%s) and l.delivery_date > r.delivery_date)"
         " order by r.delivery_date, r.delivery_id",
-        (spec.body, entity.name),
+        (spec.body, entity.name, _DELIVERED),
     ).fetchall()
 
 
@@ -230,27 +238,13 @@ def _build_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefinition:
     return _accepted
 
 
-def _month_number(period: str) -> int:
-    year, month = period.split("-")
-    return int(year) * 12 + int(month) - 1
-
-
-def _period_of(number: int) -> str:
-    year, month = divmod(number, 12)
-    return f"{year:04d}-{month + 1:02d}"
-
-
 def missing_periods(delivered: set[str], every: int, region_latest: str) -> list[str]:
     """Periods due from the extract's first delivered one up to the region's latest (one every
     ``every`` months) that it has not delivered."""
     if not delivered:
         return []
-    due = range(_month_number(min(delivered)), _month_number(region_latest) + 1, every)
-    return [p for p in map(_period_of, due) if p not in delivered]
-
-
-# Statuses of deliveries that accounted for their period (an expired one did, until retention).
-_DELIVERED = ["loaded", "superseded", "expired"]
+    due = range(period_number(min(delivered)), period_number(region_latest) + 1, every)
+    return [p for p in map(period_of, due) if p not in delivered]
 
 
 def up_to_date_check_key(spec: SourceSpec, entity: Entity) -> dg.AssetCheckKey:
