@@ -145,15 +145,22 @@ def resolve_database_url(*, announce: bool = False) -> str:
     return url
 
 
+def connection_env(url: str) -> dict[str, str]:
+    """The connection as the environment variables dbt's profiles.yml and Soda read."""
+    parts = parse_url(url)
+    return {
+        "JIGSAW_DATABASE_URL": url,
+        "JIGSAW_DB_HOST": parts.host,
+        "JIGSAW_DB_PORT": str(parts.port),
+        "JIGSAW_DB_USER": parts.user,
+        "JIGSAW_DB_PASSWORD": parts.password,
+        "JIGSAW_DB_NAME": parts.dbname,
+    }
+
+
 def export_connection_env(url: str) -> None:
     """Publish the connection as separate fields for dbt's profiles.yml and Soda."""
-    parts = parse_url(url)
-    os.environ["JIGSAW_DATABASE_URL"] = url
-    os.environ["JIGSAW_DB_HOST"] = parts.host
-    os.environ["JIGSAW_DB_PORT"] = str(parts.port)
-    os.environ["JIGSAW_DB_USER"] = parts.user
-    os.environ["JIGSAW_DB_PASSWORD"] = parts.password
-    os.environ["JIGSAW_DB_NAME"] = parts.dbname
+    os.environ.update(connection_env(url))
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:

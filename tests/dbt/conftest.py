@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from jigsaw.database import connection_env
 from jigsaw.paths import dbt_project_dir
 from orchestration.factories.dbt_assets import dbt_executable
 from tests.dbt.region import load_small_region
@@ -31,12 +32,16 @@ class DbtRun:
         return json.loads((self.target / "run_results.json").read_text())["results"]
 
 
+_session: dict[str, str] = {}  # the region's database URL, once region_database made it
+
+
 def run_dbt(target: Path, *args: str) -> DbtRun:
-    """dbt against the session database (JIGSAW_DB_* exported by the database_url fixture)."""
+    """dbt against the session's region database, named explicitly: an earlier test that
+    resolved another database may have left its JIGSAW_DB_* fields in the environment."""
     project = dbt_project_dir()
     command = [dbt_executable(), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
-    env = {**os.environ, "DO_NOT_TRACK": "1"}
+    env = {**os.environ, **connection_env(_session["url"]), "DO_NOT_TRACK": "1"}
     completed = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, check=False
     )
@@ -47,6 +52,7 @@ def run_dbt(target: Path, *args: str) -> DbtRun:
 def region_database(database_url: str) -> str:
     with psycopg.connect(database_url) as conn:
         load_small_region(conn)
+    _session["url"] = database_url
     return database_url
 
 
