@@ -1,5 +1,5 @@
 {#- Betting premises (betting shops and adult gaming centres) granted and open in each month
-    of the licensing register, with their area. -#}
+    of the licensing register, with their area and coordinates. -#}
 with
 
 licences as (
@@ -14,7 +14,9 @@ betting_premises as (
     select
         licences.period_start as month_start,
         licences.licence_number,
-        properties.lsoa_code
+        properties.lsoa_code,
+        properties.easting,
+        properties.northing
     from licences
     left join properties on licences.uprn = properties.uprn
     where

@@ -35,18 +35,11 @@ residential_properties as (
 
 betting_premises as (
     select
-        licences.period_start as month_start,
-        licences.licence_number,
-        properties.lsoa_code,
-        properties.easting,
-        properties.northing
-    from licences
-    inner join properties on licences.uprn = properties.uprn
-    where
-        licences.licence_type in ('betting_shop', 'adult_gaming_centre')
-        and licences.licence_status = 'granted'
-        and licences.opening_date < (licences.period_start + interval '1 month')
-        and properties.easting is not null
+        month_start,
+        easting,
+        northing
+    from {{ ref('int_betting_premises_monthly') }}
+    where easting is not null
 ),
 
 premises_locations as (
