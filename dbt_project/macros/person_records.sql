@@ -6,89 +6,52 @@
     (permitted_purposes, copied from the body's source spec) and fails on a body that does
     not permit it. -#}
 
-{#- The bodies with person-bearing records, and their extracts. -#}
-{% macro person_record_bodies() -%}
-    {{ return({
-        'acute_trust': ['ae_attendances'],
-        'adult_social_care': ['care_contacts'],
-        'childrens_social_care': ['referrals', 'assessments', 'child_protection_plans'],
-        'housing_provider': ['tenancies'],
-        'police': ['incidents'],
-        'revenues_benefits': ['council_tax_support', 'arrears', 'housing_benefit'],
-        'schools': ['attendance', 'exclusions'],
-    }) }}
+{#- The contribution registry: each body declares what it adds to the regional model in a
+    macro of its own, macros/contributions/<body>.sql, named contributions__<body>, returning
+    its permitted purposes and, per kind ('person_records', 'service_contacts'), one shape per
+    extract. The registry is found among the project's macros, which dbt has already parsed
+    when it parses models, so the refs below are known at parse time and the lineage (which
+    the purpose_limitation gate walks) holds exactly the bodies chosen. -#}
+{% macro body_contributions() -%}
+    {%- set prefix = 'contributions__' -%}
+    {%- set found = {} -%}
+    {%- for name in context.keys() | sort if name.startswith(prefix) -%}
+        {%- do found.update({name[prefix | length:]: context[name]()}) -%}
+    {%- endfor -%}
+    {{ return(found) }}
 {%- endmacro %}
 
-{#- One extract's records in the shared shape (before keying). -#}
-{% macro person_records_of(body, entity) -%}
-    {%- set shapes = {
-        'ae_attendances': {
-            'model': 'stg_acute_trust__ae_attendances', 'record_id': 'attendance_id',
-            'birth_year': 'birth_year', 'sex_code': 'sex_code',
-            'nhs_number_token': 'nhs_number_token', 'record_date': 'arrival_date',
-            'given_uprn': 'null::text'},
-        'care_contacts': {
-            'model': 'stg_adult_social_care__care_contacts', 'record_id': 'contact_id',
-            'birth_year': 'birth_year', 'sex_code': 'sex_code',
-            'nhs_number_token': 'nhs_number_token', 'record_date': 'contact_date',
-            'given_uprn': 'uprn'},
-        'referrals': {
-            'model': 'stg_childrens_social_care__referrals', 'record_id': 'referral_id',
-            'birth_year': 'birth_year', 'sex_code': 'sex_code',
-            'nhs_number_token': 'null::text', 'record_date': 'referral_date',
-            'given_uprn': 'uprn'},
-        'assessments': {
-            'model': 'stg_childrens_social_care__assessments', 'record_id': 'assessment_id',
-            'birth_year': 'null::integer', 'sex_code': 'null::text',
-            'nhs_number_token': 'null::text', 'record_date': 'start_date',
-            'given_uprn': 'null::text'},
-        'child_protection_plans': {
-            'model': 'stg_childrens_social_care__child_protection_plans', 'record_id': 'plan_id',
-            'birth_year': 'null::integer', 'sex_code': 'null::text',
-            'nhs_number_token': 'null::text', 'record_date': 'start_date',
-            'given_uprn': 'null::text'},
-        'tenancies': {
-            'model': 'stg_housing_provider__tenancies', 'record_id': 'tenancy_ref',
-            'birth_year': 'birth_year', 'sex_code': 'null::text',
-            'nhs_number_token': 'null::text', 'record_date': 'greatest(start_date, period_start)',
-            'given_uprn': 'uprn'},
-        'incidents': {
-            'model': 'stg_police__incidents',
-            'record_id': "incident_no || ':' || person_ref_token",
-            'birth_year': 'birth_year', 'sex_code': 'sex_code',
-            'nhs_number_token': 'null::text', 'record_date': 'incident_date',
-            'given_uprn': 'null::text'},
-        'council_tax_support': {
-            'model': 'stg_revenues_benefits__council_tax_support', 'record_id': 'claim_ref',
-            'birth_year': 'birth_year', 'sex_code': 'null::text',
-            'nhs_number_token': 'null::text', 'record_date': 'period_start',
-            'given_uprn': 'uprn'},
-        'arrears': {
-            'model': 'stg_revenues_benefits__arrears', 'record_id': 'account_ref',
-            'birth_year': 'birth_year', 'sex_code': 'null::text',
-            'nhs_number_token': 'null::text', 'record_date': 'period_start',
-            'given_uprn': 'uprn'},
-        'housing_benefit': {
-            'model': 'stg_revenues_benefits__housing_benefit', 'record_id': 'claim_ref',
-            'birth_year': 'birth_year', 'sex_code': 'null::text',
-            'nhs_number_token': 'null::text', 'record_date': 'period_start',
-            'given_uprn': 'uprn'},
-        'attendance': {
-            'model': 'stg_schools__attendance',
-            'record_id': "school_urn || ':' || to_char(attendance_month, 'YYYY-MM')",
-            'birth_year': 'birth_year', 'sex_code': 'sex_code',
-            'nhs_number_token': 'null::text', 'record_date': 'attendance_month',
-            'given_uprn': 'null::text'},
-        'exclusions': {
-            'model': 'stg_schools__exclusions', 'record_id': 'exclusion_id',
-            'birth_year': 'null::integer', 'sex_code': 'null::text',
-            'nhs_number_token': 'null::text', 'record_date': 'start_date',
-            'given_uprn': 'null::text'},
-    } -%}
-    {%- set shape = shapes[entity] -%}
+{#- The bodies contributing `kind` whose declared purposes include `purpose` (any purpose when
+    none is given), sorted by name. -#}
+{% macro contributing_bodies(kind, purpose=none) -%}
+    {%- set bodies = [] -%}
+    {%- for body, contribution in body_contributions().items() -%}
+        {%- if contribution.get(kind) and (
+            purpose is none or purpose in contribution.get('permitted_purposes', [])
+        ) -%}
+            {%- do bodies.append(body) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(bodies | sort) }}
+{%- endmacro %}
+
+{#- One body's extracts of one kind, as declared in its contribution macro. -#}
+{% macro contribution_shapes(body, kind) -%}
+    {%- set contribution = body_contributions().get(body) -%}
+    {%- if not contribution or not contribution.get(kind) -%}
+        {{ exceptions.raise_compiler_error(
+            "no " ~ kind ~ " declared for body " ~ body
+            ~ " (macros/contributions/" ~ body ~ ".sql, macro contributions__" ~ body ~ ")"
+        ) }}
+    {%- endif -%}
+    {{ return(contribution[kind]) }}
+{%- endmacro %}
+
+{#- One extract's records in the shared person-record shape (before keying). -#}
+{% macro person_records_of(shape) -%}
     select
         body,
-        '{{ entity }}'::text as source_entity,
+        '{{ shape.entity }}'::text as source_entity,
         ({{ shape.record_id }})::text as record_id,
         delivery_id,
         source_row_number,
@@ -101,6 +64,37 @@
         ({{ shape.record_date }})::date as record_date,
         ({{ shape.given_uprn }})::text as given_uprn
     from {{ ref(shape.model) }}
+{%- endmacro %}
+
+{#- One extract's records in the shared service-contact shape (before keying). -#}
+{% macro service_contacts_of(shape) -%}
+    select
+        body,
+        '{{ shape.entity }}'::text as source_entity,
+        ({{ shape.record_id }})::text as record_id,
+        ({{ shape.person_ref_token }})::text as person_ref_token,
+        ({{ shape.contact_type }})::text as contact_type,
+        ({{ shape.contact_date }})::date as contact_date,
+        ({{ shape.severity }})::text as severity,
+        ({{ shape.given_uprn }})::text as given_uprn,
+        delivery_id,
+        source_row_number,
+        source_period,
+        loaded_at
+    from {{ ref(shape.model) }}
+{%- endmacro %}
+
+{#- Every contributing body's service contacts for a purpose, unioned. -#}
+{% macro unioned_service_contacts(purpose) -%}
+    {%- set bodies = contributing_bodies('service_contacts', purpose) -%}
+    {%- do assert_bodies_permit(bodies, purpose) -%}
+    {%- set selects = [] -%}
+    {%- for body in bodies -%}
+        {%- for shape in contribution_shapes(body, 'service_contacts') -%}
+            {%- do selects.append(service_contacts_of(shape)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ selects | join('\n    union all\n') }}
 {%- endmacro %}
 
 {#- Fails compilation when a body's sharing agreement (its dbt source meta) does not permit
@@ -130,14 +124,10 @@
     resolution, else the interim key) and its property (address match, else the UPRN given). -#}
 {% macro keyed_person_records(bodies, purpose=none) -%}
     {%- do assert_bodies_permit(bodies, purpose) -%}
-    {%- set extracts = person_record_bodies() -%}
     {%- set selects = [] -%}
     {%- for body in bodies -%}
-        {%- if body not in extracts -%}
-            {{ exceptions.raise_compiler_error("no person-bearing records for body " ~ body) }}
-        {%- endif -%}
-        {%- for entity in extracts[body] -%}
-            {%- do selects.append(person_records_of(body, entity)) -%}
+        {%- for shape in contribution_shapes(body, 'person_records') -%}
+            {%- do selects.append(person_records_of(shape)) -%}
         {%- endfor -%}
     {%- endfor -%}
     with
@@ -230,4 +220,10 @@
     )
 
     select * from located
+{%- endmacro %}
+
+{#- `dbt run-operation print_body_contributions`: the registry as JSON, for tests that tie each
+    body's declared purposes to its source spec. -#}
+{% macro print_body_contributions() -%}
+    {%- do print(tojson(body_contributions())) -%}
 {%- endmacro %}

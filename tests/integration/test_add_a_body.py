@@ -1,8 +1,12 @@
-"""Adding a public body is data, not code: a spec, a staging model and a contract.
+"""Adding a public body is data, not code: a spec, a staging model, its contributions and a
+contract.
 
 A fire service's home safety visits are added in copies of the specs, the dbt project and the
-contracts; a fresh interpreter loads the real definitions from those copies, and the new body
-has its ingestion asset, its sensor, its raw Soda gate and a dbt staging asset downstream of it.
+contracts (files of its own only); a fresh interpreter loads the real definitions from those
+copies, and the new body has its ingestion asset, its sensor, its raw Soda gate and a dbt
+staging asset downstream of it. Built with real dbt on the small handcrafted region, its
+visits reach core.fct_service_contact and the early-intervention mart its agreement permits,
+and no model serving a purpose it does not permit (financial inclusion).
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
+
+from jigsaw.database import connection_env
 from jigsaw.paths import REPO_ROOT, contracts_dir, dbt_project_dir, specs_dir
+from orchestration.factories.dbt_assets import dbt_executable
+from tests.dbt.region import PERSON_KEYS
 
 SPEC = """\
 body: fire_service
@@ -62,6 +71,12 @@ models:
   - name: stg_fire_service__home_safety_visits
     description: Home fire safety visits, typed and standardised.
     columns:
+      - {name: delivery_id, description: Delivery the row came from.}
+      - {name: source_row_number, description: Row number in the delivered file.}
+      - {name: source_period, description: Extract period of the delivery.}
+      - {name: period_start, description: First day of the extract period.}
+      - {name: loaded_at, description: When the row was loaded.}
+      - {name: body, description: The body, fire_service.}
       - {name: visit_id, description: Visit reference.}
       - {name: person_ref_token, description: Token of the occupier identifier.}
       - {name: uprn, description: UPRN of the home visited.}
@@ -78,6 +93,8 @@ source as (
 
 renamed as (
     select
+        {{ staging_lineage_columns() }},
+        'fire_service'::text as body,
         visit_id,
         occupier_id_token as person_ref_token,
         uprn,
@@ -87,6 +104,25 @@ renamed as (
 )
 
 select * from renamed
+"""
+
+CONTRIBUTIONS = """\
+{% macro contributions__fire_service() -%}
+    {{ return({
+        'permitted_purposes': ['safeguarding', 'early_intervention'],
+        'person_records': [{
+            'entity': 'home_safety_visits', 'model': 'stg_fire_service__home_safety_visits',
+            'record_id': 'visit_id', 'birth_year': 'null::integer', 'sex_code': 'null::text',
+            'nhs_number_token': 'null::text', 'record_date': 'visit_date',
+            'given_uprn': 'uprn'}],
+        'service_contacts': [{
+            'entity': 'home_safety_visits', 'model': 'stg_fire_service__home_safety_visits',
+            'record_id': 'visit_id', 'person_ref_token': 'person_ref_token',
+            'contact_type': "'home_fire_safety_visit'", 'contact_date': 'visit_date',
+            'severity': "case when risk_level = 'high' then 'medium' else 'low' end",
+            'given_uprn': 'uprn'}],
+    }) }}
+{%- endmacro %}
 """
 
 CONTRACT = """\
@@ -133,6 +169,7 @@ def _copy_project(tmp_path: Path) -> dict[str, str]:
     (staging / "_fire_service__sources.yml").write_text(SOURCES)
     (staging / "_fire_service__models.yml").write_text(MODELS)
     (staging / "stg_fire_service__home_safety_visits.sql").write_text(STAGING_SQL)
+    (dbt / "macros" / "contributions" / "fire_service.sql").write_text(CONTRIBUTIONS)
 
     contracts = tmp_path / "contracts"
     shutil.copytree(contracts_dir(), contracts)
@@ -166,3 +203,103 @@ def test_a_new_body_needs_no_python(tmp_path):
     ]
     # The real bodies are all still there.
     assert "raw_police/incidents" in graph["assets"]
+
+
+BUILD = """
+import os
+import sys
+from datetime import date
+
+import psycopg
+
+from tests.dbt.region import HOME_AB, PERSON_KEYS, Loader, load_small_region, token
+
+with psycopg.connect(os.environ["PROBE_DATABASE_URL"]) as conn:
+    load_small_region(conn)  # every raw table of the specs in use, the new body's included
+    Loader(conn).insert(
+        "fire_service", "home_safety_visits", "2026-03",
+        visit_id="V-1", occupier_id_token=token("fire_service", "A"), uprn=HOME_AB,
+        visit_date=date(2026, 3, 10), risk_level="high",
+    )
+    conn.execute(
+        "insert into linkage.person_xref (body, person_ref_token, person_key, method,"
+        " match_probability, run_id) values (%s, %s, %s, 'nhs_number', 1.0, 0)",
+        ("fire_service", token("fire_service", "A"), PERSON_KEYS["A"]),
+    )
+"""
+
+
+def test_a_new_body_reaches_core_and_the_marts_it_may(tmp_path, fresh_database_url):
+    copies = _copy_project(tmp_path)
+    env = {
+        **os.environ,
+        **copies,
+        **connection_env(fresh_database_url),
+        "PROBE_DATABASE_URL": fresh_database_url,
+        "DO_NOT_TRACK": "1",
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", BUILD], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    dbt = Path(copies["JIGSAW_DBT_PROJECT_DIR"])
+    built = subprocess.run(
+        [
+            dbt_executable(),
+            "run",
+            "--select",
+            *MODELS_REACHED,
+            "--project-dir",
+            str(dbt),
+            "--profiles-dir",
+            str(dbt),
+        ],
+        cwd=dbt,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stdout[-6000:]
+
+    with psycopg.connect(fresh_database_url) as conn:
+        contacts = conn.execute(
+            "select person_key, contact_type, severity from core.fct_service_contact"
+            " where body = 'fire_service'"
+        ).fetchall()
+        assert contacts == [(PERSON_KEYS["A"], "home_fire_safety_visit", "medium")]
+        bodies = conn.execute(
+            "select bodies from marts_build.multi_agency_persons where person_key = %s",
+            (PERSON_KEYS["A"],),
+        ).fetchone()[0]
+        assert "fire_service" in bodies.split(",")
+        # Financial inclusion is not in its agreement: neither its rows nor its lineage.
+        assert not conn.execute(
+            "select 1 from intermediate.int_person_records_keyed_for_financial_inclusion"
+            " where body = 'fire_service'"
+        ).fetchone()
+    manifest = json.loads((dbt / "target" / "manifest.json").read_text())
+    assert not [
+        node
+        for node in _ancestors(manifest, "model.jigsaw.betting_hardship_by_area")
+        if "fire_service" in node
+    ]
+    assert "source.jigsaw.raw_fire_service.home_safety_visits" in _ancestors(
+        manifest, "model.jigsaw.multi_agency_persons"
+    )
+
+
+MODELS_REACHED = (
+    "+multi_agency_persons",
+    "+int_person_records_keyed_for_financial_inclusion",
+)
+
+
+def _ancestors(manifest: dict, unique_id: str) -> set[str]:
+    found, stack = set(), [unique_id]
+    while stack:
+        node = manifest["nodes"].get(stack.pop())
+        for parent in (node or {}).get("depends_on", {}).get("nodes", []):
+            if parent not in found:
+                found.add(parent)
+                stack.append(parent)
+    return found
