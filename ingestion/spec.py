@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from jigsaw.paths import specs_dir
+from jigsaw.yamlfile import read_yaml
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -237,7 +238,7 @@ class SpecError(ValueError):
 
 def load_spec(path: Path) -> SourceSpec:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = read_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: cannot read source spec: {exc}") from exc
     if not isinstance(document, dict):

@@ -9,13 +9,16 @@ Layout (the path mirrors the dataset, so a contract is found without a registry)
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from jigsaw.paths import contracts_dir
+from jigsaw.paths import contracts_dir, state_dir
+from jigsaw.yamlfile import read_yaml
 
 LAYER_SCHEMAS = {"staging": "staging", "core": "core", "marts": "marts_build"}
 # A failure in these layers must stop what is built on them; staging problems show up again,
@@ -68,7 +71,7 @@ def read_contract(path: Path, root: Path | None = None) -> ContractFile:
     root = root or contracts_dir()
     layer, schema, table = _expected_dataset(path, root)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = read_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise ContractError(f"{path}: cannot read Soda contract: {exc}") from exc
     if not isinstance(document, dict):
@@ -109,10 +112,32 @@ def load_contracts(root: Path | None = None, validate: bool = False) -> list[Con
     root = root or contracts_dir()
     contracts = [read_contract(p, root) for p in sorted(root.glob("**/*.yml"))]
     if validate:
-        from quality.soda_runner import validate_contracts
-
-        problems = validate_contracts([c.path for c in contracts])
-        if problems:
-            path, errors = next(iter(problems.items()))
-            raise ContractError(f"{path}: invalid Soda contract: {'; '.join(errors)}")
+        _validate_once(contracts)
     return contracts
+
+
+def _validate_once(contracts: list[ContractFile]) -> None:
+    """Soda's validation of these exact contract texts, remembered once it has passed.
+
+    Validation takes seconds and the definitions are loaded by every run process, sensor tick
+    and UI reload; the contracts change only when someone edits them. A marker named by the
+    digest of Soda's version and every contract's path and bytes records a clean validation,
+    so any edit, or another Soda, validates again.
+    """
+    from quality.soda_runner import validate_contracts
+
+    digest = hashlib.sha256(importlib.metadata.version("soda-core").encode())
+    for contract in contracts:
+        digest.update(str(contract.path).encode() + b"\0" + contract.path.read_bytes() + b"\0")
+    marker = state_dir() / "cache" / "soda_contracts_valid" / digest.hexdigest()
+    if marker.exists():
+        return
+    problems = validate_contracts([c.path for c in contracts])
+    if problems:
+        path, errors = next(iter(problems.items()))
+        raise ContractError(f"{path}: invalid Soda contract: {'; '.join(errors)}")
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only state folder only costs the next process a validation

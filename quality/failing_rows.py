@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from psycopg import Connection, sql
 
+from jigsaw.yamlfile import read_yaml
 from quality.soda_runner import SodaCheckOutcome
 
 SAMPLE_SIZE = 5
@@ -43,7 +43,7 @@ def sample_failing_rows(
     conn: Connection, contract_path: Path, schema: str, table: str, check: SodaCheckOutcome
 ) -> list[dict]:
     """Up to SAMPLE_SIZE rows that fail ``check``; [] when the check type is not sampled."""
-    document = yaml.safe_load(contract_path.read_text(encoding="utf-8")) or {}
+    document = read_yaml(contract_path) or {}
     relation = sql.Identifier(schema, table)
     located = schema.startswith("raw_")
     if check.type in ("missing", "invalid") and check.column:
