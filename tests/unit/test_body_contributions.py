@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -28,22 +29,9 @@ from orchestration.factories.dbt_assets import (
 SPECS = {spec.body: spec for spec in load_specs()}
 
 
-@pytest.fixture(scope="module")
-def contributions(tmp_path_factory, database_url: str) -> dict[str, dict]:
-    project = dbt_project_dir()
-    completed = subprocess.run(
-        [
-            dbt_executable(),
-            "run-operation",
-            "print_body_contributions",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(tmp_path_factory.mktemp("target")),
-            "--quiet",
-        ],
+def dbt(project: Path, database_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project)],
         cwd=project,
         env={**os.environ, **connection_env(database_url), "DO_NOT_TRACK": "1"},
         capture_output=True,
@@ -51,6 +39,15 @@ def contributions(tmp_path_factory, database_url: str) -> dict[str, dict]:
         check=False,
         timeout=300,
     )
+
+
+@pytest.fixture(scope="module")
+def contributions(tmp_path_factory, database_url: str) -> dict[str, dict]:
+    target = str(tmp_path_factory.mktemp("target"))
+    completed = dbt(
+        dbt_project_dir(), database_url, "run-operation", "print_body_contributions",
+        "--target-path", target, "--quiet",
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -138,23 +135,9 @@ def test_a_contribution_claiming_a_purpose_its_agreement_lacks_fails_compilation
             "'permitted_purposes': ['safeguarding', 'early_intervention', 'financial_inclusion']",
         )
     )
-    completed = subprocess.run(
-        [
-            dbt_executable(),
-            "compile",
-            "--select",
-            "int_person_records_keyed_for_financial_inclusion",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-        ],
-        cwd=project,
-        env={**os.environ, **connection_env(database_url), "DO_NOT_TRACK": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    completed = dbt(
+        project, database_url, "compile", "--select",
+        "int_person_records_keyed_for_financial_inclusion",
+    )  # fmt: skip
     assert completed.returncode != 0
     assert "raw_police does not permit purpose 'financial_inclusion'" in completed.stdout
