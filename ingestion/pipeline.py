@@ -109,10 +109,9 @@ def load_landing(
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    summary = load_landing(resolve_database_url(announce=True))
-    print(summary.describe())
-    return 0
+    from ingestion.cli import main as cli_main  # the operator CLI's `load`, kept under this name
+
+    return cli_main(["load"])
 
 
 if __name__ == "__main__":
