@@ -194,12 +194,32 @@ def _upgrade_ledger_columns(conn: Connection) -> None:
             )
 
 
+def _exists(conn: Connection, *names: str) -> bool:
+    """Whether every relation (table or index, "schema.name") exists: a catalogue read that
+    takes no lock, unlike ``create ... if not exists``."""
+    found = conn.execute(
+        "select count(*) from unnest(%s::text[]) as n where to_regclass(n) is not null",
+        ([sql.Identifier(*n.split(".")).as_string(conn) for n in names],),
+    ).fetchone()[0]
+    return found == len(names)
+
+
 def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
-    """Idempotent: every raw table of every spec, plus identity, ledger and quarantine."""
-    conn.execute(IDENTITY_DDL)
-    conn.execute(_ledger_ddl())
+    """Idempotent: every raw table of every spec, plus identity, ledger and quarantine.
+
+    DDL runs only for what is missing: ``create index if not exists`` locks its table against
+    writes even when the index is there, and a load in progress holds those tables, so running
+    it on every load deadlocked concurrent loads.
+    """
+    if not _exists(conn, "identity.person_records", "identity.person_records_delivery"):
+        conn.execute(IDENTITY_DDL)
+    ledger = ("ingestion.deliveries", "ingestion.deliveries_sha", "ingestion.quarantine")
+    if not _exists(conn, *ledger, "ingestion.quarantine_delivery"):
+        conn.execute(_ledger_ddl())
     _upgrade_ledger_columns(conn)
     _upgrade_ledger_statuses(conn)
     for spec in specs:
         for entity in spec.entities:
-            create_raw_table(conn, spec, entity)
+            table = f"{spec.raw_schema}.{entity.name}"
+            if not _exists(conn, table, f"{spec.raw_schema}.{entity.name}__period"):
+                create_raw_table(conn, spec, entity)
