@@ -1,6 +1,7 @@
-{{ config(materialized='ephemeral') }}
+{{ config(materialized='view') }}
 {#- Every body's contacts in one shape, before person keys are attached. Severity is
-    low / medium / high by rules per body stated in each CTE. -#}
+    low / medium / high by rules per body stated in each CTE. A view, not ephemeral:
+    fct_service_contact's post-hook reads it to find slices left with no rows. -#}
 with
 
 incidents as (
