@@ -36,7 +36,7 @@ from ingestion.landing import (
 )
 from ingestion.loader import LoadResult
 from ingestion.pipeline import load_deliveries, prepare_database
-from ingestion.pseudonymise import Pseudonymiser
+from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
 from jigsaw.database import export_connection_env
@@ -184,7 +184,10 @@ def _decorate_asset(
             for d in find_deliveries(_landing(landing_dir), [spec])
             if d.entity == entity.name and d.period in wanted
         ]
-        pseudonymiser = Pseudonymiser()
+        try:
+            pseudonymiser = Pseudonymiser()
+        except MissingKeyError as exc:  # one clear line in the run, not a traceback
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         with database.connect() as conn:
             prepare_database(conn, [spec])
             results = load_deliveries(conn, [spec], deliveries, pseudonymiser)
