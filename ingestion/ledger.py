@@ -203,15 +203,18 @@ def rejected(conn: Connection, body: str, entity: str) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def awaiting_operator(conn: Connection, body: str, entity: str) -> list[tuple[str, str, str]]:
-    """(delivery id, status, cause) of an entity's deliveries an operator must look at: held
-    for review, or failed with no attempt left."""
+def not_applied(conn: Connection, body: str, entity: str) -> list[tuple[str, str, str]]:
+    """(delivery id, status, cause) of an entity's deliveries that are not applied and not
+    settled: held for review, or failed (with when the next attempt is due, if any)."""
     return conn.execute(
-        "select delivery_id, status, error from ingestion.deliveries"
-        " where body = %s and entity = %s"
-        " and (status = 'held_for_review' or (status = 'failed' and attempts >= %s))"
+        "select delivery_id, status, case when status = 'failed' and attempts < %s"
+        " then error || ' (attempt ' || attempts || ' of ' || %s || '; next after '"
+        " || to_char(next_attempt_at, 'YYYY-MM-DD HH24:MI TZ') || ')'"
+        " when status = 'failed' then error || ' (no attempt left: reinstate it)'"
+        " else error end from ingestion.deliveries"
+        " where body = %s and entity = %s and status in ('held_for_review', 'failed')"
         " order by delivery_date, delivery_id",
-        (body, entity, MAX_ATTEMPTS),
+        (MAX_ATTEMPTS, MAX_ATTEMPTS, body, entity),
     ).fetchall()
 
 

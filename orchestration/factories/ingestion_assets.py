@@ -259,17 +259,16 @@ def _build_applied_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefi
         blocking=True,
         description=(
             "Fails while a delivery is held for review (it would shrink its period beyond the "
-            "spec's row_count_tolerance) or failed to load with no retry left; names the files."
+            "spec's row_count_tolerance) or failed to load (retried later, bounded); names "
+            "the files."
         ),
     )
     def _applied(database: PostgresResource) -> dg.AssetCheckResult:
         with database.connect() as conn:
             waiting = (
-                ledger.awaiting_operator(conn, spec.body, entity.name)
-                if ledger.exists(conn)
-                else []
+                ledger.not_applied(conn, spec.body, entity.name) if ledger.exists(conn) else []
             )
-        metadata: dict = {"deliveries_awaiting_operator": len(waiting)}
+        metadata: dict = {"deliveries_not_applied": len(waiting)}
         if waiting:
             metadata["deliveries"] = dg.MetadataValue.md(
                 "\n".join(f"- {d}: {status}: {cause}" for d, status, cause in waiting)

@@ -16,7 +16,11 @@ from ingestion.cli import main as cli
 from ingestion.pipeline import load_landing
 from ingestion.pseudonymise import KEY_VARIABLE
 from jigsaw.demo import demo_key_allowed
-from orchestration.factories.ingestion_assets import build_ingestion_defs
+from orchestration.factories.ingestion_assets import (
+    APPLIED_CHECK,
+    build_ingestion_defs,
+    materialize_landing,
+)
 from orchestration.resources import PostgresResource
 from tests.ingestion import deliveries as d
 
@@ -105,8 +109,8 @@ def test_retries_are_bounded_and_then_wait_for_an_operator(db, db_url, landing, 
     delivery = "police/2026-02-03/incidents_2026-01.csv"
     assert status(db, delivery)[:3] == ("failed", None, ledger_queries.MAX_ATTEMPTS)
     assert ledger_queries.retries_due(db, "police") == {}
-    [(waiting, state, _)] = ledger_queries.awaiting_operator(db, "police", "incidents")
-    assert (waiting, state) == (delivery, "failed")
+    [(waiting, state, cause)] = ledger_queries.not_applied(db, "police", "incidents")
+    assert (waiting, state) == (delivery, "failed") and "no attempt left" in cause
     # The operator fixes the cause and reinstates it by hand.
     db.execute("alter table raw_police.incidents drop constraint no_high")
     assert cli(["deliveries", "reinstate", delivery, "--by", "ops", "--landing", str(landing)]) == 0
@@ -260,3 +264,31 @@ def test_the_demo_key_is_only_for_the_demos_own_database(db, db_url, landing, sp
     d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
     load_landing(db_url, landing, police(specs))
     assert not demo_key_allowed(db_url)  # deliveries loaded by someone else: the key is needed
+
+
+def test_a_dagster_run_says_which_delivery_failed_and_loads_the_others(db, db_url, landing, specs):
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1, RISK="high")])
+    d.police_file(landing, "2026-03-03", "2026-02", [d.police_row(2, RISK="medium")])
+    load_landing(db_url, landing / "none", police(specs))
+    db.execute(
+        "alter table raw_police.incidents add constraint no_high check (risk_grade <> 'high')"
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        summary = materialize_landing(instance, police(specs), landing)
+        assert summary.succeeded == {"police": False}  # the blocking check names the file
+        records = instance.get_records_for_run(
+            summary.runs["police"], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        checks = {
+            e.check_name: e
+            for e in (r.event_log_entry.dagster_event.event_specific_data for r in records)
+        }
+        materialization = instance.get_latest_materialization_event(
+            dg.AssetKey(["raw_police", "incidents"])
+        ).asset_materialization
+    failed = "police/2026-02-03/incidents_2026-01.csv"
+    assert not checks[APPLIED_CHECK].passed and failed in checks[APPLIED_CHECK].description
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
+    assert metadata["deliveries_loaded"] == 1 and metadata["deliveries_failed_or_held"] == 1
+    assert failed in metadata["failed_or_held"] and "CheckViolation" in metadata["failed_or_held"]
+    assert raw_ids(db) == {"police/2026-03-03/incidents_2026-02.csv"}
