@@ -6,16 +6,24 @@ quarantined. A file that cannot be read as its spec says is rejected whole: its 
 rolled back, the rejection is recorded in the ledger on its own, and ``DeliveryRejected``
 names the file and the cause.
 
+Any other exception while reading or loading one file (a bug, a value PostgreSQL refuses)
+rolls its transaction back too and is recorded as ``failed`` with the exception's class and
+the file; the next run tries it again (``ingestion.ledger.MAX_ATTEMPTS``, with backoff).
+
 Idempotent: a delivery already in the ledger is not loaded again, the same bytes under another
 name are recorded as a duplicate, and a corrected re-delivery for a period replaces the older
-one's rows in the same transaction, unless it is itself older than what is loaded. A delivery
-for a period whose rows were deleted at the end of retention (``ingestion.retention``) is
-recorded as expired and not loaded.
+one's rows in the same transaction, unless it is itself older than what is loaded. The same
+bytes as a superseded delivery, landed later, reinstate it (the body undoing a bad
+correction). A re-delivery that would shrink its period beyond the spec's
+``row_count_tolerance`` is not applied but ``held_for_review`` until an operator approves or
+discards it (``python -m ingestion deliveries``). A delivery for a period whose rows were
+deleted at the end of retention (``ingestion.retention``) is recorded as expired and not loaded.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 import tempfile
 import time
@@ -97,8 +105,12 @@ def _copy_spool(
 
 
 def _clean(text: str) -> str:
-    # The line without its terminator; PostgreSQL text cannot hold NUL, all else is kept.
-    return text.rstrip("\r\n").replace("\x00", "\ufffd")
+    # The line without its terminator; PostgreSQL text cannot hold NUL nor a lone surrogate
+    # (shown as its escape), all else is kept.
+    text = text.rstrip("\r\n").replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _load_rows(
@@ -152,7 +164,7 @@ def _load_rows(
                 quarantined += 1
                 quarantine_rows.writerow(
                     (delivery_id, spec.body, entity.name, sha256, row_number, problem[0],
-                     problem[1], _clean(original))
+                     _clean(problem[1]), _clean(original))
                 )  # fmt: skip
         _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
         _copy_spool(
@@ -184,72 +196,182 @@ def delete_period_rows(
     return raw, identity
 
 
+def shrinks_too_far(rows_before: int, rows_after: int, tolerance: float) -> bool:
+    """Whether a re-delivery would shrink its period beyond the spec's tolerance: always when it
+    would leave no rows where there were some."""
+    if rows_before <= 0:
+        return False
+    return rows_after == 0 or rows_after < rows_before * (1 - tolerance)
+
+
+class _Held(Exception):
+    """Raised inside the load's transaction to roll it back: the delivery waits for review."""
+
+    def __init__(self, counts: tuple[int, int, int], note: str) -> None:
+        super().__init__(note)
+        self.counts = counts
+        self.note = note
+
+
+def _cause(exc: BaseException, delivery: Delivery) -> str:
+    """The ledger's account of an unexpected failure: the exception class and the file."""
+    message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"{type(exc).__name__} while loading {delivery.path}: {message}"[:2000]
+
+
 def load_delivery(
-    conn: Connection, spec: SourceSpec, delivery: Delivery, pseudonymiser: Pseudonymiser
+    conn: Connection,
+    spec: SourceSpec,
+    delivery: Delivery,
+    pseudonymiser: Pseudonymiser,
+    *,
+    operator: str | None = None,
 ) -> LoadResult:
     """Load one delivery (see the module docstring); raises ``DeliveryRejected``.
+
+    Any other exception while reading or loading the file rolls its transaction back and is
+    recorded as a ``failed`` delivery with its cause (retried later, see ``ingestion.ledger``);
+    only a lost database connection is raised, as nothing can be recorded then.
+
+    ``operator`` names the person applying the delivery by hand (approving a held delivery or
+    reinstating an earlier one): it then becomes current whatever its date, size or bytes.
 
     ``conn`` must not be inside a transaction: this function commits what it does.
     """
     started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
     entity = spec.entities_by_name[delivery.entity]
-    sha256 = file_sha256(delivery.path)
-    size = delivery.path.stat().st_size
     base = {
         "delivery_id": delivery.delivery_id,
         "body": delivery.body,
         "entity": delivery.entity,
         "period": delivery.period,
-        "file_sha256": sha256,
-        "bytes": size,
     }
+    sha256, size = "", 0
 
     def result(status: str, **fields) -> LoadResult:
-        return LoadResult(status=status, seconds=time.perf_counter() - started, **base, **fields)
+        return LoadResult(
+            status=status,
+            seconds=time.perf_counter() - started,
+            file_sha256=sha256,
+            bytes=size,
+            **base,
+            **fields,
+        )
+
+    def record(status: str, **fields) -> None:
+        with conn.transaction():
+            ledger.record(conn, delivery, sha256, size, status, started_at=started_at, **fields)
 
     try:
+        sha256 = file_sha256(delivery.path)
+        size = delivery.path.stat().st_size
         with conn.transaction():
-            # One loader at a time per (entity, period), so replacement decisions are sound.
-            ledger.lock_period(conn, delivery.body, delivery.entity, delivery.period)
-            known = ledger.entry(conn, delivery.delivery_id)
-            if known is not None:
-                if known.file_sha256 != sha256:
-                    log.warning(
-                        "%s: the landed file changed after it was recorded (%s); not reloaded",
-                        delivery.path,
-                        known.status,
-                    )
-                return result("already_recorded", error=known.status)
-            earlier = ledger.first_with_sha(conn, delivery, sha256)
-            if earlier is not None:
-                note = f"same bytes as {earlier.delivery_id}"
-                ledger.record(conn, delivery, sha256, size, "duplicate", error=note)
-                return result("duplicate", error=note)
-            past_retention = ledger.expired(conn, delivery.body, delivery.entity, delivery.period)
-            if past_retention is not None:
-                note = f"period past retention ({past_retention.delivery_id} expired); not loaded"
-                ledger.record(conn, delivery, sha256, size, "expired", error=note)
-                return result("expired", error=note)
-            loaded_now = ledger.current(conn, delivery.body, delivery.entity, delivery.period)
-            if loaded_now is not None and loaded_now.delivery_date > delivery.delivery_date:
-                note = f"older than {loaded_now.delivery_id}, which stays loaded"
-                ledger.record(conn, delivery, sha256, size, "superseded", error=note)
-                return result("superseded", error=note)
-            if loaded_now is not None:
-                delete_period_rows(conn, spec, entity, delivery.period, [loaded_now.delivery_id])
-                ledger.mark_superseded(conn, loaded_now.delivery_id, delivery.delivery_id)
-            counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser)
-            ledger.record(conn, delivery, sha256, size, "loaded", rows=counts)
-            delivered, loaded, quarantined = counts
-            return result(
-                "loaded",
-                rows_delivered=delivered,
-                rows_loaded=loaded,
-                rows_quarantined=quarantined,
-                replaced=loaded_now.delivery_id if loaded_now else None,
-            )
+            return _load_in_transaction(
+                conn, spec, entity, delivery, pseudonymiser, sha256, size, started_at,
+                operator, result,
+            )  # fmt: skip
     except FileRejected as exc:
-        with conn.transaction():
-            ledger.record(conn, delivery, sha256, size, "rejected", error=exc.reason)
+        record("rejected", error=exc.reason)
         rejected = result("rejected", error=exc.reason)
         raise DeliveryRejected(rejected, str(delivery.path)) from exc
+    except _Held as held:
+        record("held_for_review", rows=held.counts, error=held.note)
+        delivered, loaded, quarantined = held.counts
+        log.warning("%s: held for review: %s", delivery.path, held.note)
+        return result(
+            "held_for_review",
+            rows_delivered=delivered,
+            rows_loaded=loaded,
+            rows_quarantined=quarantined,
+            error=held.note,
+        )
+    except Exception as exc:
+        if conn.broken or conn.closed:
+            raise  # the database went away: nothing can be recorded; the run fails, retried
+        cause = _cause(exc, delivery)
+        log.error("%s: load failed: %s", delivery.path, cause, exc_info=exc)
+        record("failed", error=cause)
+        return result("failed", error=cause)
+
+
+def _load_in_transaction(
+    conn: Connection,
+    spec: SourceSpec,
+    entity: Entity,
+    delivery: Delivery,
+    pseudonymiser: Pseudonymiser,
+    sha256: str,
+    size: int,
+    started_at: dt.datetime,
+    operator: str | None,
+    result,
+) -> LoadResult:
+    def record(status: str, **fields) -> None:
+        ledger.record(conn, delivery, sha256, size, status, started_at=started_at, **fields)
+
+    # One loader at a time per (entity, period), so replacement decisions are sound.
+    ledger.lock_period(conn, delivery.body, delivery.entity, delivery.period)
+    known = ledger.entry(conn, delivery.delivery_id)
+    if known is not None and not known.retry_due and not (operator and known.status != "loaded"):
+        if known.file_sha256 != sha256:
+            log.warning(
+                "%s: the landed file changed after it was recorded (%s); not reloaded",
+                delivery.path,
+                known.status,
+            )
+        return result("already_recorded", error=known.status)
+    note = None
+    earlier = None if operator else ledger.first_with_sha(conn, delivery, sha256)
+    if earlier is not None:
+        if earlier.status == "superseded" and earlier.delivery_date < delivery.delivery_date:
+            # The body re-sent bytes it delivered before, to undo a later correction.
+            note = f"reinstates {earlier.delivery_id} (same bytes)"
+        else:
+            note = f"same bytes as {earlier.delivery_id}"
+            record("duplicate", error=note)
+            return result("duplicate", error=note)
+    past_retention = ledger.expired(conn, delivery.body, delivery.entity, delivery.period)
+    if past_retention is not None:
+        note = f"period past retention ({past_retention.delivery_id} expired); not loaded"
+        record("expired", error=note)
+        return result("expired", error=note)
+    loaded_now = ledger.current(conn, delivery.body, delivery.entity, delivery.period)
+    if loaded_now is not None and loaded_now.delivery_id == delivery.delivery_id:
+        return result("already_recorded", error="loaded")
+    if (
+        loaded_now is not None
+        and loaded_now.delivery_date > delivery.delivery_date
+        and operator is None
+    ):
+        note = f"older than {loaded_now.delivery_id}, which stays loaded"
+        record("superseded", error=note)
+        return result("superseded", error=note)
+    if loaded_now is not None:
+        delete_period_rows(conn, spec, entity, delivery.period, [loaded_now.delivery_id])
+        ledger.mark_superseded(conn, loaded_now.delivery_id, delivery.delivery_id)
+    counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser)
+    delivered, loaded, quarantined = counts
+    before = (loaded_now.rows_loaded or 0) if loaded_now is not None else 0
+    if operator is None and shrinks_too_far(before, loaded, entity.row_count_tolerance):
+        raise _Held(
+            counts,
+            f"would replace {before} rows of {loaded_now.delivery_id} with {loaded} rows "
+            f"(more than the spec's tolerance of {entity.row_count_tolerance:.0%} fewer); "
+            "not applied: approve or discard it (python -m ingestion deliveries)",
+        )
+    if operator is not None:
+        note = f"applied by {operator}" + (
+            f"; replaces {loaded_now.delivery_id}" if loaded_now else ""
+        )
+    record("loaded", rows=counts, error=note)
+    if operator is not None:
+        ledger.decide(conn, delivery.delivery_id, "loaded", note, operator)
+    return result(
+        "loaded",
+        rows_delivered=delivered,
+        rows_loaded=loaded,
+        rows_quarantined=quarantined,
+        replaced=loaded_now.delivery_id if loaded_now else None,
+        error=note,
+    )

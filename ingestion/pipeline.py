@@ -47,6 +47,14 @@ class LoadSummary:
     def rejected(self) -> list[LoadResult]:
         return [r for r in self.results if r.status == "rejected"]
 
+    @property
+    def failed(self) -> list[LoadResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def held(self) -> list[LoadResult]:
+        return [r for r in self.results if r.status == "held_for_review"]
+
     def describe(self) -> str:
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.by_status.items()))
         lines = [
@@ -54,6 +62,8 @@ class LoadSummary:
             f"{self.rows_loaded} rows loaded, {self.rows_quarantined} quarantined"
         ]
         lines += [f"  rejected {r.delivery_id}: {r.error}" for r in self.rejected]
+        lines += [f"  held for review {r.delivery_id}: {r.error}" for r in self.held]
+        lines += [f"  FAILED {r.delivery_id}: {r.error}" for r in self.failed]
         return "\n".join(lines)
 
 
@@ -70,7 +80,8 @@ def load_deliveries(
     deliveries: list[Delivery],
     pseudonymiser: Pseudonymiser,
 ) -> list[LoadResult]:
-    """Load each delivery in order; a rejected file is logged and recorded, not fatal."""
+    """Load each delivery in order; a rejected, held or failed file is logged and recorded,
+    not fatal: the next one is loaded all the same."""
     by_body = {s.body: s for s in specs}
     results = []
     for delivery in sorted(deliveries):
@@ -98,10 +109,9 @@ def load_landing(
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    summary = load_landing(resolve_database_url(announce=True))
-    print(summary.describe())
-    return 0
+    from ingestion.cli import main as cli_main  # the operator CLI's `load`, kept under this name
+
+    return cli_main(["load"])
 
 
 if __name__ == "__main__":

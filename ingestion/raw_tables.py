@@ -53,7 +53,23 @@ create index if not exists person_records_delivery
     on identity.person_records using brin (body, entity, _delivery_id);
 """
 
-LEDGER_STATUSES = ("loaded", "duplicate", "rejected", "superseded", "expired")
+LEDGER_STATUSES = (
+    "loaded",
+    "duplicate",
+    "rejected",
+    "superseded",
+    "expired",
+    "failed",  # an exception while loading; retried (ingestion.ledger.MAX_ATTEMPTS)
+    "held_for_review",  # would shrink its period beyond the spec's tolerance; not applied
+    "discarded",  # held, then discarded by an operator
+)
+# Columns added to the ledger after its first release: (name, type), added where missing.
+LEDGER_LATER_COLUMNS = (
+    ("attempts", "integer not null default 1"),
+    ("next_attempt_at", "timestamptz"),
+    ("decided_by", "text"),
+    ("decided_at", "timestamptz"),
+)
 LEDGER_DDL = """
 create schema if not exists ingestion;
 create table if not exists ingestion.deliveries (
@@ -71,7 +87,11 @@ create table if not exists ingestion.deliveries (
     rows_quarantined integer,
     error text,
     started_at timestamptz not null default now(),
-    finished_at timestamptz
+    finished_at timestamptz,
+    attempts integer not null default 1,  -- loads tried (a failed one is retried)
+    next_attempt_at timestamptz,  -- when a failed load may be tried again
+    decided_by text,  -- the operator who approved, discarded or reinstated it
+    decided_at timestamptz
 );
 create index if not exists deliveries_sha on ingestion.deliveries (file_sha256);
 create table if not exists ingestion.quarantine (
@@ -156,11 +176,50 @@ def _upgrade_ledger_statuses(conn: Connection) -> None:
     )
 
 
+def _upgrade_ledger_columns(conn: Connection) -> None:
+    """A ledger made before a column existed gets it (only then: ALTER locks the ledger)."""
+    present = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = 'ingestion' and table_name = 'deliveries'"
+        )
+    }
+    for name, kind in LEDGER_LATER_COLUMNS:
+        if name not in present:
+            conn.execute(
+                sql.SQL("alter table ingestion.deliveries add column {} {}").format(
+                    sql.Identifier(name), sql.SQL(kind)
+                )
+            )
+
+
+def _exists(conn: Connection, *names: str) -> bool:
+    """Whether every relation (table or index, "schema.name") exists: a catalogue read that
+    takes no lock, unlike ``create ... if not exists``."""
+    found = conn.execute(
+        "select count(*) from unnest(%s::text[]) as n where to_regclass(n) is not null",
+        ([sql.Identifier(*n.split(".")).as_string(conn) for n in names],),
+    ).fetchone()[0]
+    return found == len(names)
+
+
 def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
-    """Idempotent: every raw table of every spec, plus identity, ledger and quarantine."""
-    conn.execute(IDENTITY_DDL)
-    conn.execute(_ledger_ddl())
+    """Idempotent: every raw table of every spec, plus identity, ledger and quarantine.
+
+    DDL runs only for what is missing: ``create index if not exists`` locks its table against
+    writes even when the index is there, and a load in progress holds those tables, so running
+    it on every load deadlocked concurrent loads.
+    """
+    if not _exists(conn, "identity.person_records", "identity.person_records_delivery"):
+        conn.execute(IDENTITY_DDL)
+    ledger = ("ingestion.deliveries", "ingestion.deliveries_sha", "ingestion.quarantine")
+    if not _exists(conn, *ledger, "ingestion.quarantine_delivery"):
+        conn.execute(_ledger_ddl())
+    _upgrade_ledger_columns(conn)
     _upgrade_ledger_statuses(conn)
     for spec in specs:
         for entity in spec.entities:
-            create_raw_table(conn, spec, entity)
+            table = f"{spec.raw_schema}.{entity.name}"
+            if not _exists(conn, table, f"{spec.raw_schema}.{entity.name}__period"):
+                create_raw_table(conn, spec, entity)

@@ -44,10 +44,45 @@ class SourceRecord(NamedTuple):
     problem: tuple[str | None, str] | None
 
 
+# Leading bytes of files that are not text: a body that compressed or mislabelled its file.
+_MAGIC = {
+    b"\x1f\x8b": "a gzip-compressed file",
+    b"PK\x03\x04": "a ZIP archive (an XLSX workbook or a zipped file)",
+    b"BZh": "a bzip2-compressed file",
+    b"\xfd7zXZ\x00": "an xz-compressed file",
+    b"7z\xbc\xaf\x27\x1c": "a 7-Zip archive",
+    b"%PDF": "a PDF document",
+    b"\xd0\xcf\x11\xe0": "a legacy Office file (XLS)",
+}
+_BOMS = {
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+}
+
+
+def _bom_hint(head: bytes) -> str:
+    for bom, name in sorted(_BOMS.items(), key=lambda item: -len(item[0])):
+        if head.startswith(bom):
+            return f" (the file starts with a {name} byte-order mark: it is {name} text)"
+    return ""
+
+
+def _check_not_binary(path: Path, entity: Entity) -> None:
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            raise FileRejected(f"the file is {kind}, not {entity.format.upper()} as the spec says")
+
+
 def read_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
     """The records of ``path``; raises ``FileRejected`` for a file that cannot be read."""
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
+    if entity.format != "xlsx":
+        _check_not_binary(path, entity)
     readers = {"csv": _csv_records, "xlsx": _xlsx_records, "json": _json_records}
     reader = readers.get(entity.format, _ndjson_records)
     return reader(path, entity)
@@ -82,8 +117,15 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
         try:
             header_text = first.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise FileRejected(f"cannot decode the header as {encoding}: {exc.reason}") from exc
+            raise FileRejected(
+                f"cannot decode the header as {encoding}: {exc.reason}{_bom_hint(first)}"
+            ) from exc
         header_text = header_text.removeprefix("\ufeff")
+        if "\x00" in header_text:
+            raise FileRejected(
+                "the header line contains NUL bytes: the file is binary or in another encoding "
+                f"(UTF-16?) than the spec's {encoding}"
+            )
         header = next(
             csv.reader([header_text], delimiter=dialect.delimiter, quotechar=dialect.quotechar)
         )
@@ -119,26 +161,36 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
 
         reader = csv.reader(lines(), delimiter=dialect.delimiter, quotechar=dialect.quotechar)
         row_number = 0
-        try:
-            for fields in reader:
-                original = pending[0] if len(pending) == 1 else "".join(pending)
-                pending.clear()
-                if not fields:  # a blank line is not a row
-                    continue
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # A field over the csv module's size limit, a stray quote or line break: the
+                # reader drops the rest of the line and goes on, so only this row is lost.
                 row_number += 1
-                if undecodable:
-                    yield SourceRecord(row_number, [], original, (None, undecodable[0]))
-                    undecodable.clear()
-                    continue
-                if len(fields) != width:
-                    reason = f"expected {width} fields, found {len(fields)}"
-                    yield SourceRecord(row_number, [], original, (None, reason))
-                    continue
-                if pad:
-                    fields.append("")
-                yield SourceRecord(row_number, pick(fields), original, None)
-        except csv.Error as exc:  # e.g. a field over the csv module's size limit
-            raise FileRejected(f"malformed CSV at data row {row_number + 1}: {exc}") from exc
+                original = "".join(pending)
+                pending.clear()
+                undecodable.clear()
+                yield SourceRecord(row_number, [], original, (None, f"malformed CSV: {exc}"))
+                continue
+            original = pending[0] if len(pending) == 1 else "".join(pending)
+            pending.clear()
+            if not fields:  # a blank line is not a row
+                continue
+            row_number += 1
+            if undecodable:
+                yield SourceRecord(row_number, [], original, (None, undecodable[0]))
+                undecodable.clear()
+                continue
+            if len(fields) != width:
+                reason = f"expected {width} fields, found {len(fields)}"
+                yield SourceRecord(row_number, [], original, (None, reason))
+                continue
+            if pad:
+                fields.append("")
+            yield SourceRecord(row_number, pick(fields), original, None)
 
 
 def _cell_text(value: Any) -> Any:
@@ -199,6 +251,22 @@ def _worksheet_records(workbook: Any, entity: Entity) -> Iterator[SourceRecord]:
 _MISSING = object()
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # "\ud800" in JSON decodes to a lone surrogate
+        return False
+    return True
+
+
+def _json_text(record: Any) -> str:
+    """A record as JSON text for the quarantine (surrogates kept as escapes)."""
+    try:
+        return json.dumps(record, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        return repr(record)[:10000]
+
+
 def _lookup(record: dict, dotted: str) -> Any:
     value: Any = record
     for key in dotted.split("."):
@@ -214,6 +282,8 @@ def _json_value(value: Any, column: str) -> Any:
     if isinstance(value, str):
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise ValueError(f"{column}: contains a NUL character")
+        if not value.isascii() and not _encodable(value):
+            raise ValueError(f"{column}: contains a lone surrogate escape (not valid Unicode)")
         return value
     if value is _MISSING or value is None:
         return None
@@ -272,6 +342,8 @@ def _json_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileRejected(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise FileRejected("JSON nested too deeply to read (thousands of levels)") from exc
     del text
     if not isinstance(document, dict):
         raise FileRejected(
@@ -283,8 +355,7 @@ def _json_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
     shape = _JsonShape(entity)
     for row_number, record in enumerate(records, start=1):
         values, problem = shape.values(record)
-        original = json.dumps(record, ensure_ascii=False)
-        yield SourceRecord(row_number, values or [], original, problem)
+        yield SourceRecord(row_number, values or [], _json_text(record), problem)
     if records:  # an empty array is a period with nothing to report
         shape.check_required()
 
@@ -309,6 +380,9 @@ def _ndjson_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield SourceRecord(row_number, [], line, (None, f"not valid JSON: {exc.msg}"))
+                continue
+            except RecursionError:
+                yield SourceRecord(row_number, [], line, (None, "JSON nested too deeply"))
                 continue
             values, problem = shape.values(record)
             yield SourceRecord(row_number, values or [], line, problem)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from jigsaw.paths import specs_dir
 from jigsaw.yamlfile import read_yaml
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*\Z")  # \Z: "$" would let a final newline in
 
 ColumnType = Literal["text", "integer", "numeric", "boolean", "date", "timestamp"]
 
@@ -199,7 +199,7 @@ class Entity(StrictModel):
 
     def file_regex(self) -> re.Pattern[str]:
         escaped = re.escape(self.file_pattern).replace(r"\{period\}", r"(?P<period>\d{4}-\d{2})")
-        return re.compile(f"^{escaped}$")
+        return re.compile(f"^{escaped}\\Z")
 
 
 class SharingAgreement(StrictModel):

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from jigsaw import database
+from jigsaw.instance import write_instance_config
 from jigsaw.paths import REPO_ROOT, dbt_project_dir, state_dir
 
 UI_HOST = "127.0.0.1"
@@ -23,10 +24,7 @@ def prepare_environment() -> str:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(state_dir() / "dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    write_instance_config(home)
     return database.resolve_database_url(announce=True)
 
 

@@ -25,6 +25,33 @@ from jigsaw.paths import ground_truth_dir, landing_dir
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
+# Marks a database the demo loaded, so the public demo key is never used on any other.
+DEMO_MARKER = "ingestion.demo_region_database"
+
+
+def demo_key_allowed(url: str) -> bool:
+    """The documented demo key may be used on a database the demo owns: one that holds no
+    deliveries yet, or that an earlier demo run marked. Anywhere else the key must be set."""
+    with database.connect(url, autocommit=True) as conn:
+        marked, ledger = conn.execute(
+            "select to_regclass(%s) is not null, to_regclass('ingestion.deliveries') is not null",
+            (DEMO_MARKER,),
+        ).fetchone()
+        if marked:
+            return True
+        if (
+            ledger
+            and conn.execute("select exists (select from ingestion.deliveries)").fetchone()[0]
+        ):
+            return False
+        conn.execute("create schema if not exists ingestion")
+        conn.execute(
+            f"create table if not exists {DEMO_MARKER} (marked_at timestamptz default now())"
+        )
+        conn.execute(f"comment on table {DEMO_MARKER} is 'loaded by make demo with the demo key'")
+        return True
+
+
 def generate_region_once(config) -> None:
     """Generate the region unless the same configuration was generated last time."""
     from ingestion.demo_region import generate_region
@@ -51,10 +78,17 @@ def run_demo(
 
     from ingestion.demo_region import RegionConfig
 
+    url = database.resolve_database_url()
     if not os.environ.get(KEY_VARIABLE):
+        if not demo_key_allowed(url):
+            print(
+                f"jigsaw: {KEY_VARIABLE} is not set, and {database.describe(url)} holds "
+                "deliveries the demo did not load: set the key (the demo key is only for the "
+                "demo's own database)"
+            )
+            return 2
         os.environ[KEY_VARIABLE] = DEMO_KEY
         print(f"jigsaw: using the documented demo pseudonymisation key ({KEY_VARIABLE} unset)")
-    url = database.resolve_database_url()
     started = time.perf_counter()
 
     generate_region_once(

@@ -105,7 +105,7 @@ def run_address_matching(database_url: str | None = None) -> dict:
     """Replace linkage.address_xref from identity.person_records and the gazetteer."""
     url = database_url or resolve_database_url()
     with connect(url) as conn:
-        store.ensure_schema(conn)
+        store.require_schema(conn)
         if not store.table_exists(conn, "identity", "person_records"):
             raise RuntimeError("identity.person_records does not exist: load deliveries first")
         has_gazetteer = store.table_exists(conn, "raw_reference", "gazetteer")

@@ -65,7 +65,7 @@ def _run(
 ) -> dict:
     started = time.perf_counter()
     with connect(url) as conn:
-        store.ensure_schema(conn)
+        store.require_schema(conn)
         run_id = conn.execute(
             "insert into linkage.runs (backend) values (%s) returning run_id", (backend,)
         ).fetchone()[0]

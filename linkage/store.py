@@ -122,13 +122,32 @@ group by 1, 2, 3, 4, 5, 6, 7, 8, 9
 
 
 def ensure_schema(conn: psycopg.Connection) -> None:
-    conn.execute(LINKAGE_DDL)
-    if table_exists(conn, "identity", "person_records"):
-        try:
-            with conn.transaction():  # a savepoint: a role without create on identity skips it
-                conn.execute(REVIEW_DETAILS_VIEW)
-        except psycopg.errors.InsufficientPrivilege:
-            pass
+    """Create (or update) the linkage tables and the reviewers' view, in a transaction of its own.
+
+    DDL locks the tables it names (``create index if not exists`` a share lock, ``create or
+    replace view`` an exclusive one) until its transaction ends, so it runs once per regional
+    build (the ``linkage/schema`` asset), before the linkage steps, never inside one.
+    """
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('jigsaw:linkage-ddl'))")
+        conn.execute(LINKAGE_DDL)
+        if table_exists(conn, "identity", "person_records"):
+            try:
+                with conn.transaction():  # a savepoint: a role without create on identity skips it
+                    conn.execute(REVIEW_DETAILS_VIEW)
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+
+
+def require_schema(conn: psycopg.Connection) -> None:
+    """For a linkage step: no DDL when the schema exists (made by ``ensure_schema`` once per
+    build), so steps running side by side never hold DDL locks on each other's tables; made
+    here, committed on its own, only on first use (the CLI, tests)."""
+    present = table_exists(conn, "linkage", "address_xref")  # the last table LINKAGE_DDL makes
+    if not conn.autocommit:
+        conn.commit()  # the step's own work starts in a transaction of its own
+    if not present:
+        ensure_schema(conn)
 
 
 def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.spec import load_specs
+from jigsaw.instance import RUN_RETRY_TAGS
 from orchestration.factories.ingestion_assets import up_to_date_check_key
 
 # Ingestion assets are partitioned by delivery and launched by each body's sensor; everything
@@ -30,6 +31,7 @@ regional_build = dg.define_asset_job(
         "Linkage, dbt staging/core/marts, quality gates and publishing of the marts, "
         "over everything loaded so far; and whether every body is in step with the region."
     ),
+    tags=RUN_RETRY_TAGS,
 )
 
 nightly_regional_build = dg.ScheduleDefinition(

@@ -7,8 +7,9 @@ asset in the same load) and write only pseudonymous keys to the `linkage` schema
 import dagster as dg
 
 from ingestion.spec import load_specs
-from jigsaw.database import resolve_database_url
+from jigsaw.database import connect, resolve_database_url
 
+LINKAGE_SCHEMA = dg.AssetKey(["linkage", "schema"])
 PERSON_XREF = dg.AssetKey(["linkage", "person_xref"])
 ADDRESS_XREF = dg.AssetKey(["linkage", "address_xref"])
 EVALUATION = dg.AssetKey(["linkage", "evaluation"])
@@ -22,6 +23,11 @@ PERSON_SOURCES = [
 ]
 
 
+# The linkage steps write tables the others read; one at a time (dagster.yaml gives every pool
+# one slot, see jigsaw.instance), so the multiprocess executor never interleaves them.
+POOL = "linkage"
+
+
 def _metadata(stats: dict) -> dict:
     return {
         k: (dg.MetadataValue.float(round(v, 4)) if isinstance(v, float) else v)
@@ -31,9 +37,30 @@ def _metadata(stats: dict) -> dict:
 
 
 @dg.asset(
-    key=PERSON_XREF,
+    key=LINKAGE_SCHEMA,
     deps=PERSON_SOURCES,
     group_name="linkage",
+    kinds={"postgres"},
+    pool=POOL,
+    description=(
+        "The linkage schema's tables and the reviewers' view identity.clerical_review_details, "
+        "created or updated once per build before any linkage step: DDL inside the steps held "
+        "locks that deadlocked them under the multiprocess executor."
+    ),
+)
+def linkage_schema() -> dg.MaterializeResult:
+    from linkage.store import ensure_schema
+
+    with connect(resolve_database_url(), autocommit=True) as conn:
+        ensure_schema(conn)
+    return dg.MaterializeResult()
+
+
+@dg.asset(
+    key=PERSON_XREF,
+    deps=[*PERSON_SOURCES, LINKAGE_SCHEMA],
+    group_name="linkage",
+    pool=POOL,
     kinds={"splink", "postgres"},
     description=(
         "One row per body's local person id: its stable regional person key, how it was "
@@ -54,8 +81,9 @@ def person_xref(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 @dg.asset(
     key=ADDRESS_XREF,
-    deps=[*PERSON_SOURCES, GAZETTEER],
+    deps=[*PERSON_SOURCES, GAZETTEER, LINKAGE_SCHEMA],
     group_name="linkage",
+    pool=POOL,
     kinds={"splink", "postgres"},
     description=(
         "The UPRN of every delivered person record: as the body gave it, else matched on "
@@ -94,4 +122,4 @@ def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=_metadata(report))
 
 
-defs = dg.Definitions(assets=[person_xref, address_xref, evaluation])
+defs = dg.Definitions(assets=[linkage_schema, person_xref, address_xref, evaluation])

@@ -36,16 +36,20 @@ from ingestion.landing import (
 )
 from ingestion.loader import LoadResult
 from ingestion.pipeline import load_deliveries, prepare_database
-from ingestion.pseudonymise import Pseudonymiser
+from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
 from jigsaw.database import export_connection_env
+from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
 from orchestration.resources import PostgresResource
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_CHECK = "deliveries_accepted"
+APPLIED_CHECK = "deliveries_applied"
+# Load outcomes an operator must see: the run reports them and APPLIED_CHECK fails on them.
+_NEEDS_ATTENTION = ("failed", "held_for_review")
 UP_TO_DATE_CHECK = "deliveries_up_to_date"
 # Statuses of deliveries that accounted for their period (an expired one did, until retention).
 _DELIVERED = ["loaded", "superseded", "expired"]
@@ -101,6 +105,7 @@ def _materialization_metadata(results: list[LoadResult], periods: list[str]) -> 
     """Totals over the run, plus one line per delivery when a run covers several."""
     loaded = [r for r in results if r.status == "loaded"]
     rejected = [r for r in results if r.status == "rejected"]
+    failed = [r for r in results if r.status in _NEEDS_ATTENTION]
     metadata: dict = {
         "rows_loaded": sum(r.rows_loaded for r in loaded),
         "rows_quarantined": sum(r.rows_quarantined for r in loaded),
@@ -109,6 +114,7 @@ def _materialization_metadata(results: list[LoadResult], periods: list[str]) -> 
         "seconds": round(sum(r.seconds for r in results), 3),
         "deliveries_loaded": len(loaded),
         "deliveries_rejected": len(rejected),
+        "deliveries_failed_or_held": len(failed),
         "periods": ", ".join(periods) if len(periods) <= 12 else f"{len(periods)} periods",
     }
     if len(periods) > 1:
@@ -130,6 +136,10 @@ def _materialization_metadata(results: list[LoadResult], periods: list[str]) -> 
     if rejected:
         metadata["rejected"] = dg.MetadataValue.md(
             "\n".join(f"- {r.delivery_id}: {r.error}" for r in rejected)
+        )
+    if failed:
+        metadata["failed_or_held"] = dg.MetadataValue.md(
+            "\n".join(f"- {r.delivery_id}: {r.status}: {r.error}" for r in failed)
         )
     return metadata
 
@@ -174,13 +184,16 @@ def _decorate_asset(
             for d in find_deliveries(_landing(landing_dir), [spec])
             if d.entity == entity.name and d.period in wanted
         ]
-        pseudonymiser = Pseudonymiser()
+        try:
+            pseudonymiser = Pseudonymiser()
+        except MissingKeyError as exc:  # one clear line in the run, not a traceback
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         with database.connect() as conn:
             prepare_database(conn, [spec])
             results = load_deliveries(conn, [spec], deliveries, pseudonymiser)
         for result in results:
-            if result.status == "rejected":
-                context.log.error(f"{result.delivery_id}: rejected: {result.error}")
+            if result.status in ("rejected", *_NEEDS_ATTENTION):
+                context.log.error(f"{result.delivery_id}: {result.status}: {result.error}")
             else:
                 context.log.info(
                     f"{result.delivery_id}: {result.status}, {result.rows_loaded} rows loaded, "
@@ -216,7 +229,8 @@ def _build_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefinition:
     )
     def _accepted(database: PostgresResource) -> dg.AssetCheckResult:
         with database.connect() as conn:
-            prepare_database(conn, [spec])
+            if not ledger.exists(conn):
+                return dg.AssetCheckResult(passed=True, description="no deliveries yet")
             unresolved = _unresolved_rejections(conn, spec, entity)
             every = ledger.rejected(conn, spec.body, entity.name)
         metadata = {"unresolved_rejections": len(unresolved), "rejections_ever": len(every)}
@@ -236,6 +250,41 @@ def _build_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefinition:
         )
 
     return _accepted
+
+
+def _build_applied_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset_key(spec, entity),
+        name=APPLIED_CHECK,
+        blocking=True,
+        description=(
+            "Fails while a delivery is held for review (it would shrink its period beyond the "
+            "spec's row_count_tolerance) or failed to load (retried later, bounded); names "
+            "the files."
+        ),
+    )
+    def _applied(database: PostgresResource) -> dg.AssetCheckResult:
+        with database.connect() as conn:
+            waiting = (
+                ledger.not_applied(conn, spec.body, entity.name) if ledger.exists(conn) else []
+            )
+        metadata: dict = {"deliveries_not_applied": len(waiting)}
+        if waiting:
+            metadata["deliveries"] = dg.MetadataValue.md(
+                "\n".join(f"- {d}: {status}: {cause}" for d, status, cause in waiting)
+            )
+        return dg.AssetCheckResult(
+            passed=not waiting,
+            metadata=metadata,
+            description=(
+                "; ".join(f"{d} {status}" for d, status, _ in waiting)
+                + " (python -m ingestion deliveries list)"
+                if waiting
+                else "every delivery applied or settled"
+            ),
+        )
+
+    return _applied
 
 
 def missing_periods(delivered: set[str], every: int, region_latest: str) -> list[str]:
@@ -270,7 +319,8 @@ def _build_up_to_date_check(
     )
     def _up_to_date(database: PostgresResource) -> dg.AssetCheckResult:
         with database.connect() as conn:
-            prepare_database(conn, [spec])
+            if not ledger.exists(conn):  # a check reads the ledger; loads create it
+                return dg.AssetCheckResult(passed=True, description="no deliveries yet")
             delivered = {
                 row[0]
                 for row in conn.execute(
@@ -357,8 +407,9 @@ def _build_sensor(
             return dg.SkipReason(f"no deliveries in {root / spec.body}")
         try:
             with database.connect() as conn:
-                prepare_database(conn, [spec])
-                recorded = ledger.recorded_files(conn, spec.body)
+                known = ledger.exists(conn)
+                recorded = ledger.recorded_files(conn, spec.body) if known else set()
+                retries = ledger.retries_due(conn, spec.body) if known else {}
         except Exception as exc:  # the database may be down; try again next tick
             return dg.SkipReason(f"cannot read the delivery ledger: {exc}")
         pending = [(d, sha) for d, sha in pending if (d.entity, d.period, sha) not in recorded]
@@ -369,7 +420,16 @@ def _build_sensor(
         new_periods = sorted(set(by_period) - existing)
         requests = [
             dg.RunRequest(
-                run_key=f"{period}:" + ",".join(sorted(sha[:16] for _, sha in found)),
+                # A failed load is requested again under a new key per attempt: Dagster
+                # launches a run key once.
+                run_key=f"{period}:"
+                + ",".join(
+                    sorted(
+                        sha[:16]
+                        + (f"#{retries[d.delivery_id]}" if d.delivery_id in retries else "")
+                        for d, sha in found
+                    )
+                ),
                 partition_key=period,
                 asset_selection=sorted(
                     {asset_key(spec, spec.entities_by_name[d.entity]) for d, _ in found},
@@ -405,6 +465,7 @@ def build_ingestion_defs(
         for entity in spec.entities:
             assets.append(_build_asset(spec, entity, partitions, landing_dir))
             checks.append(_build_check(spec, entity))
+            checks.append(_build_applied_check(spec, entity))
             if entity.delivery_every_months:
                 checks.append(_build_up_to_date_check(spec, entity, scheduled))
             keys.append(asset_key(spec, entity))
@@ -412,7 +473,7 @@ def build_ingestion_defs(
             name=job_name(spec),
             selection=dg.AssetSelection.assets(*keys),
             description=f"Load {spec.title} deliveries into {spec.raw_schema}.",
-            tags={"body": spec.body},
+            tags={"body": spec.body, **RUN_RETRY_TAGS},
         )
         jobs.append(job)
         sensors.append(_build_sensor(spec, partitions, job, landing_dir))

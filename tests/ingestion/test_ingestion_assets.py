@@ -16,6 +16,7 @@ from ingestion.pseudonymise import MissingKeyError
 from ingestion.spec import SpecError, load_specs
 from orchestration.factories.ingestion_assets import (
     ACCEPTED_CHECK,
+    APPLIED_CHECK,
     UP_TO_DATE_CHECK,
     build_ingestion_defs,
     materialize_landing,
@@ -81,10 +82,14 @@ def test_definitions_hold_an_asset_check_job_and_sensor_per_spec(specs):
     check_keys = {k for k in graph.asset_check_keys if k.asset_key == police.key}
     assert check_keys == {
         dg.AssetCheckKey(police.key, ACCEPTED_CHECK),
+        dg.AssetCheckKey(police.key, APPLIED_CHECK),
         dg.AssetCheckKey(police.key, UP_TO_DATE_CHECK),
     }
     gazetteer = dg.AssetKey(["raw_reference", "gazetteer"])  # delivered on no schedule
-    assert {k.name for k in graph.asset_check_keys if k.asset_key == gazetteer} == {ACCEPTED_CHECK}
+    assert {k.name for k in graph.asset_check_keys if k.asset_key == gazetteer} == {
+        ACCEPTED_CHECK,
+        APPLIED_CHECK,
+    }
 
 
 def test_a_new_body_needs_only_a_spec(tmp_path, db_url, monkeypatch):

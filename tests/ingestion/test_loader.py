@@ -332,7 +332,6 @@ def _not_a_workbook(landing: Path) -> Path:
         (_wrong_delimiter, "wrong delimiter: the header is a single field (it contains ',')"),
         (_unreadable_encoding, "cannot decode the header as utf-8"),
         (_empty, "empty file (0 bytes)"),
-        (_oversized_field, "malformed CSV at data row 1: field larger than field limit"),
         (_invalid_json, "not valid JSON"),
         (_json_field_missing_everywhere, "missing required field 'startDate' in every record"),
         (_missing_sheet, "no worksheet 'CTS' (found Sheet1)"),
@@ -354,6 +353,17 @@ def test_a_file_that_cannot_be_read_is_rejected_whole(db, landing, specs, make, 
     assert count(db, f"{spec.raw_schema}.{entity.name}") == 0
     assert count(db, "ingestion.quarantine") == 0
     assert count(db, "identity.person_records") == 0
+
+
+def test_a_field_over_the_csv_limit_quarantines_its_row_not_the_file(db, db_url, landing, specs):
+    path = _oversized_field(landing)
+    d.write_csv(path, d.POLICE_HEADER, [d.police_row(1, ADDRESS="x" * 200_000), d.police_row(2)])
+    summary = load_landing(db_url, landing, by_body(specs, "police"))
+    [result] = summary.results
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 1)
+    reason = db.execute("select reason from ingestion.quarantine").fetchone()[0]
+    assert "field larger than field limit" in reason
+    assert_nothing_lost(db, by_body(specs, "police"))
 
 
 def test_a_header_without_rows_is_a_period_with_nothing_to_report(db, db_url, landing, specs):

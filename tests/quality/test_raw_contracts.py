@@ -95,3 +95,20 @@ def test_command_line_verifies_a_layer_and_fails_on_a_failed_contract(
     assert len(lines) == len([c for c in load_contracts() if c.layer == "raw"])
     assert "ok    raw_police.incidents: 12 checks passed" in lines
     assert any(line.startswith("FAIL  raw_schools.attendance") for line in lines)
+
+
+def test_the_row_count_gate_fails_when_a_loaded_period_became_empty(raw_database_url):
+    with psycopg.connect(raw_database_url, autocommit=True) as conn:
+        for period, rows in (("2026-01", 24), ("2026-02", 30), ("2026-03", 28)):
+            insert_rows(conn, "raw_police.incidents", police_rows(period, rows))
+            conn.execute(
+                "insert into ingestion.deliveries (delivery_id, body, entity, period,"
+                " delivery_date, file_name, file_sha256, bytes, status, rows_loaded)"
+                " values (%s, 'police', 'incidents', %s, %s, 'f.csv', 'sha', 1, 'loaded', %s)",
+                (f"police/{period}-28/f.csv", period, f"{period}-28", rows),
+            )
+        assert verify_contract(POLICE, raw_database_url).passed
+        # An approved re-delivery emptied an older period: the latest pair still agrees.
+        conn.execute("delete from raw_police.incidents where _period = '2026-02'")
+    result = verify_contract(POLICE, raw_database_url)
+    assert [(c.type, c.value) for c in result.failed_checks] == [("metric", 1)]

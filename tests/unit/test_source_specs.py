@@ -54,3 +54,24 @@ def test_invalid_spec_names_file_and_field(tmp_path: Path):
     message = str(error.value)
     assert str(path) in message
     assert "entities.0.columns.0.type" in message
+
+
+def test_a_name_ending_in_a_newline_is_not_snake_case(tmp_path: Path):
+    """`$` matches before a final newline; the pattern must not let "incidents\\n" through (a
+    quoted table "incidents\\n" would be made)."""
+    import yaml
+
+    path = next(p for p in (Path(__file__).parents[2] / "ingestion" / "specs").rglob("police.yml"))
+    spec = yaml.safe_load(path.read_text())
+    spec["entities"][0]["name"] = "incidents\n"
+    broken = tmp_path / "police" / "police.yml"
+    broken.parent.mkdir()
+    broken.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SpecError, match="snake_case"):
+        load_spec(broken)
+    spec["entities"][0]["name"] = "incidents"
+    spec["entities"][0]["file_pattern"] = "incidents_{period}.csv"
+    broken.write_text(yaml.safe_dump(spec))
+    entity = load_spec(broken).entities[0]
+    assert entity.file_regex().match("incidents_2026-01.csv")
+    assert not entity.file_regex().match("incidents_2026-01.csv\n")

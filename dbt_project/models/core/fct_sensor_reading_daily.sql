@@ -5,10 +5,14 @@
         unique_key=['source_period'],
         on_schema_change='fail',
         indexes=[{'columns': ['source_period']}, {'columns': ['loaded_at']}],
+        post_hook=[
+            "{{ delete_vanished_slices(ref('stg_home_sensors__sensor_readings'), ['source_period']) }}",
+        ],
     )
 }}
 {#- One row per sensor per property per day. Incremental by delivery period: a run rebuilds
-    only the periods with readings loaded after the latest load already built. -#}
+    only the periods with readings loaded after the latest load already built; a period left
+    with no readings is deleted by the post-hook delete_vanished_slices. -#}
 with
 
 readings as (

@@ -5,13 +5,16 @@
         unique_key=['source_entity', 'source_period'],
         on_schema_change='fail',
         indexes=[{'columns': ['source_entity', 'source_period']}, {'columns': ['person_key']}],
+        post_hook=[
+            "{{ delete_vanished_slices(ref('int_service_contacts_unioned'), ['source_entity', 'source_period']) }}",
+        ],
     )
 }}
 {#- Every body's contacts in one shape. Incremental by delivery slice (entity, period): a run
     rebuilds only the slices loaded since they were last built (a new or corrected delivery)
     and the slices where identity resolution has since changed a person key or a contact's
-    property (matched, moved or withdrawn). A slice deleted from raw without a replacement
-    (by hand: the loader always replaces a period) needs --full-refresh. -#}
+    property (matched, moved or withdrawn). A slice left with no rows (a period emptied by an
+    approved re-delivery, or expired) is deleted by the post-hook delete_vanished_slices. -#}
 with
 
 contacts as (
