@@ -34,13 +34,13 @@ from ingestion.landing import (
     period_number,
     period_of,
 )
-from ingestion.loader import LoadResult
 from ingestion.pipeline import load_deliveries, prepare_database
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
 from jigsaw.database import export_connection_env
 from jigsaw.paths import landing_dir as default_landing_dir
+from orchestration.partition_reports import report_partitions
 from orchestration.resources import PostgresResource
 
 log = logging.getLogger(__name__)
@@ -97,43 +97,6 @@ def _definition_metadata(spec: SourceSpec, entity: Entity) -> dict:
     }
 
 
-def _materialization_metadata(results: list[LoadResult], periods: list[str]) -> dict:
-    """Totals over the run, plus one line per delivery when a run covers several."""
-    loaded = [r for r in results if r.status == "loaded"]
-    rejected = [r for r in results if r.status == "rejected"]
-    metadata: dict = {
-        "rows_loaded": sum(r.rows_loaded for r in loaded),
-        "rows_quarantined": sum(r.rows_quarantined for r in loaded),
-        "rows_delivered": sum(r.rows_delivered for r in loaded),
-        "bytes": sum(r.bytes for r in loaded),
-        "seconds": round(sum(r.seconds for r in results), 3),
-        "deliveries_loaded": len(loaded),
-        "deliveries_rejected": len(rejected),
-        "periods": ", ".join(periods) if len(periods) <= 12 else f"{len(periods)} periods",
-    }
-    if len(periods) > 1:
-        # One run, many partitions: Dagster gives each partition the run's metadata, so say
-        # these are run totals; the table below has each delivery's own figures.
-        metadata["scope"] = f"totals over the {len(periods)} periods loaded by this run"
-    if len(loaded) == 1:
-        metadata["file_sha256"] = loaded[0].file_sha256
-        metadata["delivery_id"] = loaded[0].delivery_id
-    if results:
-        lines = ["| delivery | status | loaded | quarantined | bytes | sha256 | note |"]
-        lines.append("|---|---|---|---|---|---|---|")
-        lines += [
-            f"| {r.delivery_id} | {r.status} | {r.rows_loaded} | {r.rows_quarantined} | "
-            f"{r.bytes} | {r.file_sha256[:12]} | {r.error or ''} |"
-            for r in results
-        ]
-        metadata["deliveries"] = dg.MetadataValue.md("\n".join(lines))
-    if rejected:
-        metadata["rejected"] = dg.MetadataValue.md(
-            "\n".join(f"- {r.delivery_id}: {r.error}" for r in rejected)
-        )
-    return metadata
-
-
 def _landing(landing_dir: Path | None) -> Path:
     return landing_dir or default_landing_dir()
 
@@ -188,7 +151,7 @@ def _decorate_asset(
                 )
         if not deliveries:
             context.log.warning(f"no {entity.name} delivery in landing for {', '.join(periods)}")
-        return dg.MaterializeResult(metadata=_materialization_metadata(results, periods))
+        return report_partitions(context, asset_key(spec, entity), ACCEPTED_CHECK, results)
 
     return _load
 
