@@ -23,7 +23,7 @@ DOCS_PORT = 8080
 def cmd_demo(args: argparse.Namespace) -> int:
     from jigsaw.demo import run_demo
 
-    prepare_environment(demo=True)
+    # run_demo settles the settings itself (its first stage), as `make ui` will.
     return run_demo(residents=args.residents, seed=args.seed, months=args.months)
 
 

@@ -10,7 +10,8 @@ the demo built.
   by a comment on the database), never for a database of real deliveries;
 - telemetry off (dbt, Soda, Dagster).
 
-Every setting is listed in ``.env.example``; ``SETTINGS`` below names them for the README test.
+Every setting is listed in ``.env.example`` and the README; ``SETTINGS`` names them, and a
+test holds the three together.
 """
 
 from __future__ import annotations
@@ -35,12 +36,9 @@ DAGSTER_CONFIG = "telemetry:\n  enabled: false\n"
 SETTINGS = (
     "JIGSAW_DATABASE_URL",
     KEY_VARIABLE,
+    "JIGSAW_ENGINEER_PASSWORD",
     "JIGSAW_ANALYST_PASSWORD",
     "JIGSAW_LINKAGE_PASSWORD",
-    "JIGSAW_DEMO_RESIDENTS",
-    "JIGSAW_DEMO_SEED",
-    "JIGSAW_STATE_DIR",
-    "DAGSTER_HOME",
     "JIGSAW_ALERT_SMTP_HOST",
     "JIGSAW_ALERT_SMTP_PORT",
     "JIGSAW_ALERT_SMTP_USER",
@@ -50,6 +48,15 @@ SETTINGS = (
     "JIGSAW_ALERT_EMAIL_TO",
     "JIGSAW_ALERT_WEBHOOK_URL",
     "JIGSAW_DAGSTER_UI_URL",
+    "JIGSAW_DEMO_RESIDENTS",
+    "JIGSAW_DEMO_SEED",
+    "JIGSAW_STATE_DIR",
+    "DAGSTER_HOME",
+    "JIGSAW_LANDING_DIR",
+    "JIGSAW_GROUND_TRUTH_DIR",
+    "JIGSAW_SPECS_DIR",
+    "JIGSAW_DBT_PROJECT_DIR",
+    "JIGSAW_CONTRACTS_DIR",
 )
 
 

@@ -18,7 +18,7 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -439,12 +439,14 @@ def materialize_landing(
     landing_dir: Path | None = None,
     database_url: str | None = None,
     run_config: dict | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LandingRunSummary:
     """Register every landed period as a partition and load them all, one run per body.
 
     Each run covers the body's whole partition range (the assets load many periods in one
     run); rejected files are recorded and reported, not fatal. ``database_url`` defaults to
-    JIGSAW_DATABASE_URL.
+    JIGSAW_DATABASE_URL. ``progress`` (the demo's console) is told "body 3 of 10: ..." as each
+    body's run starts and ends.
 
     Without ``specs`` (the demo), each run is the body's ``<body>__ingestion`` job from the
     project's merged definitions, so the raw Soda gates (blocking ``soda_raw_contract``
@@ -465,10 +467,13 @@ def materialize_landing(
         periods_by_body[delivery.body].add(delivery.period)
     with _run_environment(database_url, root):
         defs = _project_definitions() if project else build_ingestion_defs(specs, root)
-        for spec in specs:
-            periods = sorted(periods_by_body.get(spec.body, ()))
-            if not periods:
-                continue
+        with_deliveries = [spec for spec in specs if periods_by_body.get(spec.body)]
+        for number, spec in enumerate(with_deliveries, start=1):
+            periods = sorted(periods_by_body[spec.body])
+            body_started = time.perf_counter()
+            step = f"body {number} of {len(with_deliveries)}: {spec.body}"
+            if progress:
+                progress(f"{step} ({len(periods)} periods, {periods[0]} to {periods[-1]})")
             name = partitions_name(spec)
             existing = instance.get_dynamic_partitions(name)
             missing = [p for p in periods if p not in existing]
@@ -489,5 +494,8 @@ def materialize_landing(
             summary.succeeded[spec.body] = result.success
             if not result.success:
                 log.error("ingestion run for %s failed (run %s)", spec.body, result.run_id)
+            if progress:
+                outcome = "loaded" if result.success else "FAILED (see the run in the UI)"
+                progress(f"{step}: {outcome} in {time.perf_counter() - body_started:.0f} s")
     summary.seconds = time.perf_counter() - started
     return summary
