@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 
 from jigsaw.paths import state_dir
-from quality.manifest import MARTS_BUILD_SCHEMA
+from quality.manifest import marts
 from quality.publish import PUBLISHED_SCHEMA
 
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
@@ -31,10 +31,6 @@ MARTS_HEADING = "## The published marts"
 
 def docs_site_dir() -> Path:
     return state_dir() / "dbt_docs"
-
-
-def _is_mart(node: dict) -> bool:
-    return node.get("resource_type") == "model" and node.get("schema") == MARTS_BUILD_SCHEMA
 
 
 def _published_relation(node: dict) -> str:
@@ -54,30 +50,30 @@ def marts_table(manifest: dict) -> str:
         "| mart (connect and query this) | what it is for | purpose | disclosure | owner |",
         "|---|---|---|---|---|",
     ]
-    marts = sorted((n for n in manifest["nodes"].values() if _is_mart(n)), key=lambda n: n["name"])
-    for node in marts:
-        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
+    for mart in sorted(marts(manifest), key=lambda m: m.name):
+        node = manifest["nodes"][mart.unique_id]
         what = _first_sentence(node.get("description", ""))
         rows.append(
-            f"| `{PUBLISHED_SCHEMA}.{node['name']}` | {what} | {meta.get('purpose', '')} "
-            f"| {meta.get('disclosure', '')} | {meta.get('owner', '')} |"
+            f"| `{PUBLISHED_SCHEMA}.{mart.name}` | {what} | {mart.meta.get('purpose', '')} "
+            f"| {mart.meta.get('disclosure', '')} | {mart.meta.get('owner', '')} |"
         )
     return "\n".join(rows)
 
 
 def publish_names(manifest: dict, catalog: dict) -> tuple[dict, dict]:
-    """The manifest and catalog with each mart under its published relation."""
-    for unique_id, node in manifest["nodes"].items():
-        if not _is_mart(node):
-            continue
+    """The manifest and catalog with each mart under its published relation, and the marts'
+    table on the overview page."""
+    table = marts_table(manifest)
+    for mart in marts(manifest):
+        node = manifest["nodes"][mart.unique_id]
         node["schema"] = PUBLISHED_SCHEMA
         node["relation_name"] = _published_relation(node)
-        entry = catalog.get("nodes", {}).get(unique_id)
+        entry = catalog.get("nodes", {}).get(mart.unique_id)
         if entry:
             entry["metadata"]["schema"] = PUBLISHED_SCHEMA
     for unique_id, doc in manifest.get("docs", {}).items():
         if doc.get("name") == OVERVIEW_DOC and not unique_id.startswith("doc.dbt."):
-            doc["block_contents"] = doc["block_contents"].rstrip() + "\n\n" + marts_table(manifest)
+            doc["block_contents"] = doc["block_contents"].rstrip() + "\n\n" + table
     return manifest, catalog
 
 
