@@ -6,16 +6,21 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export SODA_CORE_TELEMETRY_ENABLED := false
-export DAGSTER_HOME ?= $(CURDIR)/.jigsaw/dagster_home
 export PYTHONUNBUFFERED := 1
 
 .PHONY: install demo test test-fast lint format ui region bench docs clean
 
+# pip prints each package as it goes (a few minutes on a fresh machine), so the install is
+# never silent; DAGSTER_HOME and the other settings are settled by jigsaw/settings.py.
 $(STAMP): pyproject.toml constraints.txt
+	@echo "install: [1/2] virtualenv and pip ($(VENV))"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
-	@mkdir -p $(DAGSTER_HOME)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "install: [2/2] Jigsaw and its dependencies (dagster, dbt, soda, splink...), pinned by constraints.txt"
+	@start=$$(date +%s); $(PY) -m pip install -c constraints.txt -e '.[dev]' \
+		| awk '/^Collecting /{n++; printf "install:   %3d %s\n", n, $$2; fflush()} \
+		       /^Successfully installed/{print "install:   installed " NF-2 " packages"}'; \
+		status=$${PIPESTATUS[0]}; echo "install: done in $$(( $$(date +%s) - start )) s"; exit $$status
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -52,6 +57,7 @@ region: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+## make docs: build the dbt docs catalogue and serve it on http://127.0.0.1:8080 (Ctrl-C stops)
 docs: $(STAMP)
 	$(PY) -m jigsaw.cli docs
 

@@ -6,50 +6,49 @@ The Makefile calls these; each one first settles which database is in use and sa
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
 
 from jigsaw import database
-from jigsaw.instance import write_instance_config
-from jigsaw.paths import REPO_ROOT, dbt_project_dir, state_dir
+from jigsaw.paths import REPO_ROOT, dbt_project_dir
+from jigsaw.settings import prepare_environment, prepare_tool_environment
 
 UI_HOST = "127.0.0.1"
 UI_PORT = 3000
-
-
-def prepare_environment() -> str:
-    """Settle DAGSTER_HOME, quiet telemetry and the database; returns the database URL."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(state_dir() / "dagster_home")))
-    write_instance_config(home)
-    return database.resolve_database_url(announce=True)
+DOCS_PORT = 8080
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from jigsaw.demo import run_demo
 
-    prepare_environment()
+    # run_demo settles the settings itself (its first stage), as `make ui` will.
     return run_demo(residents=args.residents, seed=args.seed, months=args.months)
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    prepare_environment()
-    print(f"jigsaw: Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    command = [
+def ui_command(host: str, port: int) -> list[str]:
+    """``dagster dev`` on the project's workspace: webserver, daemon (sensors, schedules) and
+    code server, all children of this process and so sharing its settled environment."""
+    return [
         str(Path(sys.executable).parent / "dagster"),
         "dev",
         "-w",
         str(REPO_ROOT / "workspace.yaml"),
         "-h",
-        args.host,
+        host,
         "-p",
-        str(args.port),
+        str(port),
     ]
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    # The same database, DAGSTER_HOME and key as `make demo`, so the runs the UI's sensors and
+    # schedules launch load and build what the demo did.
+    prepare_environment()
+    print(f"jigsaw: Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
     try:
-        return subprocess.call(command, cwd=REPO_ROOT)
+        return subprocess.call(ui_command(args.host, args.port), cwd=REPO_ROOT)
     except KeyboardInterrupt:
         return 0
 
@@ -62,27 +61,31 @@ def run_dbt(*dbt_args: str) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    prepare_environment()
+    from jigsaw.docs_site import build_docs_site, serve_docs_site
+
+    prepare_tool_environment()
     status = run_dbt("docs", "generate")
-    if status == 0:
-        target = dbt_project_dir() / "target" / "index.html"
-        print(f"jigsaw: dbt docs catalogue built: {target}")
-        print(
-            "jigsaw: serve it with  .venv/bin/dbt docs serve --project-dir dbt_project "
-            "--profiles-dir dbt_project --host 127.0.0.1 --port 8080"
-        )
-    return status
+    if status != 0:
+        return status
+    site = build_docs_site(dbt_project_dir() / "target")
+    print(f"jigsaw: dbt docs catalogue built in {site}")
+    if args.no_serve:
+        return 0
+    print(f"jigsaw: dbt docs on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_docs_site(site, args.host, args.port)
+    return 0
 
 
 def cmd_lint_sql(args: argparse.Namespace) -> int:
     # The dbt templater compiles every model, which needs a reachable profile.
-    prepare_environment()
+    prepare_tool_environment()
     command = [str(Path(sys.executable).parent / "sqlfluff"), "lint", "dbt_project/models"]
     return subprocess.call(command, cwd=REPO_ROOT)
 
 
 def cmd_database(args: argparse.Namespace) -> int:
-    url = prepare_environment()
+    url = prepare_tool_environment()
     print(database.describe(url))
     return 0
 
@@ -108,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=UI_PORT)
     ui.set_defaults(func=cmd_ui)
 
-    commands.add_parser("docs", help="build the dbt docs catalogue").set_defaults(func=cmd_docs)
+    docs = commands.add_parser("docs", help="build and serve the dbt docs catalogue")
+    docs.add_argument("--host", default=UI_HOST)
+    docs.add_argument("--port", type=int, default=DOCS_PORT)
+    docs.add_argument("--no-serve", action="store_true", help="build the catalogue only")
+    docs.set_defaults(func=cmd_docs)
     commands.add_parser("lint-sql", help="sqlfluff on the dbt models").set_defaults(
         func=cmd_lint_sql
     )

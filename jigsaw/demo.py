@@ -1,10 +1,12 @@
 """`make demo`: the demo region end to end, then a short summary.
 
-1. generate the synthetic region's deliveries (skipped when the same configuration is there);
-2. create the roles and grants;
-3. load every delivery through the ingestion assets (Dagster, one run per body);
-4. run the regional build (linkage, dbt, Soda gates, publishing) through Dagster;
-5. print what was materialised, which checks passed and failed, and what was published.
+1. settle the settings `make ui` will use too (jigsaw/settings.py);
+2. generate the synthetic region's deliveries (skipped when the same configuration is there);
+3. create the roles and grants;
+4. load every delivery through the ingestion assets (Dagster, one run per body);
+5. run the regional build (linkage, dbt, Soda gates, publishing) through Dagster;
+then print what was materialised, which checks passed and failed, and what was published.
+Each stage is numbered and timed on the console (jigsaw/progress.py).
 
 Runs are recorded in DAGSTER_HOME, so the Dagster UI (`make ui`) shows them afterwards.
 Running it twice is safe: deliveries already loaded are skipped by the ledger.
@@ -13,43 +15,18 @@ Running it twice is safe: deliveries already loaded are skipped by the ledger.
 from __future__ import annotations
 
 import json
-import os
 import time
+import uuid
 from dataclasses import asdict
 
-from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
 from jigsaw.paths import ground_truth_dir, landing_dir
+from jigsaw.progress import Stages, heartbeat, say
+from jigsaw.settings import DemoKeyRefused, prepare_environment
 
-# The console shows progress, not every Dagster event; the UI keeps the full event log.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
-# Marks a database the demo loaded, so the public demo key is never used on any other.
-DEMO_MARKER = "ingestion.demo_region_database"
-
-
-def demo_key_allowed(url: str) -> bool:
-    """The documented demo key may be used on a database the demo owns: one that holds no
-    deliveries yet, or that an earlier demo run marked. Anywhere else the key must be set."""
-    with database.connect(url, autocommit=True) as conn:
-        marked, ledger = conn.execute(
-            "select to_regclass(%s) is not null, to_regclass('ingestion.deliveries') is not null",
-            (DEMO_MARKER,),
-        ).fetchone()
-        if marked:
-            return True
-        if (
-            ledger
-            and conn.execute("select exists (select from ingestion.deliveries)").fetchone()[0]
-        ):
-            return False
-        conn.execute("create schema if not exists ingestion")
-        conn.execute(
-            f"create table if not exists {DEMO_MARKER} (marked_at timestamptz default now())"
-        )
-        conn.execute(f"comment on table {DEMO_MARKER} is 'loaded by make demo with the demo key'")
-        return True
+# The console shows numbered stages and a heartbeat (jigsaw/progress.py), plus Dagster's
+# warnings and errors (a rejected file, a failed gate); the UI keeps the full event log.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def generate_region_once(config) -> None:
@@ -59,12 +36,13 @@ def generate_region_once(config) -> None:
     marker = ground_truth_dir() / "region_config.json"
     wanted = json.dumps(asdict(config), sort_keys=True, default=str)
     if marker.exists() and marker.read_text() == wanted and any(landing_dir().glob("*/*/*")):
-        print(f"jigsaw: demo region ({config.residents} residents, seed {config.seed}) is there")
+        say(f"  demo region ({config.residents} residents, seed {config.seed}) is already there")
         return
     started = time.perf_counter()
     generate_region(config, landing_dir(), ground_truth_dir())
     marker.write_text(wanted)
-    print(f"jigsaw: demo region generated in {time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    say(f"  demo region generated: {config.residents} residents in {seconds:.0f} s")
 
 
 def run_demo(
@@ -78,41 +56,44 @@ def run_demo(
 
     from ingestion.demo_region import RegionConfig
 
-    url = database.resolve_database_url()
-    if not os.environ.get(KEY_VARIABLE):
-        if not demo_key_allowed(url):
-            print(
-                f"jigsaw: {KEY_VARIABLE} is not set, and {database.describe(url)} holds "
-                "deliveries the demo did not load: set the key (the demo key is only for the "
-                "demo's own database)"
-            )
+    stages = Stages(total=5)
+    with stages.stage("settings: database, DAGSTER_HOME, pseudonymisation key"):
+        # The same settling `make ui` does; here the demo key is used when none is set, on a
+        # database the demo owns only.
+        try:
+            url = prepare_environment(demo=True)
+        except DemoKeyRefused as refused:
+            say(str(refused))
             return 2
-        os.environ[KEY_VARIABLE] = DEMO_KEY
-        print(f"jigsaw: using the documented demo pseudonymisation key ({KEY_VARIABLE} unset)")
-    started = time.perf_counter()
 
-    generate_region_once(
-        config or RegionConfig.from_env(residents=residents, seed=seed, months=months)
-    )
+    with stages.stage("demo region: each body's deliveries in the landing folder"):
+        generate_region_once(
+            config or RegionConfig.from_env(residents=residents, seed=seed, months=months)
+        )
 
-    from quality.roles import ensure_roles
+    with stages.stage("database roles and grants"):
+        from quality.roles import ensure_roles
 
-    with database.connect(url) as conn:
-        ensure_roles(conn, database.parse_url(url).dbname)
+        with database.connect(url) as conn:
+            ensure_roles(conn, database.parse_url(url).dbname)
 
     from orchestration.definitions import defs
     from orchestration.factories.ingestion_assets import materialize_landing
 
     instance = dg.DagsterInstance.get()
-    print("jigsaw: loading deliveries (ingestion assets, one run per body)", flush=True)
-    ingestion_summary = materialize_landing(instance, run_config=QUIET_CONSOLE)
+    with stages.stage("loading deliveries (ingestion assets and raw gates, one run per body)"):
+        ingestion_summary = materialize_landing(
+            instance, run_config=QUIET_CONSOLE, progress=lambda line: say(f"  {line}")
+        )
 
-    print("jigsaw: regional build (linkage, dbt, quality gates, publishing)", flush=True)
-    job = defs.resolve_job_def("regional_build")
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
-    )
+    with stages.stage("regional build (linkage, dbt, quality gates, publishing)"):
+        run_id = str(uuid.uuid4())
+        job = defs.resolve_job_def("regional_build")
+        with heartbeat(instance, run_id, "regional build"):
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, run_id=run_id
+            )
 
     from jigsaw.demo_summary import print_summary
 
-    return print_summary(url, ingestion_summary, result, time.perf_counter() - started)
+    return print_summary(url, ingestion_summary, result, stages.total_elapsed(), instance)

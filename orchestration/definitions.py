@@ -13,6 +13,7 @@ import pkgutil
 import dagster as dg
 
 from orchestration import defs as defs_package
+from orchestration.policies import apply_global_policies
 
 
 def load_defs_modules() -> list[dg.Definitions]:
@@ -31,7 +32,9 @@ def load_defs_modules() -> list[dg.Definitions]:
 
 
 def build_definitions() -> dg.Definitions:
-    return dg.Definitions.merge(*load_defs_modules())
+    """Every defs module merged, then owners, kinds, code versions and freshness applied to
+    every asset (orchestration/policies.py)."""
+    return apply_global_policies(dg.Definitions.merge(*load_defs_modules()))
 
 
 defs = build_definitions()

@@ -118,6 +118,14 @@ class JigsawDbtTranslator(DagsterDbtTranslator):
             return fqn[1]
         return super().get_group_name(dbt_resource_props)
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        """The model's ``meta.owner`` (set per folder in dbt_project.yml, per mart in its YAML)."""
+        from orchestration.policies import team_owner
+
+        meta = (dbt_resource_props.get("config") or {}).get("meta") or {}
+        owner = meta.get("owner")
+        return [team_owner(str(owner))] if owner else super().get_owners(dbt_resource_props)
+
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
         metadata = dict(super().get_metadata(dbt_resource_props))
         meta = (dbt_resource_props.get("config") or {}).get("meta") or {}

@@ -18,7 +18,7 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,6 @@ from ingestion.landing import (
     period_number,
     period_of,
 )
-from ingestion.loader import LoadResult
 from ingestion.pipeline import load_deliveries, prepare_database
 from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
@@ -42,14 +41,13 @@ from ingestion.spec import Entity, SourceSpec
 from jigsaw.database import export_connection_env
 from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
+from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
 from orchestration.resources import PostgresResource
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_CHECK = "deliveries_accepted"
 APPLIED_CHECK = "deliveries_applied"
-# Load outcomes an operator must see: the run reports them and APPLIED_CHECK fails on them.
-_NEEDS_ATTENTION = ("failed", "held_for_review")
 UP_TO_DATE_CHECK = "deliveries_up_to_date"
 # Statuses of deliveries that accounted for their period (an expired one did, until retention).
 _DELIVERED = ["loaded", "superseded", "expired"]
@@ -101,49 +99,6 @@ def _definition_metadata(spec: SourceSpec, entity: Entity) -> dict:
     }
 
 
-def _materialization_metadata(results: list[LoadResult], periods: list[str]) -> dict:
-    """Totals over the run, plus one line per delivery when a run covers several."""
-    loaded = [r for r in results if r.status == "loaded"]
-    rejected = [r for r in results if r.status == "rejected"]
-    failed = [r for r in results if r.status in _NEEDS_ATTENTION]
-    metadata: dict = {
-        "rows_loaded": sum(r.rows_loaded for r in loaded),
-        "rows_quarantined": sum(r.rows_quarantined for r in loaded),
-        "rows_delivered": sum(r.rows_delivered for r in loaded),
-        "bytes": sum(r.bytes for r in loaded),
-        "seconds": round(sum(r.seconds for r in results), 3),
-        "deliveries_loaded": len(loaded),
-        "deliveries_rejected": len(rejected),
-        "deliveries_failed_or_held": len(failed),
-        "periods": ", ".join(periods) if len(periods) <= 12 else f"{len(periods)} periods",
-    }
-    if len(periods) > 1:
-        # One run, many partitions: Dagster gives each partition the run's metadata, so say
-        # these are run totals; the table below has each delivery's own figures.
-        metadata["scope"] = f"totals over the {len(periods)} periods loaded by this run"
-    if len(loaded) == 1:
-        metadata["file_sha256"] = loaded[0].file_sha256
-        metadata["delivery_id"] = loaded[0].delivery_id
-    if results:
-        lines = ["| delivery | status | loaded | quarantined | bytes | sha256 | note |"]
-        lines.append("|---|---|---|---|---|---|---|")
-        lines += [
-            f"| {r.delivery_id} | {r.status} | {r.rows_loaded} | {r.rows_quarantined} | "
-            f"{r.bytes} | {r.file_sha256[:12]} | {r.error or ''} |"
-            for r in results
-        ]
-        metadata["deliveries"] = dg.MetadataValue.md("\n".join(lines))
-    if rejected:
-        metadata["rejected"] = dg.MetadataValue.md(
-            "\n".join(f"- {r.delivery_id}: {r.error}" for r in rejected)
-        )
-    if failed:
-        metadata["failed_or_held"] = dg.MetadataValue.md(
-            "\n".join(f"- {r.delivery_id}: {r.status}: {r.error}" for r in failed)
-        )
-    return metadata
-
-
 def _landing(landing_dir: Path | None) -> Path:
     return landing_dir or default_landing_dir()
 
@@ -192,7 +147,7 @@ def _decorate_asset(
             prepare_database(conn, [spec])
             results = load_deliveries(conn, [spec], deliveries, pseudonymiser)
         for result in results:
-            if result.status in ("rejected", *_NEEDS_ATTENTION):
+            if result.status in PROBLEM_STATUSES:
                 context.log.error(f"{result.delivery_id}: {result.status}: {result.error}")
             else:
                 context.log.info(
@@ -201,7 +156,7 @@ def _decorate_asset(
                 )
         if not deliveries:
             context.log.warning(f"no {entity.name} delivery in landing for {', '.join(periods)}")
-        return dg.MaterializeResult(metadata=_materialization_metadata(results, periods))
+        return report_partitions(context, asset_key(spec, entity), ACCEPTED_CHECK, results)
 
     return _load
 
@@ -537,12 +492,14 @@ def materialize_landing(
     landing_dir: Path | None = None,
     database_url: str | None = None,
     run_config: dict | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LandingRunSummary:
     """Register every landed period as a partition and load them all, one run per body.
 
     Each run covers the body's whole partition range (the assets load many periods in one
     run); rejected files are recorded and reported, not fatal. ``database_url`` defaults to
-    JIGSAW_DATABASE_URL.
+    JIGSAW_DATABASE_URL. ``progress`` (the demo's console) is told "body 3 of 10: ..." as each
+    body's run starts and ends.
 
     Without ``specs`` (the demo), each run is the body's ``<body>__ingestion`` job from the
     project's merged definitions, so the raw Soda gates (blocking ``soda_raw_contract``
@@ -563,10 +520,13 @@ def materialize_landing(
         periods_by_body[delivery.body].add(delivery.period)
     with _run_environment(database_url, root):
         defs = _project_definitions() if project else build_ingestion_defs(specs, root)
-        for spec in specs:
-            periods = sorted(periods_by_body.get(spec.body, ()))
-            if not periods:
-                continue
+        with_deliveries = [spec for spec in specs if periods_by_body.get(spec.body)]
+        for number, spec in enumerate(with_deliveries, start=1):
+            periods = sorted(periods_by_body[spec.body])
+            body_started = time.perf_counter()
+            step = f"body {number} of {len(with_deliveries)}: {spec.body}"
+            if progress:
+                progress(f"{step} ({len(periods)} periods, {periods[0]} to {periods[-1]})")
             name = partitions_name(spec)
             existing = instance.get_dynamic_partitions(name)
             missing = [p for p in periods if p not in existing]
@@ -587,5 +547,8 @@ def materialize_landing(
             summary.succeeded[spec.body] = result.success
             if not result.success:
                 log.error("ingestion run for %s failed (run %s)", spec.body, result.run_id)
+            if progress:
+                outcome = "loaded" if result.success else "FAILED (see the run in the UI)"
+                progress(f"{step}: {outcome} in {time.perf_counter() - body_started:.0f} s")
     summary.seconds = time.perf_counter() - started
     return summary

@@ -15,7 +15,7 @@ from ingestion import ledger as ledger_queries
 from ingestion.cli import main as cli
 from ingestion.pipeline import load_landing
 from ingestion.pseudonymise import KEY_VARIABLE
-from jigsaw.demo import demo_key_allowed
+from jigsaw.settings import demo_key_allowed
 from orchestration.factories.ingestion_assets import (
     APPLIED_CHECK,
     build_ingestion_defs,
@@ -260,7 +260,7 @@ def test_without_a_key_the_cli_says_so_in_one_line(db_url, landing, specs):
 def test_the_demo_key_is_only_for_the_demos_own_database(db, db_url, landing, specs):
     assert demo_key_allowed(db_url)  # empty: the demo may claim it
     assert demo_key_allowed(db_url)  # and once marked, it stays the demo's
-    db.execute("drop table ingestion.demo_region_database")
+    db.execute(f"comment on database {db.info.dbname} is null")  # forget the demo's mark
     d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
     load_landing(db_url, landing, police(specs))
     assert not demo_key_allowed(db_url)  # deliveries loaded by someone else: the key is needed
