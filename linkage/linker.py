@@ -183,8 +183,7 @@ def score_pairs(
         _drop_work_schema(work)
 
 
-# Given names that differ by more than an ordinary typo, nickname or swap; dates of birth
-# that differ by more than a typo or a day/month transposition.
+# Given names that differ by more than an ordinary typo, nickname or swap.
 _GIVEN_DISAGREE = """(
     l.given_name <> r.given_name
     and coalesce(l.given_name_canonical <> r.given_name_canonical, true)
@@ -192,29 +191,41 @@ _GIVEN_DISAGREE = """(
     and levenshtein(l.given_name, r.given_name) > 1
     and not coalesce(l.given_name = r.family_name and r.given_name = l.family_name, false)
 )"""
-_DOB_DISAGREE = """(
-    l.date_of_birth <> r.date_of_birth
-    and not (
+_GIVEN_AGREE = """(
+    l.given_name_canonical = r.given_name_canonical
+    or jaro_winkler_similarity(l.given_name, r.given_name) >= 0.92
+)"""
+# Born the same day, give or take a typo or a day/month transposition (as twins are).
+_SAME_BIRTH = """(
+    levenshtein(l.date_of_birth, r.date_of_birth) <= 1
+    or (
         substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)
         and substr(l.date_of_birth, 6, 2) = substr(r.date_of_birth, 9, 2)
         and substr(l.date_of_birth, 9, 2) = substr(r.date_of_birth, 6, 2)
     )
-    and levenshtein(l.date_of_birth, r.date_of_birth) > 1
 )"""
+# Born a generation apart (a parent and child of the same name), not a year mistyped.
+_GENERATION_APART = (
+    "abs(cast(substr(l.date_of_birth, 1, 4) as integer) "
+    "- cast(substr(r.date_of_birth, 1, 4) as integer)) >= {years}"
+)
 
 
 @dataclass(frozen=True)
 class TwinsGuard:
     """Twins and namesakes share a household: the same family name and address (or
-    postcode), and either different given names (twins) or different dates of birth (a
-    parent and child of the same name). That shared evidence can outweigh the one clear
-    disagreement, so such a pair is not linked automatically unless an identifier agrees:
-    it goes to clerical review. Decided on the values, not on the model's weights, so that
-    it holds however training went; without a household in common it does not apply.
+    postcode), and either the same birthday with different given names (twins) or the same
+    given name a generation apart (a parent and child). That shared evidence can outweigh
+    the one clear disagreement, so such a pair is not linked automatically unless an
+    identifier agrees (NHS number or any other): it goes to clerical review. Decided on the
+    values, not on the model's weights, so that it holds however training went; a pair with
+    no household in common, or with ordinary typos (one edit, a year or a few days off), is
+    left to the model.
     """
 
     enabled: bool = True
     given_name_similarity: float = 0.8  # Jaro-Winkler below which given names disagree
+    generation_years: int = 12  # birth years this far apart are a parent and child
 
     def sql(self, identifiers: list[str]) -> str:
         same_id = " or ".join(
@@ -225,8 +236,15 @@ select
     coalesce(jaro_winkler_similarity(l.family_name, r.family_name) >= 0.92, false)
     and (coalesce(l.address = r.address, false) or coalesce(l.postcode = r.postcode, false))
     and (
-        coalesce({_GIVEN_DISAGREE.format(similarity=float(self.given_name_similarity))}, false)
-        or coalesce({_DOB_DISAGREE}, false)
+        coalesce(
+            {_GIVEN_DISAGREE.format(similarity=float(self.given_name_similarity))}
+            and {_SAME_BIRTH},
+            false
+        )
+        or coalesce(
+            {_GIVEN_AGREE} and {_GENERATION_APART.format(years=int(self.generation_years))},
+            false
+        )
     )
     and not ({same_id}) as held
 from pairs as p

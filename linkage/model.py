@@ -203,6 +203,7 @@ CANDIDATE_RULES = [
     _rule("family_name", _BIRTH_YEAR, fields=("family_name", "date_of_birth")),
     _rule("given_name_canonical", _BIRTH_YEAR, fields=("given_name_canonical", "date_of_birth")),
     _rule("address", _GIVEN_INITIAL, fields=("address", "given_name_canonical")),
+    _rule("address", _BIRTH_YEAR, fields=("address", "date_of_birth")),
     # Single fields of high enough cardinality on this input (the budget decides).
     _rule("family_name"),
     _rule("given_name_canonical"),
