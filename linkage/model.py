@@ -282,6 +282,22 @@ def plan(records, identifiers: list[str], link_type: str = "dedupe_only", nhs_pa
     )
 
 
+# The columns each comparison reads: EM cannot train a comparison on a block that uses any.
+COMPARISON_INPUTS = {
+    "given_name": {"given_name", "given_name_canonical", "family_name"},
+    "family_name": {"family_name", "given_name"},
+    "date_of_birth": {"date_of_birth"},
+    "sex": {"sex"},
+    "location": {"postcode", "address"},
+    "nhs_number": {"nhs_number"},
+}
+
+
+def _trains_something(rule: Rule, present: set[str], identifiers: list[str]) -> bool:
+    inputs = {**COMPARISON_INPUTS, **{i: {i} for i in identifiers}}
+    return any(columns & present and not columns & set(rule.fields) for columns in inputs.values())
+
+
 def _training_rules(con, present: set[str], identifiers: list[str], nhs_pairs: int) -> list[Rule]:
     """Two EM blocks that between them let every comparison be trained.
 
@@ -289,6 +305,17 @@ def _training_rules(con, present: set[str], identifiers: list[str], nhs_pairs: i
     match disagrees on names or date of birth; blocking on names instead would let
     same-named parents and children teach that dates of birth often differ.
     """
+    rules = [
+        rule
+        for rule in _training_candidates(con, present, identifiers, nhs_pairs)
+        if _trains_something(rule, present, identifiers)
+    ]
+    return rules
+
+
+def _training_candidates(
+    con, present: set[str], identifiers: list[str], nhs_pairs: int
+) -> list[Rule]:
     rules: list[Rule] = []
     if "nhs_number" in present and nhs_pairs >= 200:
         rules.append(_rule("nhs_number"))
@@ -410,9 +437,10 @@ def train(linker: Linker, chosen: Plan, records: int, seed: int = 42, u_pairs: f
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule.creator(), estimate_without_term_frequencies=True
             )
-        except EMTrainingException as exc:
-            # Small inputs may have no pairs in a training block; the other rule, or
-            # splink's default m values, stand in.
+        except (EMTrainingException, SplinkException) as exc:
+            # Small inputs may have no pairs in a training block, or a block may leave no
+            # comparison to train (names only); the other rule, or splink's default m
+            # values, stand in.
             log.warning("EM skipped: %s", str(exc).splitlines()[0])
     return {"prior": prior, "prior_source": source}
 
