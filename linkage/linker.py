@@ -191,41 +191,41 @@ _GIVEN_DISAGREE = """(
     and levenshtein(l.given_name, r.given_name) > 1
     and not coalesce(l.given_name = r.family_name and r.given_name = l.family_name, false)
 )"""
-_GIVEN_AGREE = """(
-    l.given_name_canonical = r.given_name_canonical
-    or jaro_winkler_similarity(l.given_name, r.given_name) >= 0.92
-)"""
-# Born the same day, give or take a typo or a day/month transposition (as twins are).
-_SAME_BIRTH = """(
-    levenshtein(l.date_of_birth, r.date_of_birth) <= 1
-    or (
+# Born apart: more than a typo, a day/month transposition, a year mistyped or a few days
+# off; siblings are born at least this many days apart (twins are caught by their names).
+_BORN_APART = """(
+    levenshtein(l.date_of_birth, r.date_of_birth) > 1
+    and not (
         substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)
         and substr(l.date_of_birth, 6, 2) = substr(r.date_of_birth, 9, 2)
         and substr(l.date_of_birth, 9, 2) = substr(r.date_of_birth, 6, 2)
     )
+    and not (
+        substr(l.date_of_birth, 6, 5) = substr(r.date_of_birth, 6, 5)
+        and abs(try_cast(substr(l.date_of_birth, 1, 4) as integer)
+            - try_cast(substr(r.date_of_birth, 1, 4) as integer)) <= 1
+    )
+    and abs(date_diff(
+        'day', try_cast(l.date_of_birth as date), try_cast(r.date_of_birth as date)
+    )) > {days}
 )"""
-# Born a generation apart (a parent and child of the same name), not a year mistyped.
-_GENERATION_APART = (
-    "abs(cast(substr(l.date_of_birth, 1, 4) as integer) "
-    "- cast(substr(r.date_of_birth, 1, 4) as integer)) >= {years}"
-)
 
 
 @dataclass(frozen=True)
 class TwinsGuard:
     """Twins and namesakes share a household: the same family name and address (or
-    postcode), and either the same birthday with different given names (twins) or the same
-    given name a generation apart (a parent and child). That shared evidence can outweigh
-    the one clear disagreement, so such a pair is not linked automatically unless an
-    identifier agrees (NHS number or any other): it goes to clerical review. Decided on the
-    values, not on the model's weights, so that it holds however training went; a pair with
-    no household in common, or with ordinary typos (one edit, a year or a few days off), is
-    left to the model.
+    postcode), and either different given names (twins, siblings) or the same name born
+    apart (a parent and child, or siblings given one name). That shared evidence can
+    outweigh the one clear disagreement, so such a pair is not linked automatically unless
+    an identifier agrees (NHS number or any other): it goes to clerical review. Decided on
+    the values, not on the model's weights, so that it holds however training went; a pair
+    with no household in common, or with ordinary errors (one edit, a nickname, swapped
+    names, a year mistyped or dates a few days apart), is left to the model.
     """
 
     enabled: bool = True
     given_name_similarity: float = 0.8  # Jaro-Winkler below which given names disagree
-    generation_years: int = 12  # birth years this far apart are a parent and child
+    born_apart_days: int = 270  # dates of birth further apart belong to different people
 
     def sql(self, identifiers: list[str]) -> str:
         same_id = " or ".join(
@@ -236,15 +236,8 @@ select
     coalesce(jaro_winkler_similarity(l.family_name, r.family_name) >= 0.92, false)
     and (coalesce(l.address = r.address, false) or coalesce(l.postcode = r.postcode, false))
     and (
-        coalesce(
-            {_GIVEN_DISAGREE.format(similarity=float(self.given_name_similarity))}
-            and {_SAME_BIRTH},
-            false
-        )
-        or coalesce(
-            {_GIVEN_AGREE} and {_GENERATION_APART.format(years=int(self.generation_years))},
-            false
-        )
+        coalesce({_GIVEN_DISAGREE.format(similarity=float(self.given_name_similarity))}, false)
+        or coalesce({_BORN_APART.format(days=int(self.born_apart_days))}, false)
     )
     and not ({same_id}) as held
 from pairs as p
