@@ -216,9 +216,7 @@ def test_twins_guard_holds_households_on_evidence_and_can_be_switched_off(backgr
     held_refs = {frozenset(p) for p in zip(held["record_id_l"], held["record_id_r"], strict=True)}
     assert frozenset({"AN1", "AN2"}) not in held_refs
     assert guarded.stats["twins_guard"] is True
-    assert guarded.stats["guard_held_pairs"] == int(
-        (held["match_probability"] >= 0.9).sum()
-    )
+    assert guarded.stats["guard_held_pairs"] == int((held["match_probability"] >= 0.9).sum())
     review = guarded.review
     assert len(review[review["record_id_l"].isin(["TW1", "TW2", "MUM", "KID"])]) >= 1
 
