@@ -163,6 +163,8 @@ def _measured(which: str, name: str, people: int, seed: int) -> dict:
         seconds=round(seconds, 1),
         peak_mib=round(memory.mib),
         pairs=stats.get("pairs_compared"),
+        seconds_train=round(stats.get("seconds_train", 0), 1) if stats else None,
+        seconds_predict=round(stats.get("seconds_predict", 0), 1) if stats else None,
         prior_source=stats.get("prior_source"),
     )
 
@@ -194,13 +196,23 @@ def scale(sizes: list[int], seed: int) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE)
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument(
+        "--sets", nargs="+", default=list(SETS), choices=[*SETS, "none"], help="none: scale only"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--scale", type=int, nargs="*", default=[], help="also time the project at these sizes"
+        "--scale",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time the project alone on the continental set of this many people "
+        "(about 1.55 records each)",
     )
     # `python -m benchmarks` calls main() with its own argv in sys.argv: use defaults there.
     args = parser.parse_args(argv or [])
+    if args.sets == ["none"]:
+        print(pd.DataFrame(scale(args.scale, args.seed)).to_string(index=False))
+        return
     print(f"linkage on general data: {args.people:,} people per set, seed {args.seed}")
     rows = compare(args.sets, args.people, args.seed)
     table = pd.DataFrame(rows)

@@ -35,6 +35,7 @@ from linkage.standardise import (
     IDENTIFIER_PREFIX,
     POSTCODE_FORMATS,
     STANDARD_FIELDS,
+    each_distinct,
     standard_date,
     standard_postcode,
 )
@@ -274,8 +275,12 @@ def load_table(table: TableInput, mapping: dict | ColumnMapping, position: int) 
         out[standard] = frame[column] if column else None
     if mapping.address:
         out["address"] = _joined(frame, mapping.address)
-    out["date_of_birth"] = out["date_of_birth"].map(lambda v: standard_date(v, mapping.date_format))
-    out["postcode"] = out["postcode"].map(lambda v: standard_postcode(v, mapping.postcode_format))
+    out["date_of_birth"] = each_distinct(
+        out["date_of_birth"], lambda v: standard_date(v, mapping.date_format)
+    )
+    out["postcode"] = each_distinct(
+        out["postcode"], lambda v: standard_postcode(v, mapping.postcode_format)
+    )
     for identifier, column in mapping.identifiers.items():
         out[identifier] = frame[column]
     return out.reset_index(drop=True)

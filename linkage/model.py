@@ -1,7 +1,9 @@
 """The splink model of a person: comparisons, blocking rules and how it is trained.
 
 Columns it expects (made by linkage.standardise): given_name, given_name_canonical,
-family_name, date_of_birth (ISO text), sex, postcode, address, nhs_number.
+family_name, date_of_birth (ISO text), sex, postcode, address, nhs_number, and any further
+identifiers (id_*). `plan` chooses, from the fields that are populated, what is compared,
+blocked on and trained on; `settings` and `train` carry the plan out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -149,12 +152,14 @@ def _identifier(column: str):
 # comparison or blocking rule on an (almost) empty column only adds noise and cost.
 MIN_POPULATED = 0.01
 
-# A blocking rule is used only if it compares at most this many pairs per record (or
-# RULE_FLOOR pairs on small inputs): with a fixed duplication rate pairs then grow about
-# linearly with records, where a rule on a low-cardinality field alone would grow with the
-# square. Rules are counted on the records before splink sees them.
-PAIRS_PER_RECORD = 12
-RULE_FLOOR = 200_000
+# A blocking rule is used as it is only if it compares at most this many pairs per record
+# (or RULE_FLOOR pairs on small inputs); a costlier one is narrowed by its further keys in
+# turn (a birth decade, an initial, a postcode area) until it fits, or dropped. With a fixed
+# duplication rate pairs then grow about linearly with records, where a rule on a
+# low-cardinality field alone grows with the square. Rules are counted on the records
+# before splink sees them.
+PAIRS_PER_RECORD = 4
+RULE_FLOOR = 50_000
 # EM blocks: big enough to learn from, small enough for EM's iterations.
 EM_MAX_PAIRS = 3_000_000
 
@@ -166,6 +171,14 @@ class Rule:
     keys: tuple[str, ...]
     fields: tuple[str, ...]  # the fields it needs populated
     sql: str | None = None  # a cross-column rule (not a plain equi-join on one side's keys)
+    narrowers: tuple[tuple[str, str], ...] = ()  # (key, field it needs) to add when costly
+
+    def narrowed(self) -> Rule | None:
+        """The rule with its next narrowing key added, if any."""
+        if not self.narrowers:
+            return None
+        (key, needs), *rest = self.narrowers
+        return Rule((*self.keys, key), (*self.fields, needs), self.sql, tuple(rest))
 
     @property
     def name(self) -> str:
@@ -175,13 +188,21 @@ class Rule:
         return self.sql if self.sql else block_on(*self.keys)
 
 
-def _rule(*keys: str, fields: tuple[str, ...] | None = None) -> Rule:
-    return Rule(keys, fields or keys)
+def _rule(
+    *keys: str,
+    fields: tuple[str, ...] | None = None,
+    narrowers: tuple[tuple[str, str], ...] = (),
+) -> Rule:
+    return Rule(keys, fields or keys, None, narrowers)
 
 
 _GIVEN_INITIAL = "substr(given_name_canonical, 1, 1)"
 _FAMILY_INITIAL = "substr(family_name, 1, 1)"
 _BIRTH_YEAR = "substr(date_of_birth, 1, 4)"
+_BY_DECADE = ("substr(date_of_birth, 1, 3)", "date_of_birth")
+_BY_GIVEN_INITIAL = (_GIVEN_INITIAL, "given_name_canonical")
+_BY_FAMILY_INITIAL = (_FAMILY_INITIAL, "family_name")
+_BY_AREA = ("substr(postcode, 1, 2)", "postcode")
 
 # Candidate prediction rules, most specific first; each is kept when its fields are populated
 # and its block is cheap enough (see PAIRS_PER_RECORD). A pair is compared once however many
@@ -189,7 +210,7 @@ _BIRTH_YEAR = "substr(date_of_birth, 1, 4)"
 # of the records.
 CANDIDATE_RULES = [
     _rule("nhs_number"),
-    _rule("given_name_canonical", "family_name"),
+    _rule("given_name_canonical", "family_name", narrowers=(_BY_DECADE, _BY_AREA)),
     _rule("date_of_birth", _GIVEN_INITIAL, fields=("date_of_birth", "given_name_canonical")),
     _rule("date_of_birth", _FAMILY_INITIAL, fields=("date_of_birth", "family_name")),
     Rule(
@@ -200,14 +221,24 @@ CANDIDATE_RULES = [
     _rule("postcode", "family_name"),
     _rule("postcode", "given_name_canonical"),
     _rule("postcode", "date_of_birth"),
-    _rule("family_name", _BIRTH_YEAR, fields=("family_name", "date_of_birth")),
-    _rule("given_name_canonical", _BIRTH_YEAR, fields=("given_name_canonical", "date_of_birth")),
+    _rule(
+        "family_name",
+        _BIRTH_YEAR,
+        fields=("family_name", "date_of_birth"),
+        narrowers=(_BY_GIVEN_INITIAL, _BY_AREA),
+    ),
+    _rule(
+        "given_name_canonical",
+        _BIRTH_YEAR,
+        fields=("given_name_canonical", "date_of_birth"),
+        narrowers=(_BY_FAMILY_INITIAL, _BY_AREA),
+    ),
     _rule("address", _GIVEN_INITIAL, fields=("address", "given_name_canonical")),
     _rule("address", _BIRTH_YEAR, fields=("address", "date_of_birth")),
-    # Single fields of high enough cardinality on this input (the budget decides).
-    _rule("family_name"),
-    _rule("given_name_canonical"),
-    _rule("postcode"),
+    # Single fields, where selective enough on this input or once narrowed.
+    _rule("family_name", narrowers=(_BY_GIVEN_INITIAL, _BY_DECADE, _BY_AREA)),
+    _rule("given_name_canonical", narrowers=(_BY_FAMILY_INITIAL, _BY_DECADE, _BY_AREA)),
+    _rule("postcode", narrowers=(_BY_DECADE,)),
 ]
 
 
@@ -218,7 +249,9 @@ class Plan:
     fields: list[str]  # populated standard fields and identifiers
     identifiers: list[str]
     rules: list[Rule]
-    dropped_rules: dict[str, int]  # rule name -> pairs it would have compared
+    dropped_rules: dict[
+        str, int
+    ]  # rule name -> pairs it would have compared (narrowed or not used)
     training_rules: list[Rule]
     prior_rules: list[Rule]
     link_type: str = "dedupe_only"
@@ -248,7 +281,12 @@ def _block_pairs(con, rule: Rule) -> int:
     )
 
 
-def plan(records, identifiers: list[str], link_type: str = "dedupe_only", nhs_pairs: int = 0):
+def plan(
+    records: pd.DataFrame,
+    identifiers: list[str],
+    link_type: str = "dedupe_only",
+    nhs_pairs: int = 0,
+) -> Plan:
     """Choose comparisons, blocking, training and prior rules from the populated fields."""
     import duckdb
 
@@ -261,19 +299,16 @@ def plan(records, identifiers: list[str], link_type: str = "dedupe_only", nhs_pa
     try:
         con.register("records", records[columns])
         candidates = [_rule(i) for i in identifiers if i in present] + CANDIDATE_RULES
-        rules, dropped, counts = [], {}, {}
-        for rule in candidates:
-            if not set(rule.fields) <= present:
-                continue
-            counts[rule.name] = _block_pairs(con, rule)
-            if (
-                counts[rule.name] <= budget
-                or rule.keys in {("nhs_number",)}
-                or (len(rule.keys) == 1 and rule.keys[0] in identifiers)
-            ):
-                rules.append(rule)
-            else:
-                dropped[rule.name] = counts[rule.name]
+        rules, dropped = [], {}
+        for candidate in candidates:
+            rule: Rule | None = candidate
+            while rule is not None and set(rule.fields) <= present:
+                pairs = _block_pairs(con, rule)
+                if pairs <= budget:
+                    rules.append(rule)
+                    break
+                dropped[rule.name] = pairs
+                rule = rule.narrowed()
         training = _training_rules(con, present, identifiers, nhs_pairs)
     finally:
         con.close()
@@ -351,9 +386,8 @@ def _prior_rules(present: set[str], identifiers: list[str]) -> list[Rule]:
     return rules
 
 
-def settings(backend: Backend = "duckdb", chosen: Plan | None = None) -> SettingsCreator:
-    """splink settings for a plan (by default, every field of the demo region's model)."""
-    chosen = chosen or default_plan()
+def settings(backend: Backend, chosen: Plan) -> SettingsCreator:
+    """splink settings for a plan: comparisons of the populated fields, its blocking rules."""
     present = set(chosen.fields)
     comparisons = []
     if "given_name" in present:
@@ -381,18 +415,6 @@ def settings(backend: Backend = "duckdb", chosen: Plan | None = None) -> Setting
     )
 
 
-def default_plan() -> Plan:
-    fields = list(PERSON_FIELDS)
-    return Plan(
-        fields,
-        [],
-        [r for r in CANDIDATE_RULES if len(r.keys) != 1 or r.keys == ("nhs_number",)],
-        {},
-        [_rule("nhs_number"), _rule("date_of_birth")],
-        _prior_rules(set(fields), []),
-    )
-
-
 def train(linker: Linker, chosen: Plan, records: int, seed: int = 42, u_pairs: float = 2e6) -> dict:
     """Estimate the prior, then u by random sampling and m by EM (parameters, not guesses).
 
@@ -402,13 +424,9 @@ def train(linker: Linker, chosen: Plan, records: int, seed: int = 42, u_pairs: f
     settings_obj = linker._settings_obj  # no public setter; a prior of 0 or 1 breaks predict
     prior, source = 0.0, ""
     attempts = [(chosen.prior_rules, 0.7)]
-    looser = [
-        _rule(*f)
-        for f in (("given_name", "family_name", "date_of_birth"),)
-        if set(f) <= set(chosen.fields)
-    ]
-    if looser:
-        attempts.append((looser, 0.5))
+    looser = ("given_name", "family_name", "date_of_birth")
+    if set(looser) <= set(chosen.fields):
+        attempts.append(([_rule(*looser)], 0.5))
     for rules, recall in attempts:
         if not rules:
             continue

@@ -184,6 +184,14 @@ def identifier_fields(columns: Iterable[str]) -> list[str]:
     return [c for c in columns if c.startswith(IDENTIFIER_PREFIX)]
 
 
+def each_distinct(values: pd.Series, function) -> pd.Series:
+    """`function` of each value, computed once per distinct value: names, dates and
+    postcodes repeat a great deal, and a million records hold far fewer distinct values."""
+    present = values[values.notna()]
+    lookup = {value: function(value) for value in pd.unique(present)}
+    return values.map(lookup).astype(object)
+
+
 def standardise(
     frame: pd.DataFrame,
     date_format: str | Sequence[str] | None = None,
@@ -201,22 +209,24 @@ def standardise(
             out[field] = None
         # pandas 3 marks a missing string as NaN (a float); the functions below want None.
         out[field] = out[field].astype(object).where(out[field].notna(), None)
-    given = out["given_name"].map(standard_name).astype(object)
-    out["given_name"] = given.map(lambda v: first_token(v) if isinstance(v, str) else None)
-    out["given_name_canonical"] = out["given_name"].map(
-        lambda v: canonical_given_name(v) if isinstance(v, str) else None
+    given = each_distinct(out["given_name"], lambda v: first_token(standard_name(v)))
+    out["given_name"] = given
+    out["given_name_canonical"] = each_distinct(given, canonical_given_name)
+    out["family_name"] = each_distinct(out["family_name"], standard_family_name)
+    out["date_of_birth"] = each_distinct(
+        out["date_of_birth"], lambda v: standard_date(v, date_format)
     )
-    out["family_name"] = out["family_name"].map(standard_family_name)
-    out["date_of_birth"] = out["date_of_birth"].map(lambda v: standard_date(v, date_format))
-    out["sex"] = out["sex"].map(standard_sex)
-    out["postcode"] = out["postcode"].map(lambda v: standard_postcode(v, postcode_format))
-    out["address"] = out["address"].map(standard_address)
-    out["nhs_number"] = out["nhs_number"].map(nhs_digits)
-    out["nhs_number_valid"] = out["nhs_number"].map(
-        lambda v: v if isinstance(v, str) and nhs_number_is_valid(v) else None
+    out["sex"] = each_distinct(out["sex"], standard_sex)
+    out["postcode"] = each_distinct(
+        out["postcode"], lambda v: standard_postcode(v, postcode_format)
+    )
+    out["address"] = each_distinct(out["address"], standard_address)
+    out["nhs_number"] = each_distinct(out["nhs_number"], nhs_digits)
+    out["nhs_number_valid"] = each_distinct(
+        out["nhs_number"], lambda v: v if nhs_number_is_valid(v) else None
     )
     for column in identifiers:
-        out[column] = out[column].map(standard_identifier)
+        out[column] = each_distinct(out[column], standard_identifier)
     for column in (*STANDARD_FIELDS, *identifiers, "given_name_canonical", "nhs_number_valid"):
         out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out
