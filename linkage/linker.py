@@ -161,7 +161,7 @@ def score_pairs(
             model.settings(backend, chosen),
             log_level=logging.WARNING,
         )
-        u_pairs = min(2e6, max(1e5, len(records) ** 2 / 10))
+        u_pairs = min(1e6, max(1e5, len(records) ** 2 / 10))  # as splink's own examples
         prior = model.train(linker, chosen, len(records), seed=seed, u_pairs=u_pairs)
         timings["seconds_train"] = time.perf_counter() - started
         started = time.perf_counter()
