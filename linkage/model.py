@@ -158,10 +158,11 @@ MIN_POPULATED = 0.01
 # duplication rate pairs then grow about linearly with records, where a rule on a
 # low-cardinality field alone grows with the square. Rules are counted on the records
 # before splink sees them.
-PAIRS_PER_RECORD = 4
+PAIRS_PER_RECORD = 1
 RULE_FLOOR = 50_000
-# EM blocks: big enough to learn from, small enough for EM's iterations.
-EM_MAX_PAIRS = 3_000_000
+# EM learns from at most this many pairs of a training block (splink samples records when
+# the block is bigger), so that training costs about the same at any size.
+EM_MAX_PAIRS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -309,7 +310,7 @@ def plan(
                     break
                 dropped[rule.name] = pairs
                 rule = rule.narrowed()
-        training = _training_rules(con, present, identifiers, nhs_pairs)
+        training = _training_rules(present, identifiers, nhs_pairs)
     finally:
         con.close()
     return Plan(
@@ -333,7 +334,7 @@ def _trains_something(rule: Rule, present: set[str], identifiers: list[str]) -> 
     return any(columns & present and not columns & set(rule.fields) for columns in inputs.values())
 
 
-def _training_rules(con, present: set[str], identifiers: list[str], nhs_pairs: int) -> list[Rule]:
+def _training_rules(present: set[str], identifiers: list[str], nhs_pairs: int) -> list[Rule]:
     """Two EM blocks that between them let every comparison be trained.
 
     Pairs sharing an NHS number are nearly all true matches, so they teach how often a true
@@ -342,15 +343,13 @@ def _training_rules(con, present: set[str], identifiers: list[str], nhs_pairs: i
     """
     rules = [
         rule
-        for rule in _training_candidates(con, present, identifiers, nhs_pairs)
+        for rule in _training_candidates(present, identifiers, nhs_pairs)
         if _trains_something(rule, present, identifiers)
     ]
     return rules
 
 
-def _training_candidates(
-    con, present: set[str], identifiers: list[str], nhs_pairs: int
-) -> list[Rule]:
+def _training_candidates(present: set[str], identifiers: list[str], nhs_pairs: int) -> list[Rule]:
     rules: list[Rule] = []
     if "nhs_number" in present and nhs_pairs >= 200:
         rules.append(_rule("nhs_number"))
@@ -358,17 +357,11 @@ def _training_candidates(
         rules.append(_rule("given_name_canonical", "family_name"))
     elif identifiers and identifiers[0] in present:
         rules.append(_rule(identifiers[0]))
-    # A block that leaves the names free to be learnt: date of birth, narrowed when big.
-    for keys in (
-        ("date_of_birth",),
-        ("date_of_birth", "sex"),
-        ("date_of_birth", "postcode"),
-        ("postcode",),
-    ):
-        rule = _rule(*keys)
-        if set(keys) <= present and _block_pairs(con, rule) <= EM_MAX_PAIRS:
-            rules.append(rule)
-            break
+    # A block that leaves the names free to be learnt: date of birth (sampled when big).
+    if "date_of_birth" in present:
+        rules.append(_rule("date_of_birth"))
+    elif "postcode" in present:
+        rules.append(_rule("postcode"))
     return rules
 
 
@@ -453,7 +446,7 @@ def train(linker: Linker, chosen: Plan, records: int, seed: int = 42, u_pairs: f
     for rule in chosen.training_rules:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule.creator(), estimate_without_term_frequencies=True
+                rule.creator(), estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
             )
         except (EMTrainingException, SplinkException) as exc:
             # Small inputs may have no pairs in a training block, or a block may leave no
