@@ -23,8 +23,8 @@ def collapse(
     (rows already grouped in SQL), else each row counts once.
     """
     fields = [*STANDARD_FIELDS, *identifier_fields(rows.columns)]
-    if rows.empty:
-        return rows[KEYS + fields].copy()
+    if rows.empty or not rows.duplicated(KEYS).any():
+        return rows[KEYS + fields].reset_index(drop=True)  # one row per record already
     ordered = rows.sort_values(recency, ascending=False, kind="stable") if recency else rows
     ordered = ordered.reset_index(drop=True)
     ordered["_position"] = range(len(ordered))
