@@ -16,7 +16,7 @@ def main(argv: list[str]) -> int:
         for m in pkgutil.iter_modules(benchmarks.__path__)
         if m.name.startswith("bench_")
     )
-    chosen = argv or topics
+    chosen = [a.replace("-", "_") for a in argv] or topics  # linkage-general too
     unknown = sorted(set(chosen) - set(topics))
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {topics}", file=sys.stderr)

@@ -48,7 +48,7 @@ left join address_matches as m
 def _prepare(frame: pd.DataFrame, address: pd.Series) -> pd.DataFrame:
     out = frame.copy()
     out["std_address"] = address.map(standard_address).astype(object)
-    out["std_postcode"] = out["postcode"].map(standard_postcode).astype(object)
+    out["std_postcode"] = out["postcode"].map(lambda v: standard_postcode(v, "uk")).astype(object)
     out["district"] = out["std_postcode"].map(
         lambda p: p.split(" ")[0] if isinstance(p, str) else None
     )

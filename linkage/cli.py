@@ -13,21 +13,31 @@ import logging
 import sys
 from pathlib import Path
 
+from linkage.inputs import LINK_TYPES
 from linkage.linker import DEFAULT_LINK_THRESHOLD, DEFAULT_REVIEW_BAND
 
 
 def _link(args: argparse.Namespace) -> int:
-    from linkage.inputs import read_mapping
+    from linkage.inputs import MappingError, read_mapping
     from linkage.linker import link_tables
 
-    mapping = read_mapping(args.mapping)
-    result = link_tables(
-        [Path(p) for p in args.input],
-        mapping,
-        backend=args.backend,
-        link_threshold=args.threshold,
-        review_band=(args.review_from, args.threshold),
-    )
+    options = {}
+    if args.link_type:
+        options["link_type"] = args.link_type
+    if args.twins_guard:
+        options["twins_guard"] = args.twins_guard == "on"
+    try:
+        result = link_tables(
+            [Path(p) for p in args.input],
+            read_mapping(args.mapping),
+            backend=args.backend,
+            link_threshold=args.threshold,
+            review_band=(args.review_from, args.threshold),
+            **options,
+        )
+    except MappingError as exc:
+        print(f"{args.mapping}: {exc}", file=sys.stderr)
+        return 2
     result.clusters().to_csv(args.output, index=False)
     if args.pairs:
         columns = [
@@ -108,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--output", required=True, help="CSV of source, record_id, cluster_id")
     link.add_argument("--pairs", help="also write the scored pairs to this CSV")
     link.add_argument("--review", help="also write the clerical review pairs to this CSV")
+    link.add_argument(
+        "--link-type",
+        choices=list(LINK_TYPES),
+        help="default: the mapping's link_type, else dedupe_only for one input and "
+        "link_only for several",
+    )
+    link.add_argument(
+        "--twins-guard",
+        choices=["on", "off"],
+        help="hold back household pairs that look like twins or namesakes (default: the "
+        "mapping's twins_guard, else on)",
+    )
     tuning(link)
     link.set_defaults(handler=_link)
 

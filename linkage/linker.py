@@ -19,9 +19,9 @@ from splink import Linker
 
 from linkage import model
 from linkage.clustering import cluster
-from linkage.inputs import ColumnMapping, TableInput, load_table
+from linkage.inputs import LINK_TYPES, ColumnMapping, MappingError, TableInput, load_table
 from linkage.records import collapse
-from linkage.standardise import standardise
+from linkage.standardise import empty_shares, identifier_fields, standardise
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ COMPARISON_COLUMNS = [
 
 DEFAULT_LINK_THRESHOLD = 0.9
 DEFAULT_REVIEW_BAND = (0.5, 0.9)
+# A field with more than this share of records empty after standardisation is reported.
+MOSTLY_EMPTY = 0.5
 
 RecordRef = tuple[str, str]  # (source, record_id)
 
@@ -130,25 +132,37 @@ def score_pairs(
     min_probability: float = DEFAULT_REVIEW_BAND[0],
     database_url: str | None = None,
     seed: int = 42,
+    link_type: str = "dedupe_only",
 ) -> tuple[pd.DataFrame, int, dict, dict]:
     """Train splink on the records and score the blocked pairs.
 
     Returns the pairs at or above `min_probability` (with gamma columns), the number of pairs
-    compared, the trained model, and timings.
+    compared, the trained model, and timings and what the model was built from.
     """
-    timings: dict[str, float] = {}
+    timings: dict = {}
+    identifiers = identifier_fields(records.columns)
+    nhs_pairs = int((records["nhs_number"].value_counts() - 1).clip(lower=0).sum())
+    chosen = model.plan(records, identifiers, link_type=link_type, nhs_pairs=nhs_pairs)
     db_api, work = _splink_api(backend, database_url)
     try:
         started = time.perf_counter()
-        table = pa.Table.from_pandas(records[COMPARISON_COLUMNS], preserve_index=False)
-        if backend == "duckdb":
-            frame = db_api.register(table)
+        columns = [*COMPARISON_COLUMNS, *identifiers]
+        if link_type == "dedupe_only":
+            parts = [records[columns]]
         else:
-            frame = db_api.register(table.to_pandas())
-        linker = Linker(frame, model.settings(backend), log_level=logging.WARNING)
-        nhs_pairs = int((records["nhs_number"].value_counts() - 1).clip(lower=0).sum())
-        u_pairs = min(2e6, max(1e5, len(records) ** 2 / 10))
-        model.train(linker, seed=seed, u_pairs=u_pairs, nhs_pairs=nhs_pairs)
+            parts = [part[columns] for _, part in records.groupby("source", sort=True)]
+        tables = [pa.Table.from_pandas(p, preserve_index=False) for p in parts]
+        frames = [
+            db_api.register(t) if backend == "duckdb" else db_api.register(t.to_pandas())
+            for t in tables
+        ]
+        linker = Linker(
+            frames if len(frames) > 1 else frames[0],
+            model.settings(backend, chosen),
+            log_level=logging.WARNING,
+        )
+        u_pairs = min(1e6, max(1e5, len(records) ** 2 / 10))  # as splink's own examples
+        prior = model.train(linker, chosen, len(records), seed=seed, u_pairs=u_pairs)
         timings["seconds_train"] = time.perf_counter() - started
         started = time.perf_counter()
         predicted = linker.inference.predict()
@@ -164,59 +178,90 @@ def score_pairs(
             output_type="pandas",
         )
         timings["seconds_predict"] = time.perf_counter() - started
-        return kept, int(compared), trained, timings
+        return kept, int(compared), trained, {**timings, **prior, **chosen.describe()}
     finally:
         _drop_work_schema(work)
 
 
-HELD_SQL = """
-select
-    (
-        l.given_name <> r.given_name
-        and coalesce(l.given_name_canonical <> r.given_name_canonical, true)
-        and jaro_winkler_similarity(l.given_name, r.given_name) < 0.8
-        and coalesce(l.given_name <> r.family_name, true)
-        and coalesce(r.given_name <> l.family_name, true)
+# Given names that differ by more than an ordinary typo, nickname or swap.
+_GIVEN_DISAGREE = """(
+    l.given_name <> r.given_name
+    and coalesce(l.given_name_canonical <> r.given_name_canonical, true)
+    and jaro_winkler_similarity(l.given_name, r.given_name) < {similarity}
+    and levenshtein(l.given_name, r.given_name) > 1
+    and not coalesce(l.given_name = r.family_name and r.given_name = l.family_name, false)
+)"""
+# Born apart: more than a typo, a day/month transposition, a year mistyped or a few days
+# off; siblings are born at least this many days apart (twins are caught by their names).
+_BORN_APART = """(
+    levenshtein(l.date_of_birth, r.date_of_birth) > 1
+    and not (
+        substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)
+        and substr(l.date_of_birth, 6, 2) = substr(r.date_of_birth, 9, 2)
+        and substr(l.date_of_birth, 9, 2) = substr(r.date_of_birth, 6, 2)
     )
-    or (
-        l.date_of_birth <> r.date_of_birth
-        and not (
-            substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)
-            and substr(l.date_of_birth, 6, 2) = substr(r.date_of_birth, 9, 2)
-            and substr(l.date_of_birth, 9, 2) = substr(r.date_of_birth, 6, 2)
+    and not (
+        substr(l.date_of_birth, 6, 5) = substr(r.date_of_birth, 6, 5)
+        and abs(try_cast(substr(l.date_of_birth, 1, 4) as integer)
+            - try_cast(substr(r.date_of_birth, 1, 4) as integer)) <= 1
+    )
+    and abs(date_diff(
+        'day', try_cast(l.date_of_birth as date), try_cast(r.date_of_birth as date)
+    )) > {days}
+)"""
+
+
+@dataclass(frozen=True)
+class TwinsGuard:
+    """Twins and namesakes share a household: the same family name and address (or
+    postcode), and either different given names (twins, siblings) or the same name born
+    apart (a parent and child, or siblings given one name). That shared evidence can
+    outweigh the one clear disagreement, so such a pair is not linked automatically unless
+    an identifier agrees (NHS number or any other): it goes to clerical review. Decided on
+    the values, not on the model's weights, so that it holds however training went; a pair
+    with no household in common, or with ordinary errors (one edit, a nickname, swapped
+    names, a year mistyped or dates a few days apart), is left to the model.
+    """
+
+    enabled: bool = True
+    given_name_similarity: float = 0.8  # Jaro-Winkler below which given names disagree
+    born_apart_days: int = 270  # dates of birth further apart belong to different people
+
+    def sql(self, identifiers: list[str]) -> str:
+        same_id = " or ".join(
+            f"coalesce(l.{c} = r.{c}, false)" for c in ["nhs_number", *identifiers]
         )
-        and levenshtein(l.date_of_birth, r.date_of_birth) > 1
-    ) as disagree,
-    coalesce(l.nhs_number = r.nhs_number, false) as same_nhs
+        return f"""
+select
+    coalesce(jaro_winkler_similarity(l.family_name, r.family_name) >= 0.92, false)
+    and (coalesce(l.address = r.address, false) or coalesce(l.postcode = r.postcode, false))
+    and (
+        coalesce({_GIVEN_DISAGREE.format(similarity=float(self.given_name_similarity))}, false)
+        or coalesce({_BORN_APART.format(days=int(self.born_apart_days))}, false)
+    )
+    and not ({same_id}) as held
 from pairs as p
 join records as l on l.unique_id = p.unique_id_l
 join records as r on r.unique_id = p.unique_id_r
 order by p.position
 """
 
+    def held(self, scored: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
+        """Which scored pairs the guard holds back from automatic linking."""
+        if scored.empty or not self.enabled:
+            return pd.Series(False, index=scored.index, dtype=bool)
+        import duckdb
 
-def _held_for_review(scored: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
-    """Pairs that disagree outright on given name or date of birth, without the same NHS number.
-
-    Twins share a family name, a date of birth and an address; a parent and child may share
-    names and an address. Together that evidence outweighs one clear disagreement, so such
-    pairs are not linked automatically: they go to clerical review (or wait for an NHS number).
-    Decided on the values, not on the model's weights, so that it holds however training went.
-    """
-    if scored.empty:
-        return pd.Series(False, index=scored.index)
-    import duckdb
-
-    pairs = scored[["unique_id_l", "unique_id_r"]].assign(position=range(len(scored)))
-    con = duckdb.connect()
-    try:
-        con.register("pairs", pairs)
-        con.register("records", records[COMPARISON_COLUMNS])
-        flags = con.execute(HELD_SQL).df()
-    finally:
-        con.close()
-    held = flags["disagree"].fillna(False).astype(bool) & ~flags["same_nhs"].astype(bool)
-    return pd.Series(held.to_numpy(), index=scored.index)
+        identifiers = identifier_fields(records.columns)
+        pairs = scored[["unique_id_l", "unique_id_r"]].assign(position=range(len(scored)))
+        con = duckdb.connect()
+        try:
+            con.register("pairs", pairs)
+            con.register("records", records[[*COMPARISON_COLUMNS, *identifiers]])
+            flags = con.execute(self.sql(identifiers)).df()
+        finally:
+            con.close()
+        return pd.Series(flags["held"].fillna(False).astype(bool).to_numpy(), index=scored.index)
 
 
 def _nhs_edges(records: pd.DataFrame) -> list[tuple[int, int]]:
@@ -249,12 +294,39 @@ def link_records(
     must_link: Iterable[tuple[RecordRef, RecordRef]] = (),
     cannot_link: Iterable[tuple[RecordRef, RecordRef]] = (),
     database_url: str | None = None,
-    date_format: str | None = None,
+    date_format: str | list[str] | None = None,
+    postcode_format: str = "auto",
+    link_type: str = "dedupe_only",
+    twins_guard: bool | TwinsGuard = True,
+    mapped_fields: Iterable[str] | None = None,
     seed: int = 42,
 ) -> LinkResult:
-    """Link records already in the standard fields, one row per (source, record_id)."""
+    """Link records already in the standard fields, one row per (source, record_id).
+
+    Further identifiers come as `id_*` columns. `link_type`: dedupe_only (every pair),
+    link_only (only pairs from different sources) or link_and_dedupe. `mapped_fields`: the
+    fields the user supplied, reported when mostly empty (default: every field with a value).
+    """
     started = time.perf_counter()
-    records = standardise(raw, date_format=date_format).reset_index(drop=True)
+    if link_type not in LINK_TYPES:
+        raise ValueError(f"link_type {link_type!r} is not one of {', '.join(LINK_TYPES)}")
+    guard = twins_guard if isinstance(twins_guard, TwinsGuard) else TwinsGuard(bool(twins_guard))
+    supplied = (
+        list(mapped_fields)
+        if mapped_fields is not None
+        else [c for c in raw.columns if c not in ("source", "record_id") and raw[c].notna().any()]
+    )
+    records = standardise(
+        raw, date_format=date_format, postcode_format=postcode_format
+    ).reset_index(drop=True)
+    if link_type != "dedupe_only" and records["source"].nunique() < 2:
+        if link_type == "link_only":
+            raise ValueError("link_type 'link_only' needs records from at least two sources")
+        link_type = "dedupe_only"  # one source: linking and deduplicating is deduplicating
+    empty = empty_shares(records, supplied)
+    mostly_empty = {f: share for f, share in empty.items() if share > MOSTLY_EMPTY}
+    for name, share in mostly_empty.items():
+        log.warning("field %s is %.0f%% empty after standardisation", name, 100 * share)
     records["unique_id"] = range(len(records))
     index = {
         (s, r): i
@@ -271,7 +343,7 @@ def link_records(
     low = min(review_band[0], link_threshold)
     if len(records) >= 2:
         scored, compared, trained, timings = score_pairs(
-            records, backend, low, database_url=database_url, seed=seed
+            records, backend, low, database_url=database_url, seed=seed, link_type=link_type
         )
     else:
         scored, compared, trained, timings = (
@@ -283,7 +355,7 @@ def link_records(
             {},
         )
     levels = model.level_weights(trained) if trained else {}
-    scored = scored.assign(method="probabilistic", held=_held_for_review(scored, records))
+    scored = scored.assign(method="probabilistic", held=guard.held(scored, records))
     decided = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]).assign(
         match_probability=1.0, method="clerical"
     )
@@ -365,6 +437,12 @@ def link_records(
         "deterministic_links": len(nhs),
         "clusters": len(set(roots)),
         "review_pairs": len(review),
+        "guard_held_pairs": int(
+            (scored["held"] & (scored["match_probability"] >= link_threshold)).sum()
+        ),
+        "twins_guard": guard.enabled,
+        "fields_mostly_empty": mostly_empty,
+        "empty_share": empty,
         "backend": backend,
         **timings,
         "seconds_total": time.perf_counter() - started,
@@ -414,26 +492,36 @@ def link_tables(
     `tables`: pandas DataFrames, (database URL, "schema.table") pairs or CSV paths.
     `mapping`: one mapping for all tables, or one per table (see linkage.inputs).
     Options: backend ("duckdb" or "postgres"), link_threshold, review_band, must_link,
-    cannot_link ((source, record_id) pairs), database_url (postgres backend), seed.
+    cannot_link ((source, record_id) pairs), database_url (postgres backend), link_type,
+    twins_guard, seed. `link_type` and `twins_guard` may also come from the mapping; by
+    default one table is deduplicated and several are linked (link_only).
     Rows sharing a (source, record_id) are collapsed into one record first.
     """
     mappings = list(mapping) if isinstance(mapping, list | tuple) else [mapping] * len(tables)
     if len(mappings) != len(tables):
         raise ValueError(f"{len(tables)} tables but {len(mappings)} mappings")
     parsed = [m if isinstance(m, ColumnMapping) else ColumnMapping.from_dict(m) for m in mappings]
+    for key in ("link_type", "twins_guard"):
+        declared = {getattr(m, key) for m in parsed} - {None}
+        if len(declared) > 1:
+            raise MappingError(f"mapping key '{key}': the mappings disagree ({sorted(declared)})")
+        if declared and key not in options:
+            options[key] = declared.pop()
+    options.setdefault("link_type", "dedupe_only" if len(tables) == 1 else "link_only")
+    identifiers = [set(m.identifiers) for m in parsed]
+    if any(i != identifiers[0] for i in identifiers):
+        raise MappingError(
+            "mapping key 'identifiers': every table needs the same identifiers "
+            f"(got {[sorted(i) for i in identifiers]})"
+        )
+    # Each table's dates and postcodes are standardised by its own declared format on loading.
     frames = [load_table(t, m, i + 1) for i, (t, m) in enumerate(zip(tables, parsed, strict=True))]
     rows = pd.concat(frames, ignore_index=True)
-    formats = {m.date_format for m in parsed}
-    date_format = formats.pop() if len(formats) == 1 else None
-    if date_format is None and len(formats) > 1:
-        # Different formats per table: standardise each table's dates before collapsing.
-        from linkage.standardise import standard_date
-
-        rows["date_of_birth"] = pd.concat(
-            [
-                f["date_of_birth"].map(lambda v, m=m: standard_date(v, m.date_format))
-                for f, m in zip(frames, parsed, strict=True)
-            ],
-            ignore_index=True,
-        )
-    return link_records(collapse(rows), date_format=date_format, **options)
+    mapped = list(dict.fromkeys(f for m in parsed for f in m.mapped_fields()))
+    return link_records(
+        collapse(rows),
+        date_format="%Y-%m-%d",
+        postcode_format="as_given",
+        mapped_fields=mapped,
+        **options,
+    )

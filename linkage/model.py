@@ -1,15 +1,19 @@
 """The splink model of a person: comparisons, blocking rules and how it is trained.
 
 Columns it expects (made by linkage.standardise): given_name, given_name_canonical,
-family_name, date_of_birth (ISO text), sex, postcode, address, nhs_number.
+family_name, date_of_birth (ISO text), sex, postcode, address, nhs_number, and any further
+identifiers (id_*). `plan` chooses, from the fields that are populated, what is compared,
+blocked on and trained on; `settings` and `train` carry the plan out.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Literal
 
+import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -18,6 +22,19 @@ from splink.internals.exceptions import EMTrainingException, SplinkException
 log = logging.getLogger(__name__)
 
 Backend = Literal["duckdb", "postgres"]
+
+# The standard person fields the model can compare (made by linkage.standardise); further
+# identifiers (id_*) come on top.
+PERSON_FIELDS = (
+    "given_name",
+    "given_name_canonical",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "address",
+    "nhs_number",
+)
 
 
 def _fuzzy(column: str, backend: Backend, strong: float, weak: float) -> list:
@@ -116,71 +133,327 @@ def _nhs_number():
     )
 
 
-# Each rule must be cheap (small blocks) and together they must reach nearly every true pair;
-# a pair is compared once however many rules admit it.
-PREDICTION_RULES = [
-    block_on("nhs_number"),
-    block_on("date_of_birth"),
-    block_on("given_name_canonical", "family_name"),
-    block_on("postcode", "family_name"),
-    block_on("postcode", "given_name_canonical"),
-]
-
-# Strict rules whose matches are almost all true; they estimate the prior match rate.
-DETERMINISTIC_RULES = [
-    block_on("nhs_number_valid"),
-    block_on("given_name", "family_name", "date_of_birth", "postcode"),
-]
-
-# Pairs sharing an NHS number are nearly all true matches, so they teach how often a true
-# match disagrees on names or date of birth; blocking on names instead would let same-named
-# parents and children teach that dates of birth often differ.
-TRAINING_RULES_WITH_NHS = [block_on("nhs_number"), block_on("date_of_birth")]
-TRAINING_RULES = [block_on("date_of_birth"), block_on("given_name_canonical", "family_name")]
-
-
-def settings(backend: Backend = "duckdb") -> SettingsCreator:
-    return SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name="unique_id",
-        comparisons=[
-            _name("given_name", "family_name", backend, canonical="given_name_canonical"),
-            _name("family_name", "given_name", backend),
-            _date_of_birth(),
-            cl.ExactMatch("sex"),
-            _location(backend),
-            _nhs_number(),
+def _identifier(column: str):
+    """A further identifier (membership, case number...): exact with term frequencies, then
+    one or two characters mistyped."""
+    return cl.CustomComparison(
+        [
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column).configure(tf_adjustment_column=column),
+            cll.LevenshteinLevel(column, 1).configure(label_for_charts="one character off"),
+            cll.LevenshteinLevel(column, 2).configure(label_for_charts="two characters off"),
+            cll.ElseLevel(),
         ],
-        blocking_rules_to_generate_predictions=PREDICTION_RULES,
+        output_column_name=column,
+    )
+
+
+# A field takes part in the model when at least this share of records has a value: a
+# comparison or blocking rule on an (almost) empty column only adds noise and cost.
+MIN_POPULATED = 0.01
+
+# A blocking rule is used as it is only if it compares at most this many pairs per record
+# (or RULE_FLOOR pairs on small inputs); a costlier one is narrowed by its further keys in
+# turn (a birth decade, an initial, a postcode area) until it fits, or dropped. With a fixed
+# duplication rate pairs then grow about linearly with records, where a rule on a
+# low-cardinality field alone grows with the square. Rules are counted on the records
+# before splink sees them.
+PAIRS_PER_RECORD = 1
+RULE_FLOOR = 50_000
+# EM learns from at most this many pairs of a training block (splink samples records when
+# the block is bigger), so that training costs about the same at any size.
+EM_MAX_PAIRS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A blocking rule: equal on every key (column or SQL expression of one record)."""
+
+    keys: tuple[str, ...]
+    fields: tuple[str, ...]  # the fields it needs populated
+    sql: str | None = None  # a cross-column rule (not a plain equi-join on one side's keys)
+    narrowers: tuple[tuple[str, str], ...] = ()  # (key, field it needs) to add when costly
+
+    def narrowed(self) -> Rule | None:
+        """The rule with its next narrowing key added, if any."""
+        if not self.narrowers:
+            return None
+        (key, needs), *rest = self.narrowers
+        return Rule((*self.keys, key), (*self.fields, needs), self.sql, tuple(rest))
+
+    @property
+    def name(self) -> str:
+        return self.sql or " + ".join(self.keys)
+
+    def creator(self):
+        return self.sql if self.sql else block_on(*self.keys)
+
+
+def _rule(
+    *keys: str,
+    fields: tuple[str, ...] | None = None,
+    narrowers: tuple[tuple[str, str], ...] = (),
+) -> Rule:
+    return Rule(keys, fields or keys, None, narrowers)
+
+
+_GIVEN_INITIAL = "substr(given_name_canonical, 1, 1)"
+_FAMILY_INITIAL = "substr(family_name, 1, 1)"
+_BIRTH_YEAR = "substr(date_of_birth, 1, 4)"
+_BY_DECADE = ("substr(date_of_birth, 1, 3)", "date_of_birth")
+_BY_GIVEN_INITIAL = (_GIVEN_INITIAL, "given_name_canonical")
+_BY_FAMILY_INITIAL = (_FAMILY_INITIAL, "family_name")
+_BY_AREA = ("substr(postcode, 1, 2)", "postcode")
+
+# Candidate prediction rules, most specific first; each is kept when its fields are populated
+# and its block is cheap enough (see PAIRS_PER_RECORD). A pair is compared once however many
+# rules admit it. There is no rule on date of birth alone: its blocks grow with the square
+# of the records.
+CANDIDATE_RULES = [
+    _rule("nhs_number"),
+    _rule("given_name_canonical", "family_name", narrowers=(_BY_DECADE, _BY_AREA)),
+    _rule("date_of_birth", _GIVEN_INITIAL, fields=("date_of_birth", "given_name_canonical")),
+    _rule("date_of_birth", _FAMILY_INITIAL, fields=("date_of_birth", "family_name")),
+    Rule(
+        (),
+        ("date_of_birth", "given_name", "family_name"),
+        "l.date_of_birth = r.date_of_birth and l.given_name = r.family_name",
+    ),
+    _rule("postcode", "family_name"),
+    _rule("postcode", "given_name_canonical"),
+    _rule("postcode", "date_of_birth"),
+    _rule(
+        "family_name",
+        _BIRTH_YEAR,
+        fields=("family_name", "date_of_birth"),
+        narrowers=(_BY_GIVEN_INITIAL, _BY_AREA),
+    ),
+    _rule(
+        "given_name_canonical",
+        _BIRTH_YEAR,
+        fields=("given_name_canonical", "date_of_birth"),
+        narrowers=(_BY_FAMILY_INITIAL, _BY_AREA),
+    ),
+    _rule("address", _GIVEN_INITIAL, fields=("address", "given_name_canonical")),
+    _rule("address", _BIRTH_YEAR, fields=("address", "date_of_birth")),
+    # Single fields, where selective enough on this input or once narrowed.
+    _rule("family_name", narrowers=(_BY_GIVEN_INITIAL, _BY_DECADE, _BY_AREA)),
+    _rule("given_name_canonical", narrowers=(_BY_FAMILY_INITIAL, _BY_DECADE, _BY_AREA)),
+    _rule("postcode", narrowers=(_BY_DECADE,)),
+]
+
+
+@dataclass
+class Plan:
+    """The model for one input: which fields it compares, blocks and trains on."""
+
+    fields: list[str]  # populated standard fields and identifiers
+    identifiers: list[str]
+    rules: list[Rule]
+    dropped_rules: dict[
+        str, int
+    ]  # rule name -> pairs it would have compared (narrowed or not used)
+    training_rules: list[Rule]
+    prior_rules: list[Rule]
+    link_type: str = "dedupe_only"
+
+    def describe(self) -> dict:
+        return {
+            "fields_used": self.fields,
+            "blocking_rules": [r.name for r in self.rules],
+            "blocking_rules_too_costly": self.dropped_rules,
+            "training_rules": [r.name for r in self.training_rules],
+            "prior_rules": [r.name for r in self.prior_rules],
+            "link_type": self.link_type,
+        }
+
+
+def _block_pairs(con, rule: Rule) -> int:
+    """Pairs a rule would compare (within one table, as an upper bound for linking)."""
+    if rule.sql:
+        return 0  # cross-column equi-join on date of birth and a full name: tiny blocks
+    keys = ", ".join(rule.keys)
+    present = " and ".join(f"({k}) is not null" for k in rule.keys)
+    return int(
+        con.execute(
+            f"select coalesce(sum(n * (n - 1) / 2), 0) from "
+            f"(select count(*) as n from records where {present} group by {keys})"
+        ).fetchone()[0]
+    )
+
+
+def plan(
+    records: pd.DataFrame,
+    identifiers: list[str],
+    link_type: str = "dedupe_only",
+    nhs_pairs: int = 0,
+) -> Plan:
+    """Choose comparisons, blocking, training and prior rules from the populated fields."""
+    import duckdb
+
+    columns = [c for c in (*PERSON_FIELDS, *identifiers) if c in records.columns]
+    shares = {c: float(records[c].notna().mean()) if len(records) else 0.0 for c in columns}
+    fields = [c for c in columns if shares[c] >= MIN_POPULATED]
+    present = set(fields)
+    budget = max(PAIRS_PER_RECORD * len(records), RULE_FLOOR)
+    con = duckdb.connect()
+    try:
+        con.register("records", records[columns])
+        candidates = [_rule(i) for i in identifiers if i in present] + CANDIDATE_RULES
+        rules, dropped = [], {}
+        for candidate in candidates:
+            rule: Rule | None = candidate
+            while rule is not None and set(rule.fields) <= present:
+                pairs = _block_pairs(con, rule)
+                if pairs <= budget:
+                    rules.append(rule)
+                    break
+                dropped[rule.name] = pairs
+                rule = rule.narrowed()
+        training = _training_rules(present, identifiers, nhs_pairs)
+    finally:
+        con.close()
+    return Plan(
+        fields, identifiers, rules, dropped, training, _prior_rules(present, identifiers), link_type
+    )
+
+
+# The columns each comparison reads: EM cannot train a comparison on a block that uses any.
+COMPARISON_INPUTS = {
+    "given_name": {"given_name", "given_name_canonical", "family_name"},
+    "family_name": {"family_name", "given_name"},
+    "date_of_birth": {"date_of_birth"},
+    "sex": {"sex"},
+    "location": {"postcode", "address"},
+    "nhs_number": {"nhs_number"},
+}
+
+
+def _trains_something(rule: Rule, present: set[str], identifiers: list[str]) -> bool:
+    inputs = {**COMPARISON_INPUTS, **{i: {i} for i in identifiers}}
+    return any(columns & present and not columns & set(rule.fields) for columns in inputs.values())
+
+
+def _training_rules(present: set[str], identifiers: list[str], nhs_pairs: int) -> list[Rule]:
+    """Two EM blocks that between them let every comparison be trained.
+
+    Pairs sharing an NHS number are nearly all true matches, so they teach how often a true
+    match disagrees on names or date of birth; blocking on names instead would let
+    same-named parents and children teach that dates of birth often differ.
+    """
+    rules = [
+        rule
+        for rule in _training_candidates(present, identifiers, nhs_pairs)
+        if _trains_something(rule, present, identifiers)
+    ]
+    return rules
+
+
+def _training_candidates(present: set[str], identifiers: list[str], nhs_pairs: int) -> list[Rule]:
+    rules: list[Rule] = []
+    if "nhs_number" in present and nhs_pairs >= 200:
+        rules.append(_rule("nhs_number"))
+    elif {"given_name_canonical", "family_name"} <= present:
+        rules.append(_rule("given_name_canonical", "family_name"))
+    elif identifiers and identifiers[0] in present:
+        rules.append(_rule(identifiers[0]))
+    # A block that leaves the names free to be learnt: date of birth (sampled when big).
+    if "date_of_birth" in present:
+        rules.append(_rule("date_of_birth"))
+    elif "postcode" in present:
+        rules.append(_rule("postcode"))
+    return rules
+
+
+def _prior_rules(present: set[str], identifiers: list[str]) -> list[Rule]:
+    """Strict rules whose matches are almost all true; they estimate the prior match rate.
+
+    Built from what is populated, so that data without postcodes or NHS numbers still finds
+    its matches here (a rule that finds none would leave a prior of zero).
+    """
+    rules = [_rule("nhs_number_valid")] if "nhs_number" in present else []
+    rules += [_rule(i) for i in identifiers if i in present]
+    person = [f for f in ("given_name", "family_name", "date_of_birth", "postcode") if f in present]
+    if len(person) >= 3:
+        rules.append(_rule(*person))
+    return rules
+
+
+def settings(backend: Backend, chosen: Plan) -> SettingsCreator:
+    """splink settings for a plan: comparisons of the populated fields, its blocking rules."""
+    present = set(chosen.fields)
+    comparisons = []
+    if "given_name" in present:
+        comparisons.append(
+            _name("given_name", "family_name", backend, canonical="given_name_canonical")
+        )
+    if "family_name" in present:
+        comparisons.append(_name("family_name", "given_name", backend))
+    if "date_of_birth" in present:
+        comparisons.append(_date_of_birth())
+    if "sex" in present:
+        comparisons.append(cl.ExactMatch("sex"))
+    if present & {"postcode", "address"}:
+        comparisons.append(_location(backend))
+    if "nhs_number" in present:
+        comparisons.append(_nhs_number())
+    comparisons += [_identifier(i) for i in chosen.identifiers if i in present]
+    return SettingsCreator(
+        link_type=chosen.link_type,
+        unique_id_column_name="unique_id",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=[r.creator() for r in chosen.rules],
         retain_intermediate_calculation_columns=True,  # mw_<comparison>: evidence for review
         retain_matching_columns=False,
     )
 
 
-def train(linker: Linker, seed: int = 42, u_pairs: float = 2e6, nhs_pairs: int = 0) -> None:
+def train(linker: Linker, chosen: Plan, records: int, seed: int = 42, u_pairs: float = 2e6) -> dict:
     """Estimate the prior, then u by random sampling and m by EM (parameters, not guesses).
 
-    `nhs_pairs`: how many pairs share an NHS number; enough of them and EM learns from them.
+    Returns how the prior was found: from the plan's strict rules when they find matches,
+    else from looser ones, else (nothing agrees exactly) one match per record assumed.
     """
-    try:
-        linker.training.estimate_probability_two_random_records_match(
-            DETERMINISTIC_RULES, recall=0.7
-        )
-    except (SplinkException, ZeroDivisionError) as exc:
-        log.warning("prior not estimated (%s); splink's default is used", exc)
     settings_obj = linker._settings_obj  # no public setter; a prior of 0 or 1 breaks predict
-    prior = settings_obj._probability_two_random_records_match
-    settings_obj._probability_two_random_records_match = min(max(prior, 1e-7), 0.5)
+    prior, source = 0.0, ""
+    attempts = [(chosen.prior_rules, 0.7)]
+    looser = ("given_name", "family_name", "date_of_birth")
+    if set(looser) <= set(chosen.fields):
+        attempts.append(([_rule(*looser)], 0.5))
+    for rules, recall in attempts:
+        if not rules:
+            continue
+        try:
+            linker.training.estimate_probability_two_random_records_match(
+                [r.creator() for r in rules], recall=recall
+            )
+        except (SplinkException, ZeroDivisionError) as exc:
+            log.warning("prior not estimated from %s (%s)", [r.name for r in rules], exc)
+            continue
+        prior = settings_obj._probability_two_random_records_match
+        if 0 < prior < 1:
+            source = (
+                "estimate_probability_two_random_records_match on "
+                f"{'; '.join(r.name for r in rules)} (recall {recall})"
+            )
+            break
+    if not 0 < prior < 1:
+        # Nothing agrees exactly on the strict rules: assume each record has one match.
+        prior = min(0.5, 1 / max(records - 1, 1))
+        source = "assumed one match per record (no strict rule found matches)"
+    settings_obj._probability_two_random_records_match = prior
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
-    for rule in TRAINING_RULES_WITH_NHS if nhs_pairs >= 200 else TRAINING_RULES:
+    for rule in chosen.training_rules:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True
+                rule.creator(), estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
             )
-        except EMTrainingException as exc:
-            # Small inputs may have no pairs in a training block; the other rule, or
-            # splink's default m values, stand in.
+        except (EMTrainingException, SplinkException) as exc:
+            # Small inputs may have no pairs in a training block, or a block may leave no
+            # comparison to train (names only); the other rule, or splink's default m
+            # values, stand in.
             log.warning("EM skipped: %s", str(exc).splitlines()[0])
+    return {"prior": prior, "prior_source": source}
 
 
 def level_weights(model: dict) -> dict[str, list[tuple[float | None, str]]]:

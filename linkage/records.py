@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from linkage.standardise import STANDARD_FIELDS
+from linkage.standardise import STANDARD_FIELDS, identifier_fields
 
 KEYS = ["source", "record_id"]
 
@@ -22,14 +22,15 @@ def collapse(
     `recency` names a sortable column (later is more recent); `count` a column of row weights
     (rows already grouped in SQL), else each row counts once.
     """
-    if rows.empty:
-        return rows[KEYS + list(STANDARD_FIELDS)].copy()
+    fields = [*STANDARD_FIELDS, *identifier_fields(rows.columns)]
+    if rows.empty or not rows.duplicated(KEYS).any():
+        return rows[KEYS + fields].reset_index(drop=True)  # one row per record already
     ordered = rows.sort_values(recency, ascending=False, kind="stable") if recency else rows
     ordered = ordered.reset_index(drop=True)
     ordered["_position"] = range(len(ordered))
     ordered["_weight"] = ordered[count] if count else 1
     result = ordered[KEYS].drop_duplicates().reset_index(drop=True)
-    for field in STANDARD_FIELDS:
+    for field in fields:
         present = ordered.loc[ordered[field].notna(), [*KEYS, field, "_weight", "_position"]]
         if present.empty:
             result[field] = None

@@ -151,6 +151,8 @@ def test_link_tables_takes_a_mapping_and_csv_files_from_the_command_line(region,
         "postcode": "postcode",
         "address": "address",
         "nhs_number": "NHS",
+        # Each body holds some duplicate records of its own: deduplicate them too.
+        "link_type": "link_and_dedupe",
     }
     (tmp_path / "mapping.yml").write_text("\n".join(f"{k}: {v}" for k, v in mapping.items()))
     completed = subprocess.run(

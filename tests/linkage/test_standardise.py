@@ -35,7 +35,11 @@ def test_sex_codes_of_every_body(code, expected):
 def test_postcode_gets_one_space_before_the_inward_code():
     assert standard_postcode("ls11ab") == "LS1 1AB"
     assert standard_postcode(" LS1   1AB ") == "LS1 1AB"
-    assert standard_postcode("x") is None
+    assert standard_postcode("x", "uk") is None
+    # Another country's postcode is kept as given, trimmed and upper case.
+    assert standard_postcode(" 1012 ab ") == "1012 AB"
+    assert standard_postcode("75001") == "75001"
+    assert standard_postcode("x") == "X"
 
 
 def test_dates_in_each_bodys_format():
