@@ -16,6 +16,7 @@ import psycopg
 from ingestion.spec import SourceSpec
 from jigsaw.database import parse_url, resolve_database_url
 from orchestration.factories.soda_checks import build_soda_checks, record_gate
+from quality.access import check_access, grant_readers, practitioner_purposes, readers
 from quality.contract_files import ContractFile
 from quality.disclosure import check_disclosure
 from quality.history import ensure_history_table
@@ -35,6 +36,7 @@ ROLES_KEY = dg.AssetKey(["quality", "database_roles"])
 PRIVACY_CHECK = "no_clear_identifiers"
 DISCLOSURE_CHECK = "disclosure_control"
 PURPOSE_CHECK = "purpose_limitation"
+ACCESS_CHECK = "readers_by_purpose"
 
 
 def _gate_result(
@@ -205,7 +207,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
         group_name="published",
         description=f"{mart.name} as analysts see it: marts_build.{mart.name} swapped into "
         "`marts` atomically, once its blocking gates and those upstream passed.",
-        metadata={"purpose": mart.purposes, "gates": gates.names()},
+        metadata={"purpose": mart.purposes, "gates": gates.names(), "readers": readers(mart)},
     )
     def _publish(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         with psycopg.connect(resolve_database_url()) as conn:
@@ -218,10 +220,11 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
                     "Analysts keep the last good version.",
                     metadata={"blocked_by": blocked},
                 )
-            [publication] = publish_marts(conn, [mart.name], run_id=context.run.run_id)
+            [publication] = publish_marts(conn, [mart], run_id=context.run.run_id)
         return dg.MaterializeResult(
             metadata={
                 "row_count": publication.row_count,
+                "readers": list(publication.readers),
                 "published_from": f"{MARTS_BUILD_SCHEMA}.{mart.name}",
                 "gates": gates.names(),
             }
@@ -255,27 +258,77 @@ def gates_blocking_publication(
     return blocked
 
 
-@dg.asset(
-    key=ROLES_KEY,
-    group_name="quality",
-    description="jigsaw_engineer, jigsaw_linkage and jigsaw_analyst with their grants, "
-    "(re)applied to the database.",
-    # Grants over whole schemas can collide with dbt swapping tables in the same run.
-    retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
-)
-def database_roles() -> dg.MaterializeResult:
-    url = resolve_database_url()
-    with psycopg.connect(url) as conn:
-        ensure_roles(conn, parse_url(url).dbname)
-    return dg.MaterializeResult()
+def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
+    purposes = practitioner_purposes(mart_models)
+
+    @dg.asset(
+        key=ROLES_KEY,
+        group_name="quality",
+        description="jigsaw_engineer, jigsaw_linkage, jigsaw_analyst and one practitioner role "
+        f"per purpose of a record-level mart ({', '.join(purposes) or 'none'}), with their "
+        "grants, (re)applied to the database; the published marts' readers re-applied from "
+        "each mart's meta.",
+        # Grants over whole schemas can collide with dbt swapping tables in the same run.
+        retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
+    )
+    def database_roles() -> dg.MaterializeResult:
+        url = resolve_database_url()
+        with psycopg.connect(url) as conn:
+            roles = ensure_roles(conn, parse_url(url).dbname, purposes=purposes)
+            with conn.transaction():
+                published = {
+                    name
+                    for (name,) in conn.execute(
+                        "select table_name from information_schema.tables"
+                        " where table_schema = 'marts'"
+                    ).fetchall()
+                }
+                for mart in mart_models:
+                    if mart.name in published:
+                        grant_readers(conn, mart)
+        return dg.MaterializeResult(metadata={"roles": roles})
+
+    return database_roles
+
+
+database_roles = build_roles_asset([])
+
+
+def build_access_check(mart: MartModel, mart_models: list[MartModel]) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["marts", mart.name]),
+        name=ACCESS_CHECK,
+        description="Read back from the catalogue: every role that can read the published mart "
+        f"is one its meta names ({', '.join(readers(mart)) or 'none'}), and no practitioner "
+        "reads a mart of a purpose its agreements do not permit.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        with psycopg.connect(resolve_database_url()) as conn:
+            findings = [f.as_dict() for f in check_access(conn, mart_models) if f.mart == mart.name]
+        summary = "; ".join(f"{f['role']}: {f['reason']}" for f in findings)
+        return _gate_result(
+            context,
+            check_name=ACCESS_CHECK,
+            mart=mart.name,
+            findings=findings,
+            summary=summary,
+            extra={"readers": readers(mart)},
+        )
+
+    return _check
 
 
 def build_mart_defs(
     manifest: dict, specs: list[SourceSpec], contracts: list[ContractFile]
 ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
     assets, checks = [], []
-    for mart in marts(manifest):
-        checks += [build_privacy_check(mart), build_purpose_check(mart, manifest, specs)]
+    mart_models = marts(manifest)
+    for mart in mart_models:
+        checks += [
+            build_privacy_check(mart),
+            build_purpose_check(mart, manifest, specs),
+            build_access_check(mart, mart_models),
+        ]
         if mart.is_aggregate:
             checks.append(build_disclosure_check(mart))
         assets.append(build_publish_asset(mart, publishing_gates(mart, manifest, contracts)))
@@ -286,7 +339,7 @@ def build_quality_defs(
     manifest: dict | None, specs: list[SourceSpec], contracts: list[ContractFile]
 ) -> dg.Definitions:
     known = {dg.AssetKey([s.raw_schema, e.name]) for s in specs for e in s.entities}
-    assets: list = [database_roles]
+    assets: list = [build_roles_asset(marts(manifest) if manifest is not None else [])]
     checks = []
     if manifest is not None:
         known |= {dg.AssetKey([name]) for name in model_names(manifest)}
