@@ -11,6 +11,7 @@ from jigsaw.database import resolve_database_url
 
 PERSON_XREF = dg.AssetKey(["linkage", "person_xref"])
 ADDRESS_XREF = dg.AssetKey(["linkage", "address_xref"])
+PROPERTY_KEYS = dg.AssetKey(["linkage", "property_keys"])
 EVALUATION = dg.AssetKey(["linkage", "evaluation"])
 GAZETTEER = dg.AssetKey(["raw_reference", "gazetteer"])
 
@@ -19,6 +20,14 @@ PERSON_SOURCES = [
     for spec in load_specs()
     for entity in spec.entities
     if entity.has_person
+]
+
+# Every extract that holds a UPRN: each of its properties gets a keyed property key.
+UPRN_SOURCES = [
+    dg.AssetKey([spec.raw_schema, entity.name])
+    for spec in load_specs()
+    for entity in spec.entities
+    if any(column.raw_name == "uprn" for column in entity.columns)
 ]
 
 
@@ -72,6 +81,24 @@ def address_xref(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 
 @dg.asset(
+    key=PROPERTY_KEYS,
+    deps=[*UPRN_SOURCES, ADDRESS_XREF],
+    group_name="linkage",
+    kinds={"python", "postgres"},
+    description=(
+        "The keyed pseudonymous key of every property the region holds (HMAC of the UPRN, "
+        "domain 'uprn'): what marts carry for readers without an address purpose."
+    ),
+)
+def property_keys(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from linkage.property_keys import run_property_keys
+
+    stats = run_property_keys(resolve_database_url())
+    context.log.info(f"{stats['new_properties']} new property keys, {stats['properties']} in all")
+    return dg.MaterializeResult(metadata=_metadata(stats))
+
+
+@dg.asset(
     key=EVALUATION,
     deps=[PERSON_XREF],
     group_name="linkage",
@@ -94,4 +121,4 @@ def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=_metadata(report))
 
 
-defs = dg.Definitions(assets=[person_xref, address_xref, evaluation])
+defs = dg.Definitions(assets=[person_xref, address_xref, property_keys, evaluation])

@@ -67,6 +67,21 @@ def test_privacy_catches_identifiers_by_content(scratch):
     assert all(NHS not in f.detail and "M13 9PL" not in f.detail for f in findings)
 
 
+def test_privacy_treats_uprns_as_address_identifiers(scratch):
+    scratch.execute(
+        "create table gate_test.homes as select 'pk_' || g as property_key,"
+        " (100000000 + g * 37)::text as home_ref, lpad(g::text, 5, '0') || 'A' as premises_code,"
+        " 'E0100' || g as lsoa_code, (10023456789 + g)::text as uprn"
+        " from generate_series(1, 30) g"
+    )
+    found = {
+        (f.column, f.rule, f.detected_by) for f in check_privacy(scratch, "gate_test", "homes")
+    }
+    assert found == {("uprn", "UPRN", "name"), ("home_ref", "UPRN", "content")}
+    # A record-level mart read only for an address purpose may carry them.
+    assert check_privacy(scratch, "gate_test", "homes", allowed=frozenset({"UPRN"})) == []
+
+
 def test_disclosure_catches_small_counts_and_lone_suppressed_cells(scratch):
     scratch.execute(
         "create table gate_test.by_area (lsoa_code text, category text, n_people integer)"
