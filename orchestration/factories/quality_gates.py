@@ -24,7 +24,8 @@ from quality.access import (
     readers,
 )
 from quality.contract_files import ContractFile
-from quality.disclosure import check_disclosure
+from quality.differencing import check_differencing
+from quality.disclosure import THRESHOLD, check_disclosure
 from quality.history import ensure_history_table
 from quality.manifest import (
     MARTS_BUILD_SCHEMA,
@@ -43,6 +44,7 @@ PRIVACY_CHECK = "no_clear_identifiers"
 DISCLOSURE_CHECK = "disclosure_control"
 PURPOSE_CHECK = "purpose_limitation"
 ACCESS_CHECK = "readers_by_purpose"
+DIFFERENCING_CHECK = "no_differencing"
 
 
 def _gate_result(
@@ -117,8 +119,8 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey([mart.name]),
         name=DISCLOSURE_CHECK,
         blocking=True,
-        description="Counts below 10 are suppressed, and no group has a single suppressed cell "
-        "that its total would reveal.",
+        description=f"Counts from 1 to {THRESHOLD - 1} are suppressed, and no group has a single "
+        "suppressed cell that its total would reveal.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         with psycopg.connect(resolve_database_url()) as conn:
@@ -139,6 +141,33 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
             mart=mart.name,
             findings=findings,
             summary=summary,
+        )
+
+    return _check
+
+
+def build_differencing_check(
+    mart: MartModel, mart_models: list[MartModel]
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey([mart.name]),
+        name=DIFFERENCING_CHECK,
+        blocking=True,
+        description="No mart that this aggregate's readers can also read holds its cell "
+        f"dimensions ({', '.join(mart.meta.get('disclosure_groups') or []) or 'undeclared'}) "
+        "at record level: suppressed cells cannot be recomputed by counting.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        with psycopg.connect(resolve_database_url()) as conn:
+            findings = [f.as_dict() for f in check_differencing(conn, mart, mart_models)]
+        summary = "; ".join(f["detail"] for f in findings)
+        return _gate_result(
+            context,
+            check_name=DIFFERENCING_CHECK,
+            mart=mart.name,
+            findings=findings,
+            summary=summary,
+            extra={"readers": readers(mart)},
         )
 
     return _check
@@ -196,7 +225,7 @@ def publishing_gates(
 ) -> PublishingGates:
     own = [PRIVACY_CHECK, PURPOSE_CHECK]
     if mart.is_aggregate:
-        own.append(DISCLOSURE_CHECK)
+        own += [DISCLOSURE_CHECK, DIFFERENCING_CHECK]
     own += [c.check_name for c in contracts if c.layer == "marts" and c.table == mart.name]
     upstream = lineage(manifest, mart.unique_id)
     feeding = [
@@ -346,7 +375,7 @@ def build_mart_defs(
             build_access_check(mart, mart_models),
         ]
         if mart.is_aggregate:
-            checks.append(build_disclosure_check(mart))
+            checks += [build_disclosure_check(mart), build_differencing_check(mart, mart_models)]
         assets.append(build_publish_asset(mart, publishing_gates(mart, manifest, contracts)))
     return assets, checks
 

@@ -17,6 +17,7 @@ from quality.access import (
     practitioner_role,
     readers,
 )
+from quality.differencing import check_differencing
 from quality.manifest import MartModel
 from quality.publish import publish_marts
 from quality.roles import _set_login, ensure_roles
@@ -199,3 +200,40 @@ def test_passwords_reach_the_server_only_as_scram_verifiers(conn, monkeypatch):
         assert secret not in stored
     finally:
         conn.rollback()
+
+
+def test_differencing_gate_fails_while_analysts_can_count_the_suppressed_cell(published_url):
+    """The bypass of the issue: an aggregate suppresses 3 people in hardship in area A, and a
+    record-level table beside it, readable by the same analyst, counts them back."""
+    hardship = MartModel(
+        HARDSHIP.name,
+        HARDSHIP.unique_id,
+        {**HARDSHIP.meta, "disclosure_groups": ["lsoa_code", "month_start"]},
+    )
+    marts = [hardship, FEATURES, DAMP]
+    with psycopg.connect(published_url, autocommit=True) as conn:
+        conn.execute(
+            "create table marts.features_extract as select 'p' || g as person_key,"
+            " 'A' as lsoa_code, date '2026-01-01' as month_start,"
+            " g <= 3 as in_financial_hardship from generate_series(1, 40) g"
+        )
+        conn.execute("drop table marts_build.person_features")
+        conn.execute("create table marts_build.person_features as table marts.features_extract")
+        # The rule alone: nobody who reads the aggregate reads the record-level mart.
+        assert check_differencing(conn, hardship, marts) == []
+        conn.execute(f"grant select on marts.features_extract to {ANALYST}")
+    with _as(published_url, ANALYST) as analyst:
+        recovered = analyst.execute(
+            "select count(*) filter (where in_financial_hardship) from marts.features_extract"
+            " where lsoa_code = 'A'"
+        ).fetchone()[0]
+        assert recovered == 3  # what suppression was meant to hide
+    with psycopg.connect(published_url, autocommit=True) as conn:
+        [finding] = check_differencing(conn, hardship, marts)
+        assert (finding.other, finding.roles) == ("features_extract", (ANALYST,))
+        assert "counting its rows rebuilds every cell" in finding.detail
+        conn.execute(f"revoke select on marts.features_extract from {ANALYST}")
+        assert check_differencing(conn, hardship, marts) == []
+        # Without its cell dimensions the aggregate cannot be checked: that fails too.
+        [undeclared] = check_differencing(conn, HARDSHIP, marts)
+        assert "declare meta.disclosure_groups" in undeclared.detail

@@ -155,6 +155,7 @@ def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
         "no_clear_identifiers",
         "purpose_limitation",
         "disclosure_control",
+        "no_differencing",
         "readers_by_purpose",
     }
     everything = [dbt_build, database_roles, *publish_assets, *gates, *build_soda_checks([core])]
