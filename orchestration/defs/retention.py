@@ -18,6 +18,7 @@ from ingestion.spec import load_specs
 from jigsaw.database import resolve_database_url
 from jigsaw.paths import landing_dir
 from orchestration.defs.dbt import manifest_path
+from quality.disclosure import dbt_vars_arguments
 
 # dbt models that keep rows between runs (materialized incremental): the only place derived
 # rows of a purged period could outlive it.
@@ -71,7 +72,8 @@ def rebuild_incremental_models(
         return
     resolve_database_url()  # exports JIGSAW_DB_* for profiles.yml
     dbt.cli(
-        ["run", "--full-refresh", "--select", " ".join(INCREMENTAL_MODELS)], manifest=manifest_path
+        ["run", "--full-refresh", "--select", " ".join(INCREMENTAL_MODELS), *dbt_vars_arguments()],
+        manifest=manifest_path,
     ).wait()
 
 

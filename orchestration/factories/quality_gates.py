@@ -25,7 +25,7 @@ from quality.access import (
 )
 from quality.contract_files import ContractFile
 from quality.differencing import check_differencing
-from quality.disclosure import THRESHOLD, check_disclosure
+from quality.disclosure import PTABLE, THRESHOLD, check_disclosure
 from quality.history import ensure_history_table
 from quality.manifest import (
     MARTS_BUILD_SCHEMA,
@@ -34,12 +34,14 @@ from quality.manifest import (
     marts,
     model_names,
 )
+from quality.perturbation import write_perturbation_table
 from quality.privacy import UPRN, check_privacy
 from quality.publish import publish_marts
 from quality.purpose import check_purpose
 from quality.roles import ensure_roles
 
 ROLES_KEY = dg.AssetKey(["quality", "database_roles"])
+PERTURBATION_KEY = dg.AssetKey(["quality", "perturbation_table"])
 PRIVACY_CHECK = "no_clear_identifiers"
 DISCLOSURE_CHECK = "disclosure_control"
 PURPOSE_CHECK = "purpose_limitation"
@@ -339,6 +341,18 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
 database_roles = build_roles_asset([])
 
 
+@dg.asset(
+    key=PERTURBATION_KEY,
+    group_name="quality",
+    kinds={"python", "postgres"},
+    description=f"The p-table of cell-key perturbation ({PTABLE}, from ONS's "
+    "cell-key-perturbation package) that dbt applies to every published aggregate count.",
+)
+def perturbation_table() -> dg.MaterializeResult:
+    with psycopg.connect(resolve_database_url()) as conn:
+        return dg.MaterializeResult(metadata=write_perturbation_table(conn))
+
+
 def build_access_check(mart: MartModel, mart_models: list[MartModel]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["marts", mart.name]),
@@ -384,7 +398,10 @@ def build_quality_defs(
     manifest: dict | None, specs: list[SourceSpec], contracts: list[ContractFile]
 ) -> dg.Definitions:
     known = {dg.AssetKey([s.raw_schema, e.name]) for s in specs for e in s.entities}
-    assets: list = [build_roles_asset(marts(manifest) if manifest is not None else [])]
+    assets: list = [
+        build_roles_asset(marts(manifest) if manifest is not None else []),
+        perturbation_table,
+    ]
     checks = []
     if manifest is not None:
         known |= {dg.AssetKey([name]) for name in model_names(manifest)}

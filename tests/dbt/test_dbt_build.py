@@ -143,6 +143,7 @@ def test_every_mart_reaches_only_bodies_that_permit_its_purpose(dbt_build):
     # Purpose-limited marts read their people through purpose-limited paths only.
     assert reports["betting_hardship_by_area"].sources == [
         "linkage",
+        "quality",
         "raw_housing_provider",
         "raw_licensing",
         "raw_reference",

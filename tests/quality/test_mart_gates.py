@@ -88,9 +88,14 @@ def test_disclosure_catches_small_counts_and_lone_suppressed_cells(scratch):
     )
     scratch.execute(
         "insert into gate_test.by_area values ('A', 'x', 25), ('A', 'y', null), ('A', 'z', null),"
-        " ('B', 'x', 40), ('B', 'y', 12)"
+        " ('B', 'x', 40), ('B', 'y', 15)"
     )
     assert check_disclosure(scratch, "gate_test", "by_area", groups=["lsoa_code"]) == []
+    # A count the p-table did not round was not perturbed.
+    scratch.execute("insert into gate_test.by_area values ('E', 'x', 12), ('E', 'y', 0)")
+    [unperturbed] = check_disclosure(scratch, "gate_test", "by_area", groups=["lsoa_code"])
+    assert (unperturbed.rule, unperturbed.cells) == ("perturbation", 1)
+    scratch.execute("delete from gate_test.by_area where lsoa_code = 'E'")
 
     scratch.execute("insert into gate_test.by_area values ('C', 'x', 3), ('C', 'y', 30)")
     scratch.execute("insert into gate_test.by_area values ('D', 'x', null), ('D', 'y', 50)")
@@ -100,6 +105,7 @@ def test_disclosure_catches_small_counts_and_lone_suppressed_cells(scratch):
     }
     assert found == {
         ("n_people", "primary suppression", 1),
+        ("n_people", "perturbation", 1),  # the 3 was not rounded by the p-table either
         ("n_people", "secondary suppression", 1),
     }
     examples = {
@@ -108,17 +114,19 @@ def test_disclosure_catches_small_counts_and_lone_suppressed_cells(scratch):
     }
     assert examples == {
         "primary suppression": [{"lsoa_code": "C", "n_people": "3"}],
+        "perturbation": [],
         "secondary suppression": [{"lsoa_code": "D"}],
     }
     # Without groups, the whole table is one group: here it has more than one suppressed cell.
     assert {f.rule for f in check_disclosure(scratch, "gate_test", "by_area")} == {
-        "primary suppression"
+        "primary suppression",
+        "perturbation",
     }
 
 
 def test_disclosure_finds_the_suppressed_counts_by_their_flags(scratch):
     scratch.execute(
-        "create table gate_test.flagged as select 'A' as lsoa_code, 3 as residents,"
+        "create table gate_test.flagged as select 'A' as lsoa_code, 5 as residents,"
         " false as residents_suppressed, 5 as betting_premises_in_area, 2 as n_people"
     )
     found = {(f.column, f.rule) for f in check_disclosure(scratch, "gate_test", "flagged")}

@@ -38,7 +38,7 @@ def _analyst_reads(url: str) -> list[tuple]:
 
 
 V1 = [("A", "x", 20), ("A", "y", 30)]
-V2 = [("A", "x", 21), ("A", "y", 31), ("B", "x", 40)]
+V2 = [("A", "x", 25), ("A", "y", 35), ("B", "x", 40)]
 
 
 @pytest.fixture()
@@ -128,7 +128,7 @@ def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
     builds = iter(
         [
             (["p1"], V1),
-            (["p1"], [("A", "x", 3), ("A", "y", 30)]),
+            (["p1"], [("A", "x", 5), ("A", "y", 30)]),
             ([None], V2),
             (["p1"], V2),
         ]
