@@ -19,6 +19,7 @@ from dataclasses import asdict
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
+from jigsaw.attribution import launch_tags
 from jigsaw.paths import ground_truth_dir, landing_dir
 
 # The console shows progress, not every Dagster event; the UI keeps the full event log.
@@ -76,7 +77,10 @@ def run_demo(
     print("jigsaw: regional build (linkage, dbt, quality gates, publishing)", flush=True)
     job = defs.resolve_job_def("regional_build")
     result = job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+        instance=instance,
+        raise_on_error=False,
+        run_config=QUIET_CONSOLE,
+        tags=launch_tags("make demo"),
     )
 
     from jigsaw.demo_summary import print_summary

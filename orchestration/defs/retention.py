@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource
 
 from ingestion.retention import delete_landed_files, purge_expired
 from ingestion.spec import load_specs
+from jigsaw.attribution import launch_tags
 from jigsaw.database import resolve_database_url
 from jigsaw.paths import landing_dir
 from orchestration.defs.dbt import manifest_path
@@ -85,6 +86,7 @@ def retention():
 
 nightly_retention = dg.ScheduleDefinition(
     name="nightly_retention",
+    tags=launch_tags("nightly_retention", launched_by="schedule:nightly_retention"),
     job=retention,
     cron_schedule="0 1 * * *",
     execution_timezone="Europe/London",

@@ -21,8 +21,10 @@ from quality.access import (
     grant_readers,
     may_carry_address,
     practitioner_purposes,
+    reader_roles,
     readers,
 )
+from quality.audit import collect, enable_audit
 from quality.contract_files import ContractFile
 from quality.differencing import check_differencing
 from quality.disclosure import PTABLE, THRESHOLD, check_disclosure
@@ -42,6 +44,7 @@ from quality.roles import ensure_roles
 
 ROLES_KEY = dg.AssetKey(["quality", "database_roles"])
 PERTURBATION_KEY = dg.AssetKey(["quality", "perturbation_table"])
+ACCESS_LOG_KEY = dg.AssetKey(["quality", "access_log"])
 PRIVACY_CHECK = "no_clear_identifiers"
 DISCLOSURE_CHECK = "disclosure_control"
 PURPOSE_CHECK = "purpose_limitation"
@@ -322,6 +325,7 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
         url = resolve_database_url()
         with psycopg.connect(url) as conn:
             roles = ensure_roles(conn, parse_url(url).dbname, purposes=purposes)
+            audited = _audit_readers(conn, reader_roles(conn))
             with conn.transaction():
                 published = {
                     name
@@ -333,9 +337,67 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
                 for mart in mart_models:
                     if mart.name in published:
                         grant_readers(conn, mart)
-        return dg.MaterializeResult(metadata={"roles": roles})
+        return dg.MaterializeResult(metadata={"roles": roles, "audit": audited})
 
     return database_roles
+
+
+def _audit_readers(conn: psycopg.Connection, roles: list[str]) -> str:
+    """Turn on the audit of every reader role, or say why it is not on."""
+    try:
+        with conn.transaction():
+            return enable_audit(conn, roles)
+    except psycopg.errors.InsufficientPrivilege:
+        return "not enabled: setting the audit of a role needs a superuser"
+
+
+@dg.asset(
+    key=ACCESS_LOG_KEY,
+    deps=[ROLES_KEY],
+    group_name="quality",
+    kinds={"postgres"},
+    description="For the data protection officer: who read what. Every statement of the "
+    "analyst and practitioner roles, read from the server's CSV log (pgaudit, else "
+    "log_statement) into quality.access_log; summary in the view quality.who_read_what.",
+)
+def access_log(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
+        roles = reader_roles(conn)
+        try:
+            stats = collect(conn, roles)
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFile) as why:
+            context.log.warning(
+                f"no access log collected ({why}): the server must write its log as CSV "
+                "(log_destination = 'csvlog') and the pipeline's role read it"
+            )
+            stats = {"log_files": 0, "accesses_added": 0, "not_collected": str(why)}
+        if not stats["log_files"]:
+            context.log.warning("the server writes no CSV log: reads are not collected here")
+        summary = (
+            conn.execute(
+                "select who, relation, outcome, statements, last_read_at::text"
+                " from quality.who_read_what order by last_read_at desc nulls last limit 50"
+            ).fetchall()
+            if _has_view(conn)
+            else []
+        )
+    return dg.MaterializeResult(
+        metadata={
+            **stats,
+            "audited_roles": roles,
+            "who_read_what": dg.MetadataValue.md(_markdown(summary)),
+        }
+    )
+
+
+def _has_view(conn: psycopg.Connection) -> bool:
+    return conn.execute("select to_regclass('quality.who_read_what') is not null").fetchone()[0]
+
+
+def _markdown(rows: list[tuple]) -> str:
+    lines = ["| who | relation | outcome | statements | last |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 database_roles = build_roles_asset([])
@@ -401,6 +463,7 @@ def build_quality_defs(
     assets: list = [
         build_roles_asset(marts(manifest) if manifest is not None else []),
         perturbation_table,
+        access_log,
     ]
     checks = []
     if manifest is not None:
