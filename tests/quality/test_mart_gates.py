@@ -238,3 +238,15 @@ def test_every_real_mart_declares_a_permitted_purpose():
         report = check_purpose(manifest, mart, specs)
         assert report.sources, f"{mart.name} reads no source"
         assert report.passed, [v.as_dict() for v in report.violations]
+
+
+def test_the_docs_quote_the_disclosure_policy_from_its_owner():
+    from pathlib import Path
+
+    from quality.disclosure import PTABLE, THRESHOLD, dbt_vars
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"threshold {THRESHOLD}" in readme and f"`{PTABLE}`" in readme
+    assert f"counts under {THRESHOLD} become 0" in readme
+    project = (Path(__file__).parents[2] / "dbt_project" / "dbt_project.yml").read_text()
+    assert all(f"{name}:" not in project for name in dbt_vars()), "dbt must not keep a copy"
