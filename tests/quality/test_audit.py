@@ -144,3 +144,32 @@ def test_reads_and_refusals_are_recorded_and_passwords_never_logged(audit_server
         )
     assert "SCRAM-SHA-256$4096:" in everything  # the DDL was logged, with a verifier
     assert secret not in everything and other_secret not in everything
+
+
+def test_the_access_log_asset_says_when_the_server_writes_no_csv_log(
+    fresh_database_url, use_database
+):
+    """On a server without CSV logs (the shared test server), the roles are still set up for
+    auditing and the asset succeeds, saying that nothing could be collected."""
+    import dagster as dg
+
+    from orchestration.factories.quality_gates import access_log, build_roles_asset
+
+    use_database(fresh_database_url)
+    roles = build_roles_asset([FEATURES, HARDSHIP])
+    result = dg.materialize([roles, access_log])
+    assert result.success
+    events = {e.asset_key.path[-1]: e for e in result.get_asset_materialization_events()}
+    metadata = events["database_roles"].materialization.metadata
+    assert metadata["audit"].value in (PGAUDIT, STATEMENT)
+    assert EARLY in metadata["roles"].value
+    collected = events["access_log"].materialization.metadata
+    assert collected["accesses_added"].value == 0
+    with psycopg.connect(fresh_database_url) as conn:
+        settings = conn.execute(
+            "select r.rolname, s.setconfig from pg_db_role_setting as s"
+            " join pg_roles as r on r.oid = s.setrole"
+            " join pg_database as d on d.oid = s.setdatabase where d.datname = current_database()"
+        ).fetchall()
+    audited = {role for role, config in settings if any("log" in c for c in config)}
+    assert {ANALYST, EARLY} <= audited
