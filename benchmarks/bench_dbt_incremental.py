@@ -44,6 +44,7 @@ from psycopg import sql
 
 from jigsaw import database
 from jigsaw.paths import dbt_project_dir
+from quality.disclosure import dbt_vars_arguments
 
 TARGET_RATIO = 0.15
 # (entity, record identifier, date or timestamp columns moved on by a month) of each body's
@@ -63,6 +64,7 @@ def dbt(target: Path, *args: str) -> tuple[float, dict]:
     project = dbt_project_dir()
     command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
+    command += dbt_vars_arguments()
     started = time.perf_counter()
     started_wall = time.time()
     completed = subprocess.run(

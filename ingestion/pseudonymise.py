@@ -19,6 +19,10 @@ DEMO_KEY = "jigsaw-demo-region-not-a-secret"
 
 _SPACES = re.compile(r"\s+")
 _NOT_DIGITS = re.compile(r"\D")
+_NOT_ASCII_DIGITS = re.compile(r"[^0-9]")
+# Domains whose values are reference numbers: only the digits count. A UPRN is also stripped of
+# leading zeros, as dbt's standardise_uprn macro does, so both sides name a property alike.
+UPRN_DOMAIN = "uprn"
 
 
 class MissingKeyError(RuntimeError):
@@ -40,6 +44,8 @@ def normalise(domain: str, value: str) -> str:
     """The canonical form that is hashed: case, spacing and punctuation must not split a person."""
     if domain == "nhs_number":
         return _NOT_DIGITS.sub("", value)
+    if domain == UPRN_DOMAIN:
+        return _NOT_ASCII_DIGITS.sub("", value).lstrip("0")
     return _SPACES.sub(" ", value.strip()).upper()
 
 

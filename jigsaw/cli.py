@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from jigsaw import database
 from jigsaw.paths import REPO_ROOT, dbt_project_dir
 from jigsaw.settings import prepare_environment, prepare_tool_environment
+from quality.disclosure import dbt_vars, dbt_vars_arguments
 
 UI_HOST = "127.0.0.1"
 UI_PORT = 3000
@@ -56,7 +59,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def run_dbt(*dbt_args: str) -> int:
     project = str(dbt_project_dir())
     command = [str(Path(sys.executable).parent / "dbt"), *dbt_args]
-    command += ["--project-dir", project, "--profiles-dir", project]
+    command += ["--project-dir", project, "--profiles-dir", project, *dbt_vars_arguments()]
     return subprocess.call(command, cwd=REPO_ROOT)
 
 
@@ -80,8 +83,15 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_lint_sql(args: argparse.Namespace) -> int:
     # The dbt templater compiles every model, which needs a reachable profile.
     prepare_tool_environment()
+    # dbt's vars come from quality/disclosure.py: the templater gets them as its context.
+    with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as config:
+        config.write("[sqlfluff:templater:dbt:context]\n")
+        config.writelines(f"{name} = {value}\n" for name, value in dbt_vars().items())
     command = [str(Path(sys.executable).parent / "sqlfluff"), "lint", "dbt_project/models"]
-    return subprocess.call(command, cwd=REPO_ROOT)
+    try:
+        return subprocess.call([*command, "--config", config.name], cwd=REPO_ROOT)
+    finally:
+        os.unlink(config.name)
 
 
 def cmd_database(args: argparse.Namespace) -> int:

@@ -168,7 +168,11 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
 
 
 def ensure_database(url: str) -> None:
-    """Create the URL's database if the server does not have it yet."""
+    """Create the URL's database if the server does not have it yet.
+
+    Nobody may connect to it but its owner until ``quality.roles.ensure_roles`` grants CONNECT
+    to the project's roles: the server's default lets every role connect to every database.
+    """
     parts = parse_url(url)
     admin = with_database(url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -176,7 +180,10 @@ def ensure_database(url: str) -> None:
             "select 1 from pg_database where datname = %s", (parts.dbname,)
         ).fetchone()
         if not exists:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(parts.dbname)))
+            name = sql.Identifier(parts.dbname)
+            conn.execute(sql.SQL("create database {}").format(name))
+            revoke = sql.SQL("revoke connect, temporary on database {} from public")
+            conn.execute(revoke.format(name))
 
 
 def drop_database(url: str) -> None:

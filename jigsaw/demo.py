@@ -20,6 +20,7 @@ import uuid
 from dataclasses import asdict
 
 from jigsaw import database
+from jigsaw.attribution import launch_tags
 from jigsaw.paths import ground_truth_dir, landing_dir
 from jigsaw.progress import Stages, heartbeat, say
 from jigsaw.settings import DemoKeyRefused, prepare_environment
@@ -91,7 +92,11 @@ def run_demo(
         job = defs.resolve_job_def("regional_build")
         with heartbeat(instance, run_id, "regional build"):
             result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, run_id=run_id
+                instance=instance,
+                raise_on_error=False,
+                run_config=QUIET_CONSOLE,
+                run_id=run_id,
+                tags=launch_tags("make demo"),
             )
 
     from jigsaw.demo_summary import print_summary

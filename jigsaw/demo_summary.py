@@ -19,7 +19,9 @@ def _ledger_counts(conn: psycopg.Connection) -> list[tuple[str, int, int, int]]:
     ).fetchall()
 
 
-def _published_marts(conn: psycopg.Connection) -> list[tuple[str, int]]:
+def _published_marts(conn: psycopg.Connection) -> list[tuple[str, int, str]]:
+    from quality.access import who_reads
+
     tables = conn.execute(
         "select table_name from information_schema.tables "
         "where table_schema = 'marts' order by table_name"
@@ -27,7 +29,8 @@ def _published_marts(conn: psycopg.Connection) -> list[tuple[str, int]]:
     counts = []
     for (name,) in tables:
         query = sql.SQL("select count(*) from marts.{}").format(sql.Identifier(name))
-        counts.append((name, conn.execute(query).fetchone()[0]))
+        readers = ", ".join(sorted(who_reads(conn, "marts", name))) or "nobody"
+        counts.append((name, conn.execute(query).fetchone()[0], readers))
     return counts
 
 
@@ -101,12 +104,13 @@ def print_summary(url: str, ingestion: Any, result: Any, elapsed: str, instance:
             f"  {evaluation.severity.value.lower():<7} {evaluation.asset_key.to_user_string()} / "
             f"{evaluation.check_name}: {evaluation.description or ''}"[:150]
         )
-    print(f"marts published     {len(marts)} tables in schema marts (what analysts can read)")
-    for name, rows in marts:
-        print(f"  marts.{name:<40} {rows:>9} rows")
+    print(f"marts published     {len(marts)} tables in schema marts")
+    for name, rows, readers in marts:
+        print(f"  marts.{name:<40} {rows:>9} rows  read by {readers}")
     print(f"time                {elapsed} in all")
     print("next                make ui   -> http://127.0.0.1:3000 (runs, checks, sensors)")
     print("                    make docs -> http://127.0.0.1:8080 (the catalogue for analysts)")
-    print("                    analysts: connect as jigsaw_analyst, read schema marts")
+    print("                    analysts: jigsaw_analyst reads the aggregate marts; record-level")
+    print("                    marts go to jigsaw_practitioner_<purpose> (README: Five Safes)")
     print("==============================================================")
     return 0 if result.success and marts else 1

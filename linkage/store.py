@@ -28,6 +28,11 @@ create table if not exists linkage.person_keys (
     retired_run integer,
     merged_into text
 );
+-- The keyed pseudonymous key of each property (linkage/property_keys.py).
+create table if not exists linkage.property_keys (
+    uprn text primary key,
+    property_key text not null unique
+);
 create table if not exists linkage.person_xref (
     body text not null,
     person_ref_token text not null,

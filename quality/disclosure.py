@@ -1,12 +1,17 @@
-"""Statistical disclosure control on aggregate marts.
+"""Statistical disclosure control on aggregate marts: the one owner of its threshold and method.
 
-Primary suppression: no published count between 1 and 9 (a suppressed cell is NULL).
+dbt applies it (macros/marts.sql) with the values passed here as ``--vars`` by every dbt
+invocation of the project (``dbt_vars_arguments``); the gates below check the built mart with
+the same values; the docs quote them from here.
+
+Primary suppression: no published count from 1 to THRESHOLD - 1 (a suppressed cell is NULL).
 Secondary suppression: within a group whose total can be derived, a single suppressed cell can be
 recovered by subtraction, so a group must have no suppressed cell or at least two.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -15,6 +20,23 @@ from psycopg import Connection, sql
 from quality.privacy import columns_of
 
 THRESHOLD = 10
+# Cell-key perturbation on top of the threshold (quality/perturbation.py): ONS's p-table that
+# turns counts under 10 into 0 and rounds the others to base 5, so published counts are
+# multiples of ROUNDING_BASE.
+PTABLE = "ptable_10_5"
+ROUNDING_BASE = 5
+
+
+def dbt_vars() -> dict:
+    """What dbt reads as ``var(...)``: dbt_project.yml holds no copy of them."""
+    return {"disclosure_threshold": THRESHOLD}
+
+
+def dbt_vars_arguments() -> list[str]:
+    """``--vars`` for every dbt command of the project (parse, build, run, docs, show)."""
+    return ["--vars", json.dumps(dbt_vars())]
+
+
 COUNT_NAME = re.compile(r"^(n|count)_|_(count|n)$|^(count|people|persons|families|households)$")
 INTEGER_TYPES = {"integer", "bigint", "smallint", "numeric"}
 
@@ -61,7 +83,13 @@ def check_disclosure(
     counts: list[str] | None = None,
     groups: list[str] | None = None,
     threshold: int = THRESHOLD,
+    rounding_base: int | None = ROUNDING_BASE,
 ) -> list[DisclosureFinding]:
+    """Every way the published counts break disclosure control; empty when none does.
+
+    ``rounding_base``: the p-table rounds every published count to it, so a count that is not
+    a multiple of it was not perturbed.
+    """
     relation = sql.Identifier(schema, table)
     counts = counts if counts is not None else count_columns(conn, schema, table)
     if not counts:
@@ -93,6 +121,21 @@ def check_disclosure(
                     examples,
                 )
             )
+        if rounding_base:
+            unrounded = conn.execute(
+                sql.SQL("select count(*) from {t} where {c} %% %s <> 0").format(t=relation, c=col),
+                (rounding_base,),
+            ).fetchone()[0]
+            if unrounded:
+                findings.append(
+                    DisclosureFinding(
+                        column,
+                        "perturbation",
+                        unrounded,
+                        f"{unrounded} cells are not multiples of {rounding_base}: not perturbed "
+                        f"with {PTABLE}",
+                    )
+                )
         group_by = sql.SQL(", ").join(sql.Identifier(g) for g in groups) if groups else None
         query = sql.SQL(
             "select {keys} from {t} {group} having count(*) filter (where {c} is null) = 1"

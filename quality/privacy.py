@@ -12,6 +12,7 @@ from psycopg import Connection, sql
 
 from ingestion.identifiers import nhs_number_is_valid
 
+UPRN = "UPRN"
 # Column names that announce a direct identifier. Area-level names (lsoa_name, ward_name) and
 # partial postcodes (postcode_district, postcode_sector) are not personal and are not matched.
 IDENTIFIER_NAMES: dict[str, re.Pattern[str]] = {
@@ -27,10 +28,17 @@ IDENTIFIER_NAMES: dict[str, re.Pattern[str]] = {
     "email address": re.compile(r"(^|_)e?mail(_address)?$"),
     "national insurance number": re.compile(r"(^|_)(nino|ni_number|national_insurance)(_|$)"),
     "unique pupil number": re.compile(r"^upn$"),
+    # A UPRN is a public address identifier, not a pseudonym: anyone can look one up.
+    UPRN: re.compile(r"(^|_)uprns?($|_)"),
 }
 
 POSTCODE = r"^\s*[A-Za-z]{1,2}[0-9][A-Za-z0-9]?\s*[0-9][A-Za-z]{2}\s*$"
 NHS_SHAPE = r"^\s*[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\s*$"
+# UPRNs are up to 12 digits; a text column of digit strings, nearly all of them and many
+# distinct, looks like one (codes of areas and premises carry letters).
+UPRN_SHAPE = r"^\s*[0-9]{5,12}\s*$"
+UPRN_MIN_SHARE = 0.9
+UPRN_MIN_DISTINCT = 10
 TEXT_TYPES = {"text", "character varying", "character"}
 NUMBER_TYPES = {"bigint", "integer", "numeric"}
 DATE_TYPES = {"date", "timestamp without time zone", "timestamp with time zone"}
@@ -113,6 +121,24 @@ def content_findings(
                     )
                 )
                 continue
+            shaped, distinct, present = conn.execute(
+                sql.SQL(
+                    "select count(*) filter (where {c} ~ %s),"
+                    " count(distinct {c}) filter (where {c} ~ %s), count({c}) from {t}"
+                ).format(c=col, t=relation),
+                (UPRN_SHAPE, UPRN_SHAPE),
+            ).fetchone()
+            if present and shaped >= UPRN_MIN_SHARE * present and distinct >= UPRN_MIN_DISTINCT:
+                findings.append(
+                    PrivacyFinding(
+                        column,
+                        UPRN,
+                        "content",
+                        f"{shaped} of {present} values ({distinct} distinct) are UPRN-shaped "
+                        "digit strings: an address identifier",
+                    )
+                )
+                continue
         if kind in TEXT_TYPES or kind in NUMBER_TYPES:
             valid = _nhs_numbers(conn, relation, column, kind)
             if valid:
@@ -146,13 +172,20 @@ def content_findings(
     return findings
 
 
-def check_privacy(conn: Connection, schema: str, table: str) -> list[PrivacyFinding]:
-    """Every clear identifier found in ``schema.table``; an empty list means it may be shown."""
+def check_privacy(
+    conn: Connection, schema: str, table: str, allowed: frozenset[str] = frozenset()
+) -> list[PrivacyFinding]:
+    """Every clear identifier found in ``schema.table``; an empty list means it may be shown.
+
+    ``allowed``: rules a mart may break because its readers' purpose needs it (only ``UPRN``,
+    for record-level marts read for an address purpose: ``quality.access.may_carry_address``).
+    """
     columns = columns_of(conn, schema, table)
     if not columns:
         raise LookupError(f"{schema}.{table} does not exist or has no columns")
     by_name = name_findings([c for c, _ in columns])
     named = {f.column for f in by_name}
-    return by_name + content_findings(
+    found = by_name + content_findings(
         conn, schema, table, [(c, k) for c, k in columns if c not in named]
     )
+    return [f for f in found if f.rule not in allowed]

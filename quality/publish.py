@@ -3,7 +3,9 @@
 Analysts read `marts` only. A mart is copied under a temporary name inside `marts`, then the old
 table is dropped and the copy renamed, all in one transaction: a reader sees the old version or
 the new one, never a half-built table, and a failure anywhere leaves the old version in place.
-Every publication is recorded in quality.publications.
+Every publication is recorded in quality.publications. Who may read each published mart
+follows from the mart's meta (``quality/access.py``): the grants are made in the same
+transaction, so a mart is never visible, even for a moment, to a role the rule does not name.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from dataclasses import dataclass
 
 from psycopg import Connection, sql
 
+from quality.access import grant_readers
 from quality.history import create_once
-from quality.roles import ANALYST, ENGINEER
+from quality.manifest import MartModel
+from quality.roles import ENGINEER
 
 BUILD_SCHEMA = "marts_build"
 PUBLISHED_SCHEMA = "marts"
@@ -36,6 +40,7 @@ class Publication:
     mart: str
     row_count: int
     run_id: str | None
+    readers: tuple[str, ...] = ()
 
 
 def _role_exists(conn: Connection, role: str) -> bool:
@@ -43,19 +48,23 @@ def _role_exists(conn: Connection, role: str) -> bool:
 
 
 def publish_marts(
-    conn: Connection, marts: list[str], run_id: str | None = None
+    conn: Connection, marts: list[MartModel], run_id: str | None = None
 ) -> list[Publication]:
     """Publish every mart in ``marts`` together, or none of them."""
     publications = []
     create_once(conn, PUBLICATIONS_DDL + f"create schema if not exists {PUBLISHED_SCHEMA};")
     with conn.transaction():
-        grantees = [r for r in (ANALYST, ENGINEER) if _role_exists(conn, r)]
-        for mart in marts:
-            publications.append(_swap(conn, mart, grantees, run_id))
+        engineer = _role_exists(conn, ENGINEER)
+        for model in marts:
+            publication = _swap(conn, model.name, engineer, run_id)
+            readers = grant_readers(conn, model, PUBLISHED_SCHEMA)
+            publications.append(
+                Publication(publication.mart, publication.row_count, run_id, tuple(readers))
+            )
     return publications
 
 
-def _swap(conn: Connection, mart: str, grantees: list[str], run_id: str | None) -> Publication:
+def _swap(conn: Connection, mart: str, engineer: bool, run_id: str | None) -> Publication:
     staged = f"_publishing_{mart}"[:63]
     target = sql.Identifier(PUBLISHED_SCHEMA, mart)
     temporary = sql.Identifier(PUBLISHED_SCHEMA, staged)
@@ -67,11 +76,8 @@ def _swap(conn: Connection, mart: str, grantees: list[str], run_id: str | None) 
     row_count = conn.execute(sql.SQL("select count(*) from {}").format(temporary)).fetchone()[0]
     conn.execute(sql.SQL("drop table if exists {}").format(target))
     conn.execute(sql.SQL("alter table {} rename to {}").format(temporary, sql.Identifier(mart)))
-    for role in grantees:
-        privilege = "select" if role == ANALYST else "all"
-        conn.execute(
-            sql.SQL("grant {} on {} to {}").format(sql.SQL(privilege), target, sql.Identifier(role))
-        )
+    if engineer:
+        conn.execute(sql.SQL("grant all on {} to {}").format(target, sql.Identifier(ENGINEER)))
     conn.execute(
         "insert into quality.publications (mart, row_count, run_id) values (%s, %s, %s)",
         (mart, row_count, run_id),

@@ -17,8 +17,9 @@ from ingestion.spec import SourceSpec
 from quality.manifest import MartModel, path_to_source, upstream_sources
 
 # Sources that are not a body's delivery: the linkage keys are derived by the ODA itself and
-# carry no purpose restriction beyond those of the records they link (checked via raw_<body>).
-DERIVED_SOURCES = {"linkage"}
+# carry no purpose restriction beyond those of the records they link (checked via raw_<body>);
+# `quality` holds disclosure control's p-table, no personal data.
+DERIVED_SOURCES = {"linkage", "quality"}
 
 
 @dataclass(frozen=True)

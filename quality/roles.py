@@ -1,14 +1,22 @@
-"""The three roles the project creates and maintains, and their grants (least privilege).
+"""The roles the project creates and maintains, and their grants (least privilege).
 
     jigsaw_engineer  owns every project schema and can do everything in them
     jigsaw_linkage   reads `identity` and the address gazetteer (`raw_reference`, no personal
                      data), reads and writes `linkage`; nothing else
-    jigsaw_analyst   reads `marts`, the published schema, and nothing else
+    jigsaw_analyst   reads the aggregate marts in `marts` that passed disclosure control
+    jigsaw_practitioner_<purpose>
+                     one per purpose a record-level mart declares: reads that purpose's
+                     record-level marts (which mart goes to whom: ``quality/access.py``)
 
 Roles are cluster-wide but grants are per database, so ``ensure_roles`` is run per database and
-is idempotent (safe to run on every deployment, and concurrently from two databases).
+is idempotent (safe to run on every deployment, and concurrently from two databases). Only the
+project's roles may connect to the project's database, and the roles that read marts cannot
+read the catalogue views that show other schemas' view definitions and row counts.
+
 Passwords come from JIGSAW_<ROLE>_PASSWORD when set; without one the role can still log in
-where the server trusts local connections (development and tests).
+where the server trusts local connections (development and tests). A password never reaches
+the server as text: libpq computes its SCRAM-SHA-256 verifier on the client (what psql's
+``\\password`` does) and only the verifier is sent, so a server that logs DDL logs no password.
 """
 
 from __future__ import annotations
@@ -19,10 +27,10 @@ import psycopg
 from psycopg import Connection, sql
 
 from ingestion.spec import load_specs
+from quality.access import ANALYST, practitioner_role
 
 ENGINEER = "jigsaw_engineer"
 LINKAGE = "jigsaw_linkage"
-ANALYST = "jigsaw_analyst"
 ROLES = {
     ENGINEER: "JIGSAW_ENGINEER_PASSWORD",
     LINKAGE: "JIGSAW_LINKAGE_PASSWORD",
@@ -65,11 +73,24 @@ def _create_role(conn: Connection, role: str) -> None:
         pass
 
 
+def password_variable(role: str) -> str:
+    """JIGSAW_ENGINEER_PASSWORD, JIGSAW_PRACTITIONER_HOUSING_CONDITION_PASSWORD, ..."""
+    return ROLES.get(role) or f"JIGSAW_{role.removeprefix('jigsaw_').upper()}_PASSWORD"
+
+
+def password_verifier(conn: Connection, role: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier of ``password``, computed by libpq on this side."""
+    return conn.pgconn.encrypt_password(
+        password.encode("utf-8"), role.encode("utf-8"), b"scram-sha-256"
+    ).decode("ascii")
+
+
 def _set_login(conn: Connection, role: str, password_variable: str) -> None:
     password = os.environ.get(password_variable)
     if password:
+        verifier = password_verifier(conn, role, password)
         conn.execute(
-            sql.SQL("alter role {} login password {}").format(_ident(role), sql.Literal(password))
+            sql.SQL("alter role {} login password {}").format(_ident(role), sql.Literal(verifier))
         )
         return
     # Altering a role rewrites a shared catalogue row: two databases doing it at once fail with
@@ -81,17 +102,27 @@ def _set_login(conn: Connection, role: str, password_variable: str) -> None:
         conn.execute(sql.SQL("alter role {} login").format(_ident(role)))
 
 
-def ensure_roles(conn: Connection, database: str, schemas: list[str] | None = None) -> None:
-    """Create the roles if missing and (re)apply every grant in ``database`` (one transaction)."""
+def ensure_roles(
+    conn: Connection,
+    database: str,
+    schemas: list[str] | None = None,
+    purposes: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    """Create the roles if missing and (re)apply every grant in ``database`` (one transaction).
+
+    ``purposes``: those of the record-level marts (``access.practitioner_purposes``); each
+    gets its practitioner role. Returns every role the project keeps.
+    """
     schemas = schemas or project_schemas()
+    roles = [*ROLES, *(practitioner_role(p) for p in purposes)]
     with conn.transaction():
-        for role, password_variable in ROLES.items():
+        for role in roles:
             _create_role(conn, role)
-            _set_login(conn, role, password_variable)
+            _set_login(conn, role, password_variable(role))
         current = conn.execute("select current_user").fetchone()[0]
         db = _ident(database)
         conn.execute(sql.SQL("revoke all on database {} from public").format(db))
-        for role in ROLES:
+        for role in roles:
             conn.execute(sql.SQL("grant connect on database {} to {}").format(db, _ident(role)))
         conn.execute(sql.SQL("grant all on database {} to {}").format(db, _ident(ENGINEER)))
         # Nobody but the engineer may create objects in (or read from) the default schema.
@@ -106,7 +137,11 @@ def ensure_roles(conn: Connection, database: str, schemas: list[str] | None = No
         _grant_read(conn, REFERENCE_SCHEMA, LINKAGE, current)
         _grant_read(conn, LINKAGE_SCHEMA, LINKAGE, current)
         _grant_write(conn, LINKAGE_SCHEMA, LINKAGE, current)
-        _grant_read(conn, PUBLISHED_SCHEMA, ANALYST, current)
+        readers = [r for r in roles if r not in (ENGINEER, LINKAGE)]
+        for role in readers:
+            _grant_usage_only(conn, PUBLISHED_SCHEMA, role, current)
+        _hide_catalogue(conn, [ENGINEER, LINKAGE])
+    return roles
 
 
 def _engineer_owns(conn: Connection, schema: str, current: str) -> None:
@@ -135,6 +170,66 @@ def _grant_read(conn: Connection, schema: str, role: str, current: str) -> None:
                 "alter default privileges for role {} in schema {} grant select on tables to {}"
             ).format(_ident(owner), s, r)
         )
+
+
+def _grant_usage_only(conn: Connection, schema: str, role: str, current: str) -> None:
+    """Usage on the schema; each table is granted when published, by the mart's own meta
+    (``access.grant_readers``). Earlier versions granted every table: that is withdrawn."""
+    s, r = _ident(schema), _ident(role)
+    conn.execute(sql.SQL("grant usage on schema {} to {}").format(s, r))
+    for owner in {current, ENGINEER}:
+        conn.execute(
+            sql.SQL(
+                "alter default privileges for role {} in schema {} revoke select on tables from {}"
+            ).format(_ident(owner), s, r)
+        )
+
+
+# Catalogue views and functions that show what other schemas hold: view definitions (SQL that
+# may name restricted tables and columns) and row counts. Revoked from PUBLIC in the project's
+# database and granted back to the roles that build and link. pg_class itself cannot be revoked
+# without breaking every client, so relation names and planner row estimates stay visible.
+CATALOGUE_VIEWS = [
+    "pg_views",
+    "pg_matviews",
+    "pg_rewrite",
+    "pg_stat_all_tables",
+    "pg_stat_user_tables",
+    "pg_stat_xact_all_tables",
+    "pg_stat_xact_user_tables",
+    "pg_statio_all_tables",
+    "pg_statio_user_tables",
+]
+CATALOGUE_FUNCTIONS = [
+    "pg_get_viewdef(oid)",
+    "pg_get_viewdef(oid, boolean)",
+    "pg_get_viewdef(oid, integer)",
+    "pg_get_viewdef(text)",
+    "pg_get_viewdef(text, boolean)",
+    "pg_get_ruledef(oid)",
+    "pg_get_ruledef(oid, boolean)",
+    "pg_stat_get_live_tuples(oid)",
+    "pg_stat_get_dead_tuples(oid)",
+    "pg_stat_get_tuples_inserted(oid)",
+]
+
+
+def _hide_catalogue(conn: Connection, builders: list[str]) -> None:
+    """Only the catalogue's owner (a superuser) may do this; elsewhere it is reported."""
+    is_superuser = conn.execute(
+        "select rolsuper from pg_roles where rolname = current_user"
+    ).fetchone()[0]
+    if not is_superuser:
+        return
+    grantees = sql.SQL(", ").join(_ident(r) for r in builders)
+    for view in CATALOGUE_VIEWS:
+        target = sql.Identifier("pg_catalog", view)
+        conn.execute(sql.SQL("revoke select on {} from public").format(target))
+        conn.execute(sql.SQL("grant select on {} to {}").format(target, grantees))
+    for function in CATALOGUE_FUNCTIONS:
+        target = sql.SQL("function pg_catalog.{}").format(sql.SQL(function))
+        conn.execute(sql.SQL("revoke execute on {} from public").format(target))
+        conn.execute(sql.SQL("grant execute on {} to {}").format(target, grantees))
 
 
 def _grant_write(conn: Connection, schema: str, role: str, current: str) -> None:

@@ -209,14 +209,20 @@
         where uprn is not null and record_month is not null
     ),
 
+    property_keys as (
+        select * from {{ ref('stg_linkage__property_keys') }}
+    ),
+
     located as (
         select
-            person_key,
-            month_start,
-            uprn,
-            {{ household_key('uprn', 'month_start') }} as household_key
+            located_records.person_key,
+            located_records.month_start,
+            located_records.uprn,
+            {{ household_key('property_keys.property_key', 'located_records.month_start') }}
+                as household_key
         from located_records
-        where recency_rank = 1
+        inner join property_keys on located_records.uprn = property_keys.uprn
+        where located_records.recency_rank = 1
     )
 
     select * from located

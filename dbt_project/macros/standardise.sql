@@ -60,9 +60,11 @@
     'interim:' || md5({{ body }} || ':' || {{ person_ref_token }})
 {%- endmacro %}
 
-{#- The pseudonymous household key: the people at one property (UPRN) in one month. -#}
-{% macro household_key(uprn, month_start) -%}
-    md5('household:' || {{ uprn }} || ':' || to_char({{ month_start }}, 'YYYY-MM'))
+{#- The pseudonymous household key: the people at one property in one month. Made from the
+    keyed property key (stg_linkage__property_keys), never from the UPRN: anyone can hash a
+    public UPRN and a month, nobody can make a property key without the pseudonymisation key. -#}
+{% macro household_key(property_key, month_start) -%}
+    md5('household:' || {{ property_key }} || ':' || to_char({{ month_start }}, 'YYYY-MM'))
 {%- endmacro %}
 
 {#- The lineage columns every staging model carries, renamed from raw's underscored names. -#}

@@ -16,6 +16,7 @@ from orchestration.factories.dbt_assets import (
     ensure_manifest,
     jigsaw_dbt_project,
 )
+from quality.disclosure import dbt_vars_arguments
 
 project = jigsaw_dbt_project()
 manifest_path = ensure_manifest(project)
@@ -30,7 +31,7 @@ manifest_path = ensure_manifest(project)
 def jigsaw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of the selected models: runs them, their unit tests and their data tests."""
     resolve_database_url()  # exports JIGSAW_DB_* for profiles.yml before dbt starts
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", *dbt_vars_arguments()], context=context).stream()
 
 
 defs = dg.Definitions(

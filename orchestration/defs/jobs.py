@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.spec import load_specs
+from jigsaw.attribution import launch_tags
 from jigsaw.instance import RUN_RETRY_TAGS
 from orchestration.factories.ingestion_assets import up_to_date_check_key
 
@@ -36,6 +37,7 @@ regional_build = dg.define_asset_job(
 
 nightly_regional_build = dg.ScheduleDefinition(
     name="nightly_regional_build",
+    tags=launch_tags("nightly_regional_build", launched_by="schedule:nightly_regional_build"),
     job=regional_build,
     cron_schedule="30 2 * * *",
     execution_timezone="Europe/London",

@@ -12,6 +12,7 @@ from jigsaw.database import connect, resolve_database_url
 LINKAGE_SCHEMA = dg.AssetKey(["linkage", "schema"])
 PERSON_XREF = dg.AssetKey(["linkage", "person_xref"])
 ADDRESS_XREF = dg.AssetKey(["linkage", "address_xref"])
+PROPERTY_KEYS = dg.AssetKey(["linkage", "property_keys"])
 EVALUATION = dg.AssetKey(["linkage", "evaluation"])
 GAZETTEER = dg.AssetKey(["raw_reference", "gazetteer"])
 
@@ -20,6 +21,14 @@ PERSON_SOURCES = [
     for spec in load_specs()
     for entity in spec.entities
     if entity.has_person
+]
+
+# Every extract that holds a UPRN: each of its properties gets a keyed property key.
+UPRN_SOURCES = [
+    dg.AssetKey([spec.raw_schema, entity.name])
+    for spec in load_specs()
+    for entity in spec.entities
+    if any(column.raw_name == "uprn" for column in entity.columns)
 ]
 
 
@@ -100,6 +109,25 @@ def address_xref(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 
 @dg.asset(
+    key=PROPERTY_KEYS,
+    deps=[*UPRN_SOURCES, ADDRESS_XREF, LINKAGE_SCHEMA],
+    group_name="linkage",
+    pool=POOL,
+    kinds={"python", "postgres"},
+    description=(
+        "The keyed pseudonymous key of every property the region holds (HMAC of the UPRN, "
+        "domain 'uprn'): what marts carry for readers without an address purpose."
+    ),
+)
+def property_keys(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from linkage.property_keys import run_property_keys
+
+    stats = run_property_keys(resolve_database_url())
+    context.log.info(f"{stats['new_properties']} new property keys, {stats['properties']} in all")
+    return dg.MaterializeResult(metadata=_metadata(stats))
+
+
+@dg.asset(
     key=EVALUATION,
     deps=[PERSON_XREF],
     group_name="linkage",
@@ -122,4 +150,6 @@ def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=_metadata(report))
 
 
-defs = dg.Definitions(assets=[linkage_schema, person_xref, address_xref, evaluation])
+defs = dg.Definitions(
+    assets=[linkage_schema, person_xref, address_xref, property_keys, evaluation]
+)

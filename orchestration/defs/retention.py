@@ -15,9 +15,11 @@ from dagster_dbt import DbtCliResource
 
 from ingestion.retention import delete_landed_files, purge_expired
 from ingestion.spec import load_specs
+from jigsaw.attribution import launch_tags
 from jigsaw.database import resolve_database_url
 from jigsaw.paths import landing_dir
 from orchestration.defs.dbt import manifest_path
+from quality.disclosure import dbt_vars_arguments
 
 # dbt models that keep rows between runs (materialized incremental): the only place derived
 # rows of a purged period could outlive it.
@@ -71,7 +73,8 @@ def rebuild_incremental_models(
         return
     resolve_database_url()  # exports JIGSAW_DB_* for profiles.yml
     dbt.cli(
-        ["run", "--full-refresh", "--select", " ".join(INCREMENTAL_MODELS)], manifest=manifest_path
+        ["run", "--full-refresh", "--select", " ".join(INCREMENTAL_MODELS), *dbt_vars_arguments()],
+        manifest=manifest_path,
     ).wait()
 
 
@@ -83,6 +86,7 @@ def retention():
 
 nightly_retention = dg.ScheduleDefinition(
     name="nightly_retention",
+    tags=launch_tags("nightly_retention", launched_by="schedule:nightly_retention"),
     job=retention,
     cron_schedule="0 1 * * *",
     execution_timezone="Europe/London",

@@ -23,6 +23,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from jigsaw.paths import dbt_project_dir
+from quality.disclosure import dbt_vars_arguments
 
 # profiles.yml reads these; parsing renders the profile but never connects, so placeholders do.
 PARSE_PLACEHOLDER_ENV = {
@@ -86,6 +87,7 @@ def ensure_manifest(project: DbtProject) -> Path:
                     "--target-path",
                     str(target),
                     "--quiet",
+                    *dbt_vars_arguments(),
                 ],
                 cwd=project.project_dir,
                 env=env,

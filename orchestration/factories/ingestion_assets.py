@@ -38,6 +38,7 @@ from ingestion.pipeline import load_deliveries, prepare_database
 from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
+from jigsaw.attribution import launch_tags
 from jigsaw.database import export_connection_env
 from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
@@ -390,7 +391,10 @@ def _build_sensor(
                     {asset_key(spec, spec.entities_by_name[d.entity]) for d, _ in found},
                     key=lambda k: k.to_user_string(),
                 ),
-                tags={"jigsaw/deliveries": ",".join(d.delivery_id for d, _ in found)[:4000]},
+                tags={
+                    "jigsaw/deliveries": ",".join(d.delivery_id for d, _ in found)[:4000],
+                    **launch_tags(sensor_name(spec), launched_by=f"sensor:{sensor_name(spec)}"),
+                },
             )
             for period, found in sorted(by_period.items())
         ]
@@ -538,6 +542,7 @@ def materialize_landing(
                 "dagster/asset_partition_range_start": ordered[positions[0]],
                 "dagster/asset_partition_range_end": ordered[positions[-1]],
                 "jigsaw/trigger": "materialize_landing",
+                **launch_tags("materialize_landing"),
             }
             result = defs.resolve_job_def(job_name(spec)).execute_in_process(
                 instance=instance, tags=tags, raise_on_error=False, run_config=run_config

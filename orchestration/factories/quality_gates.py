@@ -16,8 +16,18 @@ import psycopg
 from ingestion.spec import SourceSpec
 from jigsaw.database import parse_url, resolve_database_url
 from orchestration.factories.soda_checks import build_soda_checks, record_gate
+from quality.access import (
+    check_access,
+    grant_readers,
+    may_carry_address,
+    practitioner_purposes,
+    reader_roles,
+    readers,
+)
+from quality.audit import collect, enable_audit
 from quality.contract_files import ContractFile
-from quality.disclosure import check_disclosure
+from quality.differencing import check_differencing
+from quality.disclosure import PTABLE, THRESHOLD, check_disclosure
 from quality.history import ensure_history_table
 from quality.manifest import (
     MARTS_BUILD_SCHEMA,
@@ -26,15 +36,20 @@ from quality.manifest import (
     marts,
     model_names,
 )
-from quality.privacy import check_privacy
+from quality.perturbation import write_perturbation_table
+from quality.privacy import UPRN, check_privacy
 from quality.publish import publish_marts
 from quality.purpose import check_purpose
 from quality.roles import ensure_roles
 
 ROLES_KEY = dg.AssetKey(["quality", "database_roles"])
+PERTURBATION_KEY = dg.AssetKey(["quality", "perturbation_table"])
+ACCESS_LOG_KEY = dg.AssetKey(["quality", "access_log"])
 PRIVACY_CHECK = "no_clear_identifiers"
 DISCLOSURE_CHECK = "disclosure_control"
 PURPOSE_CHECK = "purpose_limitation"
+ACCESS_CHECK = "readers_by_purpose"
+DIFFERENCING_CHECK = "no_differencing"
 
 
 def _gate_result(
@@ -70,17 +85,27 @@ def _gate_result(
 
 
 def build_privacy_check(mart: MartModel) -> dg.AssetChecksDefinition:
+    allowed = frozenset({UPRN}) if may_carry_address(mart) else frozenset()
+
     @dg.asset_check(
         asset=dg.AssetKey([mart.name]),
         name=PRIVACY_CHECK,
         blocking=True,
         description="No column holds clear identifiers (names, dates of birth, NHS numbers, "
-        "full postcodes, addresses), by column name and by content.",
+        "full postcodes, addresses"
+        + (
+            "; UPRNs allowed: record level, read for an address purpose only"
+            if allowed
+            else ", UPRNs"
+        )
+        + "), by column name and by content.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         with psycopg.connect(resolve_database_url()) as conn:
             try:
-                findings = [f.as_dict() for f in check_privacy(conn, MARTS_BUILD_SCHEMA, mart.name)]
+                findings = [
+                    f.as_dict() for f in check_privacy(conn, MARTS_BUILD_SCHEMA, mart.name, allowed)
+                ]
             except LookupError as missing:  # nothing built: nothing may be published either
                 findings = [
                     {"column": "", "rule": "missing", "detected_by": "catalogue",
@@ -99,8 +124,8 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey([mart.name]),
         name=DISCLOSURE_CHECK,
         blocking=True,
-        description="Counts below 10 are suppressed, and no group has a single suppressed cell "
-        "that its total would reveal.",
+        description=f"Counts from 1 to {THRESHOLD - 1} are suppressed, and no group has a single "
+        "suppressed cell that its total would reveal.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         with psycopg.connect(resolve_database_url()) as conn:
@@ -121,6 +146,33 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
             mart=mart.name,
             findings=findings,
             summary=summary,
+        )
+
+    return _check
+
+
+def build_differencing_check(
+    mart: MartModel, mart_models: list[MartModel]
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey([mart.name]),
+        name=DIFFERENCING_CHECK,
+        blocking=True,
+        description="No mart that this aggregate's readers can also read holds its cell "
+        f"dimensions ({', '.join(mart.meta.get('disclosure_groups') or []) or 'undeclared'}) "
+        "at record level: suppressed cells cannot be recomputed by counting.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        with psycopg.connect(resolve_database_url()) as conn:
+            findings = [f.as_dict() for f in check_differencing(conn, mart, mart_models)]
+        summary = "; ".join(f["detail"] for f in findings)
+        return _gate_result(
+            context,
+            check_name=DIFFERENCING_CHECK,
+            mart=mart.name,
+            findings=findings,
+            summary=summary,
+            extra={"readers": readers(mart)},
         )
 
     return _check
@@ -178,7 +230,7 @@ def publishing_gates(
 ) -> PublishingGates:
     own = [PRIVACY_CHECK, PURPOSE_CHECK]
     if mart.is_aggregate:
-        own.append(DISCLOSURE_CHECK)
+        own += [DISCLOSURE_CHECK, DIFFERENCING_CHECK]
     own += [c.check_name for c in contracts if c.layer == "marts" and c.table == mart.name]
     upstream = lineage(manifest, mart.unique_id)
     feeding = [
@@ -205,7 +257,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
         group_name="published",
         description=f"{mart.name} as analysts see it: marts_build.{mart.name} swapped into "
         "`marts` atomically, once its blocking gates and those upstream passed.",
-        metadata={"purpose": mart.purposes, "gates": gates.names()},
+        metadata={"purpose": mart.purposes, "gates": gates.names(), "readers": readers(mart)},
     )
     def _publish(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         with psycopg.connect(resolve_database_url()) as conn:
@@ -218,10 +270,11 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
                     "Analysts keep the last good version.",
                     metadata={"blocked_by": blocked},
                 )
-            [publication] = publish_marts(conn, [mart.name], run_id=context.run.run_id)
+            [publication] = publish_marts(conn, [mart], run_id=context.run.run_id)
         return dg.MaterializeResult(
             metadata={
                 "row_count": publication.row_count,
+                "readers": list(publication.readers),
                 "published_from": f"{MARTS_BUILD_SCHEMA}.{mart.name}",
                 "gates": gates.names(),
             }
@@ -255,29 +308,150 @@ def gates_blocking_publication(
     return blocked
 
 
+def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
+    purposes = practitioner_purposes(mart_models)
+
+    @dg.asset(
+        key=ROLES_KEY,
+        group_name="quality",
+        description="jigsaw_engineer, jigsaw_linkage, jigsaw_analyst and one practitioner role "
+        f"per purpose of a record-level mart ({', '.join(purposes) or 'none'}), with their "
+        "grants, (re)applied to the database; the published marts' readers re-applied from "
+        "each mart's meta.",
+        # Grants over whole schemas can collide with dbt swapping tables in the same run.
+        retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
+    )
+    def database_roles() -> dg.MaterializeResult:
+        url = resolve_database_url()
+        with psycopg.connect(url) as conn:
+            roles = ensure_roles(conn, parse_url(url).dbname, purposes=purposes)
+            audited = _audit_readers(conn, reader_roles(conn))
+            with conn.transaction():
+                published = {
+                    name
+                    for (name,) in conn.execute(
+                        "select table_name from information_schema.tables"
+                        " where table_schema = 'marts'"
+                    ).fetchall()
+                }
+                for mart in mart_models:
+                    if mart.name in published:
+                        grant_readers(conn, mart)
+        return dg.MaterializeResult(metadata={"roles": roles, "audit": audited})
+
+    return database_roles
+
+
+def _audit_readers(conn: psycopg.Connection, roles: list[str]) -> str:
+    """Turn on the audit of every reader role, or say why it is not on."""
+    try:
+        with conn.transaction():
+            return enable_audit(conn, roles)
+    except psycopg.errors.InsufficientPrivilege:
+        return "not enabled: setting the audit of a role needs a superuser"
+
+
 @dg.asset(
-    key=ROLES_KEY,
+    key=ACCESS_LOG_KEY,
+    deps=[ROLES_KEY],
     group_name="quality",
-    description="jigsaw_engineer, jigsaw_linkage and jigsaw_analyst with their grants, "
-    "(re)applied to the database.",
-    # Grants over whole schemas can collide with dbt swapping tables in the same run.
-    retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
+    kinds={"postgres"},
+    description="For the data protection officer: who read what. Every statement of the "
+    "analyst and practitioner roles, read from the server's CSV log (pgaudit, else "
+    "log_statement) into quality.access_log; summary in the view quality.who_read_what.",
 )
-def database_roles() -> dg.MaterializeResult:
-    url = resolve_database_url()
-    with psycopg.connect(url) as conn:
-        ensure_roles(conn, parse_url(url).dbname)
-    return dg.MaterializeResult()
+def access_log(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
+        roles = reader_roles(conn)
+        try:
+            stats = collect(conn, roles)
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFile) as why:
+            context.log.warning(
+                f"no access log collected ({why}): the server must write its log as CSV "
+                "(log_destination = 'csvlog') and the pipeline's role read it"
+            )
+            stats = {"log_files": 0, "accesses_added": 0, "not_collected": str(why)}
+        if not stats["log_files"]:
+            context.log.warning("the server writes no CSV log: reads are not collected here")
+        summary = (
+            conn.execute(
+                "select who, relation, outcome, statements, last_read_at::text"
+                " from quality.who_read_what order by last_read_at desc nulls last limit 50"
+            ).fetchall()
+            if _has_view(conn)
+            else []
+        )
+    return dg.MaterializeResult(
+        metadata={
+            **stats,
+            "audited_roles": roles,
+            "who_read_what": dg.MetadataValue.md(_markdown(summary)),
+        }
+    )
+
+
+def _has_view(conn: psycopg.Connection) -> bool:
+    return conn.execute("select to_regclass('quality.who_read_what') is not null").fetchone()[0]
+
+
+def _markdown(rows: list[tuple]) -> str:
+    lines = ["| who | relation | outcome | statements | last |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+database_roles = build_roles_asset([])
+
+
+@dg.asset(
+    key=PERTURBATION_KEY,
+    group_name="quality",
+    kinds={"python", "postgres"},
+    description=f"The p-table of cell-key perturbation ({PTABLE}, from ONS's "
+    "cell-key-perturbation package) that dbt applies to every published aggregate count.",
+)
+def perturbation_table() -> dg.MaterializeResult:
+    with psycopg.connect(resolve_database_url()) as conn:
+        return dg.MaterializeResult(metadata=write_perturbation_table(conn))
+
+
+def build_access_check(mart: MartModel, mart_models: list[MartModel]) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["marts", mart.name]),
+        name=ACCESS_CHECK,
+        description="Read back from the catalogue: every role that can read the published mart "
+        f"is one its meta names ({', '.join(readers(mart)) or 'none'}), and no practitioner "
+        "reads a mart of a purpose its agreements do not permit.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        with psycopg.connect(resolve_database_url()) as conn:
+            findings = [f.as_dict() for f in check_access(conn, mart_models) if f.mart == mart.name]
+        summary = "; ".join(f"{f['role']}: {f['reason']}" for f in findings)
+        return _gate_result(
+            context,
+            check_name=ACCESS_CHECK,
+            mart=mart.name,
+            findings=findings,
+            summary=summary,
+            extra={"readers": readers(mart)},
+        )
+
+    return _check
 
 
 def build_mart_defs(
     manifest: dict, specs: list[SourceSpec], contracts: list[ContractFile]
 ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
     assets, checks = [], []
-    for mart in marts(manifest):
-        checks += [build_privacy_check(mart), build_purpose_check(mart, manifest, specs)]
+    mart_models = marts(manifest)
+    for mart in mart_models:
+        checks += [
+            build_privacy_check(mart),
+            build_purpose_check(mart, manifest, specs),
+            build_access_check(mart, mart_models),
+        ]
         if mart.is_aggregate:
-            checks.append(build_disclosure_check(mart))
+            checks += [build_disclosure_check(mart), build_differencing_check(mart, mart_models)]
         assets.append(build_publish_asset(mart, publishing_gates(mart, manifest, contracts)))
     return assets, checks
 
@@ -286,7 +460,11 @@ def build_quality_defs(
     manifest: dict | None, specs: list[SourceSpec], contracts: list[ContractFile]
 ) -> dg.Definitions:
     known = {dg.AssetKey([s.raw_schema, e.name]) for s in specs for e in s.entities}
-    assets: list = [database_roles]
+    assets: list = [
+        build_roles_asset(marts(manifest) if manifest is not None else []),
+        perturbation_table,
+        access_log,
+    ]
     checks = []
     if manifest is not None:
         known |= {dg.AssetKey([name]) for name in model_names(manifest)}

@@ -14,6 +14,7 @@ import pytest
 from jigsaw.database import connection_env
 from jigsaw.paths import dbt_project_dir
 from orchestration.factories.dbt_assets import dbt_executable
+from quality.disclosure import dbt_vars_arguments
 from tests.dbt.region import load_small_region
 
 
@@ -41,6 +42,7 @@ def run_dbt(target: Path, *args: str) -> DbtRun:
     project = dbt_project_dir()
     command = [dbt_executable(), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
+    command += dbt_vars_arguments()
     env = {**os.environ, **connection_env(_session["url"]), "DO_NOT_TRACK": "1"}
     completed = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, check=False

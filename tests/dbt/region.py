@@ -26,7 +26,9 @@ from psycopg import sql
 
 from ingestion.raw_tables import create_ingestion_tables
 from ingestion.spec import load_specs
+from linkage.property_keys import write_property_keys
 from linkage.store import LINKAGE_DDL
+from quality.perturbation import write_perturbation_table
 
 AS_OF = date(2026, 3, 31)
 HOME_AB = "100000000001"
@@ -464,4 +466,7 @@ def load_small_region(conn: psycopg.Connection) -> None:
                 " match_probability, run_id) values (%s, %s, %s, 'nhs_number', 1.0, 0)",
                 (body, token(body, person), key),
             )
+    # The keyed property keys, as the linkage step writes them (with the session's demo key).
+    write_property_keys(conn)
+    write_perturbation_table(conn)
     conn.commit()

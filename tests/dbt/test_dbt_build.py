@@ -143,6 +143,7 @@ def test_every_mart_reaches_only_bodies_that_permit_its_purpose(dbt_build):
     # Purpose-limited marts read their people through purpose-limited paths only.
     assert reports["betting_hardship_by_area"].sources == [
         "linkage",
+        "quality",
         "raw_housing_provider",
         "raw_licensing",
         "raw_reference",
@@ -238,7 +239,10 @@ def test_multi_agency_persons_on_the_known_region(db):
 
 def test_multi_agency_households_on_the_known_region(db):
     rows = dict(
-        db.execute("select uprn, bodies from marts_build.multi_agency_households").fetchall()
+        db.execute(
+            "select keys.uprn, households.bodies from marts_build.multi_agency_households"
+            " as households join linkage.property_keys as keys using (property_key)"
+        ).fetchall()
     )
     assert rows == {
         region.HOME_AB: "acute_trust,adult_social_care,childrens_social_care,housing_provider,"
@@ -246,10 +250,23 @@ def test_multi_agency_households_on_the_known_region(db):
         region.HOUSE_C: "adult_social_care,childrens_social_care,revenues_benefits",
     }
     persons = db.execute(
-        "select persons_known from marts_build.multi_agency_households where uprn = %s",
+        "select persons_known from marts_build.multi_agency_households"
+        " where property_key = (select property_key from linkage.property_keys where uprn = %s)",
         (region.HOME_AB,),
     ).fetchone()[0]
     assert persons == 2
+    # The household key is made from the keyed property key, not from the public UPRN.
+    key = db.execute(
+        "select household_key from marts_build.multi_agency_households"
+        " where property_key = (select property_key from linkage.property_keys where uprn = %s)",
+        (region.HOME_AB,),
+    ).fetchone()[0]
+    unkeyed = db.execute(
+        "select md5('household:' || %s || ':' || to_char(max(month_start), 'YYYY-MM'))"
+        " from core.dim_household where uprn = %s",
+        (region.HOME_AB, region.HOME_AB),
+    ).fetchone()[0]
+    assert key is not None and key != unkeyed
 
 
 def test_hardship_by_area_suppresses_small_counts_and_protects_the_total(db):

@@ -67,6 +67,7 @@ def demo_run(database_url, tmp_path_factory):
             "second": second,
             "ledger_after_first": ledger_after_first,
             "truth": root / "truth",
+            "dagster_home": root / "dagster_home",
         }
     finally:
         patch.undo()
@@ -112,7 +113,7 @@ def test_every_delivered_file_and_row_is_accounted_for(demo_run, conn):
     assert len(ledger) == len(truth)
 
 
-def test_marts_are_published_and_readable_by_analysts_only(demo_run, database_url, conn):
+def test_marts_are_published_and_not_empty(demo_run, database_url, conn):
     marts = [
         r[0]
         for r in conn.execute(
@@ -120,15 +121,17 @@ def test_marts_are_published_and_readable_by_analysts_only(demo_run, database_ur
         ).fetchall()
     ]
     assert len(marts) >= 4, marts
+    for mart in marts:
+        count = conn.execute(
+            sql.SQL("select count(*) from marts.{}").format(sql.Identifier(mart))
+        ).fetchone()[0]
+        assert count > 0, f"marts.{mart} is empty"
     analyst_url = database.with_user(database_url, "jigsaw_analyst")
-    with psycopg.connect(analyst_url) as analyst:
-        for mart in marts:
-            count = analyst.execute(
-                sql.SQL("select count(*) from marts.{}").format(sql.Identifier(mart))
-            ).fetchone()[0]
-            assert count > 0, f"marts.{mart} is empty"
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            analyst.execute("select count(*) from core.dim_person")
+    with (
+        psycopg.connect(analyst_url) as analyst,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        analyst.execute("select count(*) from core.dim_person")
 
 
 def test_marts_hold_no_clear_identifiers(demo_run, conn):
@@ -139,3 +142,62 @@ def test_marts_hold_no_clear_identifiers(demo_run, conn):
     forbidden = ("name", "dob", "birth", "nhs", "postcode", "address", "phone")
     for table, column in columns:
         assert not any(word in column for word in forbidden), f"marts.{table}.{column}"
+
+
+def test_every_run_says_who_launched_it_and_from_where(demo_run):
+    import socket
+
+    import dagster as dg
+
+    from jigsaw.attribution import operator
+
+    with dg.DagsterInstance.from_config(str(demo_run["dagster_home"])) as instance:
+        runs = instance.get_runs()
+    assert len(runs) >= 2
+    for run in runs:
+        assert run.tags["jigsaw/launched_by"] == operator(), run.run_id
+        assert run.tags["jigsaw/launched_from"] == socket.gethostname(), run.run_id
+    assert {run.tags["jigsaw/launcher"] for run in runs} == {"materialize_landing", "make demo"}
+
+
+def test_analysts_read_only_aggregates_and_practitioners_only_their_purpose(
+    demo_run, database_url, conn
+):
+    """The demo's published marts, over real connections with each role."""
+    from quality.access import check_access, practitioner_role
+    from quality.manifest import load_manifest, marts
+
+    models = marts(load_manifest())
+    assert check_access(conn, models) == []
+    by_disclosure = {}
+    for mart in models:
+        by_disclosure.setdefault(mart.meta.get("disclosure"), []).append(mart)
+    analyst_url = database.with_user(database_url, "jigsaw_analyst")
+    with psycopg.connect(analyst_url) as analyst:
+        for mart in by_disclosure["aggregate"]:
+            analyst.execute(sql.SQL("select 1 from marts.{}").format(sql.Identifier(mart.name)))
+    for mart in by_disclosure["record_level"]:
+        with (
+            psycopg.connect(analyst_url, autocommit=True) as analyst,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            analyst.execute(sql.SQL("select 1 from marts.{}").format(sql.Identifier(mart.name)))
+        for purpose in mart.purposes:
+            role_url = database.with_user(database_url, practitioner_role(purpose))
+            with psycopg.connect(role_url) as practitioner:
+                practitioner.execute(
+                    sql.SQL("select 1 from marts.{}").format(sql.Identifier(mart.name))
+                )
+    # No address identifier reaches anyone but the housing purpose's practitioners.
+    uprn_marts = {
+        table
+        for (table,) in conn.execute(
+            "select table_name from information_schema.columns"
+            " where table_schema = 'marts' and column_name = 'uprn'"
+        )
+    }
+    assert uprn_marts == {
+        m.name
+        for m in models
+        if m.purposes == ["housing_condition"] and m in by_disclosure["record_level"]
+    }

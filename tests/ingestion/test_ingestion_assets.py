@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import socket
 from pathlib import Path
 
 import dagster as dg
@@ -196,6 +197,11 @@ def test_the_sensor_requests_runs_for_new_deliveries_only(db_url, landing, specs
             first = sensor(context)
         assert [r.partition_key for r in first.run_requests] == ["2026-01", "2026-02"]
         assert first.run_requests[0].asset_selection == [dg.AssetKey(["raw_police", "incidents"])]
+        # Each run says who launched it and from where.
+        assert (
+            first.run_requests[0].tags["jigsaw/launched_by"] == "sensor:police__deliveries_sensor"
+        )
+        assert first.run_requests[0].tags["jigsaw/launched_from"] == socket.gethostname()
         [added] = first.dynamic_partitions_requests
         assert added.partitions_def_name == "police__periods"
         assert list(added.partition_keys) == ["2026-01", "2026-02"]

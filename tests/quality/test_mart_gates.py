@@ -67,15 +67,35 @@ def test_privacy_catches_identifiers_by_content(scratch):
     assert all(NHS not in f.detail and "M13 9PL" not in f.detail for f in findings)
 
 
+def test_privacy_treats_uprns_as_address_identifiers(scratch):
+    scratch.execute(
+        "create table gate_test.homes as select 'pk_' || g as property_key,"
+        " (100000000 + g * 37)::text as home_ref, lpad(g::text, 5, '0') || 'A' as premises_code,"
+        " 'E0100' || g as lsoa_code, (10023456789 + g)::text as uprn"
+        " from generate_series(1, 30) g"
+    )
+    found = {
+        (f.column, f.rule, f.detected_by) for f in check_privacy(scratch, "gate_test", "homes")
+    }
+    assert found == {("uprn", "UPRN", "name"), ("home_ref", "UPRN", "content")}
+    # A record-level mart read only for an address purpose may carry them.
+    assert check_privacy(scratch, "gate_test", "homes", allowed=frozenset({"UPRN"})) == []
+
+
 def test_disclosure_catches_small_counts_and_lone_suppressed_cells(scratch):
     scratch.execute(
         "create table gate_test.by_area (lsoa_code text, category text, n_people integer)"
     )
     scratch.execute(
         "insert into gate_test.by_area values ('A', 'x', 25), ('A', 'y', null), ('A', 'z', null),"
-        " ('B', 'x', 40), ('B', 'y', 12)"
+        " ('B', 'x', 40), ('B', 'y', 15)"
     )
     assert check_disclosure(scratch, "gate_test", "by_area", groups=["lsoa_code"]) == []
+    # A count the p-table did not round was not perturbed.
+    scratch.execute("insert into gate_test.by_area values ('E', 'x', 12), ('E', 'y', 0)")
+    [unperturbed] = check_disclosure(scratch, "gate_test", "by_area", groups=["lsoa_code"])
+    assert (unperturbed.rule, unperturbed.cells) == ("perturbation", 1)
+    scratch.execute("delete from gate_test.by_area where lsoa_code = 'E'")
 
     scratch.execute("insert into gate_test.by_area values ('C', 'x', 3), ('C', 'y', 30)")
     scratch.execute("insert into gate_test.by_area values ('D', 'x', null), ('D', 'y', 50)")
@@ -85,6 +105,7 @@ def test_disclosure_catches_small_counts_and_lone_suppressed_cells(scratch):
     }
     assert found == {
         ("n_people", "primary suppression", 1),
+        ("n_people", "perturbation", 1),  # the 3 was not rounded by the p-table either
         ("n_people", "secondary suppression", 1),
     }
     examples = {
@@ -93,17 +114,19 @@ def test_disclosure_catches_small_counts_and_lone_suppressed_cells(scratch):
     }
     assert examples == {
         "primary suppression": [{"lsoa_code": "C", "n_people": "3"}],
+        "perturbation": [],
         "secondary suppression": [{"lsoa_code": "D"}],
     }
     # Without groups, the whole table is one group: here it has more than one suppressed cell.
     assert {f.rule for f in check_disclosure(scratch, "gate_test", "by_area")} == {
-        "primary suppression"
+        "primary suppression",
+        "perturbation",
     }
 
 
 def test_disclosure_finds_the_suppressed_counts_by_their_flags(scratch):
     scratch.execute(
-        "create table gate_test.flagged as select 'A' as lsoa_code, 3 as residents,"
+        "create table gate_test.flagged as select 'A' as lsoa_code, 5 as residents,"
         " false as residents_suppressed, 5 as betting_premises_in_area, 2 as n_people"
     )
     found = {(f.column, f.rule) for f in check_disclosure(scratch, "gate_test", "flagged")}
@@ -215,3 +238,15 @@ def test_every_real_mart_declares_a_permitted_purpose():
         report = check_purpose(manifest, mart, specs)
         assert report.sources, f"{mart.name} reads no source"
         assert report.passed, [v.as_dict() for v in report.violations]
+
+
+def test_the_docs_quote_the_disclosure_policy_from_its_owner():
+    from pathlib import Path
+
+    from quality.disclosure import PTABLE, THRESHOLD, dbt_vars
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"threshold {THRESHOLD}" in readme and f"`{PTABLE}`" in readme
+    assert f"counts under {THRESHOLD} become 0" in readme
+    project = (Path(__file__).parents[2] / "dbt_project" / "dbt_project.yml").read_text()
+    assert all(f"{name}:" not in project for name in dbt_vars()), "dbt must not keep a copy"

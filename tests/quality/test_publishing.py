@@ -12,12 +12,15 @@ from ingestion.spec import load_specs
 from jigsaw.database import parse_url, resolve_database_url, with_user
 from orchestration.factories.quality_gates import build_mart_defs, database_roles
 from orchestration.factories.soda_checks import build_soda_checks
+from quality.access import ANALYST
 from quality.contract_files import ContractFile, load_contracts, read_contract
 from quality.history import CheckRecord, record_checks
+from quality.manifest import MartModel
 from quality.publish import publish_marts, published_version
-from quality.roles import ANALYST, ensure_roles
+from quality.roles import ensure_roles
 
 MART = "area_summary"
+AGGREGATE = MartModel(MART, f"model.jigsaw.{MART}", {"disclosure": "aggregate"})
 
 
 def _build(conn: psycopg.Connection, rows: list[tuple[str, str, int | None]]) -> None:
@@ -35,7 +38,7 @@ def _analyst_reads(url: str) -> list[tuple]:
 
 
 V1 = [("A", "x", 20), ("A", "y", 30)]
-V2 = [("A", "x", 21), ("A", "y", 31), ("B", "x", 40)]
+V2 = [("A", "x", 25), ("A", "y", 35), ("B", "x", 40)]
 
 
 @pytest.fixture()
@@ -50,7 +53,7 @@ def test_publish_swaps_atomically_and_all_or_nothing(roles_url):
         _build(conn, V1)
         conn.execute(f"comment on table marts_build.{MART} is 'People by area.'")
         conn.execute(f"comment on column marts_build.{MART}.n_people is 'People, suppressed <10.'")
-        [publication] = publish_marts(conn, [MART], run_id="run-1")
+        [publication] = publish_marts(conn, [AGGREGATE], run_id="run-1")
         assert publication.row_count == 2
         assert _analyst_reads(roles_url) == V1
         assert conn.execute(
@@ -60,7 +63,7 @@ def test_publish_swaps_atomically_and_all_or_nothing(roles_url):
 
         _build(conn, V2)
         with conn.transaction():
-            publish_marts(conn, [MART], run_id="run-2")
+            publish_marts(conn, [AGGREGATE], run_id="run-2")
             # Mid-swap, a reader waits for the swap; it never sees a half-built table.
             with psycopg.connect(with_user(roles_url, ANALYST)) as reader:
                 reader.execute("set lock_timeout = '300ms'")
@@ -71,7 +74,7 @@ def test_publish_swaps_atomically_and_all_or_nothing(roles_url):
         # Several marts publish together or not at all.
         _build(conn, V1)
         with pytest.raises(psycopg.errors.UndefinedTable):
-            publish_marts(conn, [MART, "not_built"], run_id="run-3")
+            publish_marts(conn, [AGGREGATE, MartModel("not_built", "x")], run_id="run-3")
         assert _analyst_reads(roles_url) == V2
         assert published_version(conn, MART)["run_id"] == "run-2"
 
@@ -125,7 +128,7 @@ def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
     builds = iter(
         [
             (["p1"], V1),
-            (["p1"], [("A", "x", 3), ("A", "y", 30)]),
+            (["p1"], [("A", "x", 5), ("A", "y", 30)]),
             ([None], V2),
             (["p1"], V2),
         ]
@@ -152,6 +155,8 @@ def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
         "no_clear_identifiers",
         "purpose_limitation",
         "disclosure_control",
+        "no_differencing",
+        "readers_by_purpose",
     }
     everything = [dbt_build, database_roles, *publish_assets, *gates, *build_soda_checks([core])]
     published = dg.AssetKey(["marts", MART])

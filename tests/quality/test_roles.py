@@ -6,7 +6,8 @@ import psycopg
 import pytest
 
 from jigsaw.database import parse_url, with_user
-from quality.roles import ANALYST, ENGINEER, LINKAGE, ensure_roles
+from quality.access import ANALYST
+from quality.roles import ENGINEER, LINKAGE, ensure_roles
 
 DENIED = psycopg.errors.InsufficientPrivilege
 RESTRICTED_TABLES = [
@@ -41,11 +42,11 @@ def _as(url: str, role: str) -> psycopg.Connection:
     return psycopg.connect(with_user(url, role), autocommit=True)
 
 
-def test_analyst_reads_marts_only(granted_url):
+def test_analyst_reads_no_table_it_was_not_granted(granted_url):
+    """Tables in `marts` are granted one by one when published (tests/quality/test_access.py);
+    a table that appears there otherwise, now or later, is not readable."""
     with _as(granted_url, ANALYST) as conn:
-        assert conn.execute("select id from marts.area_summary").fetchone() == (1,)
-        assert conn.execute("select id from marts.published_later").fetchone() == (2,)
-        for table in RESTRICTED_TABLES:
+        for table in RESTRICTED_TABLES + ["marts.area_summary", "marts.published_later"]:
             with pytest.raises(DENIED):
                 conn.execute(f"select * from {table}")
         for statement in [

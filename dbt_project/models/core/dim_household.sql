@@ -1,5 +1,5 @@
 {#- One row per household: the people known to live at one property (UPRN) in one month.
-    The household key is pseudonymous (md5 of UPRN and month). -#}
+    The household key is pseudonymous (md5 of the keyed property key and month). -#}
 with
 
 locations as (

@@ -1,7 +1,9 @@
 {#- Households (people at one property) known to three or more bodies in the 12 months to the
     as-of date. A person's contact counts for the property they lived at in the month of the
     contact, else the property recorded on the contact, else their latest known property up
-    to the as-of date; property-level contacts (repairs) count for their property. -#}
+    to the as-of date; property-level contacts (repairs) count for their property. Its readers
+    work on early intervention, not on homes: the property is named by its keyed property key,
+    never by its UPRN (a public address identifier). -#}
 -- depends_on: {{ ref('fct_service_contact') }}
 with
 
@@ -102,9 +104,13 @@ properties as (
     select * from {{ ref('dim_property') }}
 ),
 
+property_keys as (
+    select * from {{ ref('stg_linkage__property_keys') }}
+),
+
 final as (
     select
-        by_property.uprn,
+        property_keys.property_key,
         latest_households.household_key,
         window_bounds.as_of_date,
         window_bounds.window_start_date,
@@ -124,6 +130,7 @@ final as (
             by_property.uprn = latest_households.uprn
             and latest_households.recency_rank = 1
     left join properties on by_property.uprn = properties.uprn
+    left join property_keys on by_property.uprn = property_keys.uprn
     where by_property.body_count >= 3
 )
 

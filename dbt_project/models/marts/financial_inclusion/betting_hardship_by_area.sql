@@ -1,7 +1,8 @@
 {#- Betting premises and financial hardship by area (LSOA), month and distance band from the
-    nearest betting premises. Aggregate and published: person counts from 1 to 9 are suppressed
-    (null, with a flag), with secondary suppression across the bands of an area and month so
-    the 'all' band total cannot reveal a suppressed cell. Residents are the people the bodies
+    nearest betting premises. Aggregate and published: person counts are perturbed by their
+    cell keys (ONS cell-key perturbation, quality/perturbation.py), those under the threshold
+    are suppressed (null, with a flag), with secondary suppression across the bands of an area
+    and month so the 'all' band total cannot reveal a suppressed cell. Residents are the people the bodies
     that share for financial inclusion know at the homes (the housing provider's lead tenants,
     the council's revenues and benefits claimants): no other body is in its lineage. -#}
 {%- set cell_group = 'lsoa_code, month_start' -%}
@@ -85,25 +86,127 @@ area_totals as (
     group by banded_properties.lsoa_code, banded_properties.month_start
 ),
 
+counted_people as (
+    -- Who each cell counts, once per cell and measure: their record keys make the cell key.
+    select
+        banded_properties.lsoa_code,
+        banded_properties.month_start,
+        banded_properties.distance_band,
+        'residents' as measure,
+        residents.person_key
+    from banded_properties
+    inner join residents
+        on
+            banded_properties.uprn = residents.uprn
+            and banded_properties.month_start = residents.month_start
+    union
+    select
+        banded_properties.lsoa_code,
+        banded_properties.month_start,
+        banded_properties.distance_band,
+        case
+            when measures.measure = 'hardship' then 'persons_in_hardship'
+            else 'persons_in_arrears'
+        end as measure,
+        hardship.person_key
+    from banded_properties
+    inner join hardship
+        on
+            banded_properties.uprn = hardship.uprn
+            and banded_properties.month_start = hardship.month_start
+    cross join (values ('hardship'), ('arrears')) as measures (measure)
+    where
+        hardship.person_key is not null
+        and (
+            (measures.measure = 'hardship' and hardship.is_in_financial_hardship)
+            or (measures.measure = 'arrears' and hardship.in_council_tax_arrears)
+        )
+),
+
+area_people as (
+    select distinct
+        lsoa_code,
+        month_start,
+        'all'::text as distance_band,
+        measure,
+        person_key
+    from counted_people
+),
+
+cell_keys as (
+    select
+        lsoa_code,
+        month_start,
+        distance_band,
+        sum(case when measure = 'residents' then {{ record_key('person_key') }} end)::integer
+        % 256 as residents_cell_key,
+        sum(
+            case when measure = 'persons_in_hardship' then {{ record_key('person_key') }} end
+        )::integer % 256 as persons_in_hardship_cell_key,
+        sum(
+            case when measure = 'persons_in_arrears' then {{ record_key('person_key') }} end
+        )::integer % 256 as persons_in_arrears_cell_key
+    from (
+        select * from counted_people
+        union all
+        select * from area_people
+    ) as people
+    group by lsoa_code, month_start, distance_band
+),
+
+perturbed as (
+    select
+        counts.*,
+        {{ perturbed_count('counts.residents', 'coalesce(cell_keys.residents_cell_key, 0)') }}
+            as residents_perturbed,
+        {{ perturbed_count(
+            'counts.persons_in_hardship',
+            'coalesce(cell_keys.persons_in_hardship_cell_key, 0)'
+        ) }} as persons_in_hardship_perturbed,
+        {{ perturbed_count(
+            'counts.persons_in_arrears',
+            'coalesce(cell_keys.persons_in_arrears_cell_key, 0)'
+        ) }} as persons_in_arrears_perturbed
+    from (
+        select * from cells
+        union all
+        select * from area_totals
+    ) as counts
+    left join cell_keys
+        on
+            counts.lsoa_code = cell_keys.lsoa_code
+            and counts.month_start = cell_keys.month_start
+            and counts.distance_band = cell_keys.distance_band
+),
+
 flagged_cells as (
     select
         *,
-        {{ small_count_suppressed('residents', cell_group, 'distance_band') }}
-            as residents_suppressed,
-        {{ small_count_suppressed('persons_in_hardship', cell_group, 'distance_band') }}
-            as persons_in_hardship_suppressed,
-        {{ small_count_suppressed('persons_in_arrears', cell_group, 'distance_band') }}
-            as persons_in_arrears_suppressed
-    from cells
+        {{ small_count_suppressed(
+            'residents', cell_group, 'distance_band', perturbed='residents_perturbed'
+        ) }} as residents_suppressed,
+        {{ small_count_suppressed(
+            'persons_in_hardship', cell_group, 'distance_band',
+            perturbed='persons_in_hardship_perturbed'
+        ) }} as persons_in_hardship_suppressed,
+        {{ small_count_suppressed(
+            'persons_in_arrears', cell_group, 'distance_band',
+            perturbed='persons_in_arrears_perturbed'
+        ) }} as persons_in_arrears_suppressed
+    from perturbed
+    where distance_band <> 'all'
 ),
 
 flagged_totals as (
     select
         *,
-        {{ small_count_primary('residents') }} as residents_suppressed,
-        {{ small_count_primary('persons_in_hardship') }} as persons_in_hardship_suppressed,
-        {{ small_count_primary('persons_in_arrears') }} as persons_in_arrears_suppressed
-    from area_totals
+        {{ small_count_primary('residents', 'residents_perturbed') }} as residents_suppressed,
+        {{ small_count_primary('persons_in_hardship', 'persons_in_hardship_perturbed') }}
+            as persons_in_hardship_suppressed,
+        {{ small_count_primary('persons_in_arrears', 'persons_in_arrears_perturbed') }}
+            as persons_in_arrears_suppressed
+    from perturbed
+    where distance_band = 'all'
 ),
 
 flagged as (
@@ -139,19 +242,28 @@ final as (
         flagged.distance_band,
         coalesce(premises_by_area.betting_premises_in_area, 0) as betting_premises_in_area,
         flagged.properties,
-        case when not flagged.residents_suppressed then flagged.residents end as residents,
+        case
+            when not flagged.residents_suppressed then flagged.residents_perturbed
+        end as residents,
         flagged.residents_suppressed,
         case
-            when not flagged.persons_in_hardship_suppressed then flagged.persons_in_hardship
+            when not flagged.persons_in_hardship_suppressed
+                then flagged.persons_in_hardship_perturbed
         end as persons_in_hardship,
         flagged.persons_in_hardship_suppressed,
         case
-            when not flagged.persons_in_arrears_suppressed then flagged.persons_in_arrears
+            when not flagged.persons_in_arrears_suppressed
+                then flagged.persons_in_arrears_perturbed
         end as persons_in_arrears,
         flagged.persons_in_arrears_suppressed,
+        -- Of the published (perturbed) counts: a rate of the true ones would give them away.
         case
             when not flagged.residents_suppressed and not flagged.persons_in_hardship_suppressed
-                then round(flagged.persons_in_hardship::numeric / nullif(flagged.residents, 0), 3)
+                then round(
+                    flagged.persons_in_hardship_perturbed::numeric
+                    / nullif(flagged.residents_perturbed, 0),
+                    3
+                )
         end::numeric(6, 3) as hardship_rate
     from flagged
     left join premises_by_area
