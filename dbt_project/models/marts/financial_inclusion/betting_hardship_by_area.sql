@@ -152,7 +152,9 @@ final as (
         case
             when not flagged.residents_suppressed and not flagged.persons_in_hardship_suppressed
                 then round(flagged.persons_in_hardship::numeric / nullif(flagged.residents, 0), 3)
-        end::numeric(6, 3) as hardship_rate
+        end::numeric(6, 3) as hardship_rate,
+        areas.lsoa_name,
+        areas.ward_name
     from flagged
     left join premises_by_area
         on
