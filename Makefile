@@ -9,7 +9,7 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.jigsaw/dagster_home
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install demo test test-fast lint format ui region bench docs clean
+.PHONY: install demo test test-fast lint format ui region bench docs clean report
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ ui: $(STAMP)
 ## make region: write the demo region's deliveries to data/landing (RESIDENTS=20000 SEED=...)
 region: $(STAMP)
 	$(PY) -m ingestion.demo_region $(if $(RESIDENTS),--residents $(RESIDENTS)) $(if $(SEED),--seed $(SEED))
+
+## make report: the studies, model, damp alerts and their evaluation, and the analysts' HTML
+## report under data/reports/ (on the marts the last `make demo` published)
+report: $(STAMP)
+	$(PY) -m analytics
 
 ## make bench: benchmarks that print figures (speed, memory, accuracy)
 bench: $(STAMP)

@@ -61,7 +61,7 @@ def test_capacity_flags_the_top_share_of_each_month(run, features):
 
 
 def test_fairness_table_covers_each_group_and_withholds_small_ones(run):
-    assert set(run.fairness["attribute"]) == {"sex_code", "age_band", "imd_decile"}
+    assert set(run.fairness["attribute"]) == {"sex_code", "age_band", "imd_group"}
     assert (
         run.fairness.loc[run.fairness["attribute"] == "sex_code", "children_months"].sum()
         == (run.split["test_rows"])
