@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export SODA_CORE_TELEMETRY_ENABLED := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install demo test test-fast lint format ui region bench docs clean
+.PHONY: install demo test test-fast lint format ui region bench docs clean report
 
 # pip prints each package as it goes (a few minutes on a fresh machine), so the install is
 # never silent; DAGSTER_HOME and the other settings are settled by jigsaw/settings.py.
@@ -52,6 +52,11 @@ ui: $(STAMP)
 ## make region: write the demo region's deliveries to data/landing (RESIDENTS=20000 SEED=...)
 region: $(STAMP)
 	$(PY) -m ingestion.demo_region $(if $(RESIDENTS),--residents $(RESIDENTS)) $(if $(SEED),--seed $(SEED))
+
+## make report: the studies, model, damp alerts and their evaluation, and the analysts' HTML
+## report under data/reports/ (on the marts the last `make demo` published)
+report: $(STAMP)
+	$(PY) -m analytics
 
 ## make bench: benchmarks that print figures (speed, memory, accuracy)
 bench: $(STAMP)

@@ -38,3 +38,8 @@ def dbt_project_dir() -> Path:
 
 def contracts_dir() -> Path:
     return _env_path("JIGSAW_CONTRACTS_DIR", REPO_ROOT / "quality" / "contracts")
+
+
+def reports_dir() -> Path:
+    """The analysts' static report and the figures the analytics assets attach."""
+    return _env_path("JIGSAW_REPORTS_DIR", REPO_ROOT / "data" / "reports")

@@ -46,7 +46,9 @@ contacts_by_month as (
         (count(*) filter (where body = 'revenues_benefits'))::integer as arrears_contacts,
         (
             count(*) filter (where severity = 'high' or contact_type = 'child_protection_plan')
-        )::integer as escalations
+        )::integer as escalations,
+        (count(*) filter (where contact_type = 'child_protection_plan'))::integer
+            as child_protection_plans
     from {{ ref('fct_service_contact') }}
     where person_key is not null
     group by person_key, contact_month
@@ -110,6 +112,7 @@ joined as (
         coalesce(contacts_by_month.school_exclusions, 0) as school_exclusions,
         coalesce(contacts_by_month.arrears_contacts, 0) as arrears_contacts,
         coalesce(contacts_by_month.escalations, 0) as escalations,
+        coalesce(contacts_by_month.child_protection_plans, 0) as child_protection_plans,
         attendance_by_month.sessions_possible,
         attendance_by_month.sessions_attended,
         coalesce(attendance_by_month.unauthorised_absences, 0) as unauthorised_absences,
@@ -151,7 +154,13 @@ windowed as (
         sum(school_exclusions) over last_12_months as school_exclusions_12m,
         sum(arrears_contacts) over last_12_months as arrears_contacts_12m,
         sum(unauthorised_absences) over last_3_months as unauthorised_absences_3m,
-        sum(escalations) over next_6_months as escalations_next_6m
+        sum(escalations) over next_6_months as escalations_next_6m,
+        sum(police_contacts) over last_6_months as police_contacts_6m,
+        sum(ae_attendances) over last_6_months as ae_attendances_6m,
+        sum(school_exclusions) over last_6_months as school_exclusions_6m,
+        sum(unauthorised_absences) over last_6_months as unauthorised_absences_6m,
+        sum(child_protection_plans) over last_12_months as child_protection_plans_12m,
+        sum(child_protection_plans) over next_3_months as child_protection_plans_next_3m
     from joined
     window
         last_12_months as (
@@ -159,6 +168,12 @@ windowed as (
         ),
         last_3_months as (
             partition by person_key order by month_start rows between 2 preceding and current row
+        ),
+        last_6_months as (
+            partition by person_key order by month_start rows between 5 preceding and current row
+        ),
+        next_3_months as (
+            partition by person_key order by month_start rows between 1 following and 3 following
         ),
         next_6_months as (
             partition by person_key order by month_start rows between 1 following and 6 following
@@ -203,7 +218,16 @@ final as (
         windowed.arrears_balance,
         coalesce(windowed.escalations_next_6m, 0) > 0 as escalation_next_6_months,
         (windowed.month_start + interval '6 months')::date <= bounds.as_of_month
-            as label_is_complete
+            as label_is_complete,
+        windowed.police_contacts_6m::integer as police_contacts_6m,
+        windowed.ae_attendances_6m::integer as ae_attendances_6m,
+        windowed.school_exclusions_6m::integer as school_exclusions_6m,
+        windowed.unauthorised_absences_6m::integer as unauthorised_absences_6m,
+        windowed.child_protection_plans_12m::integer as child_protection_plans_12m,
+        coalesce(windowed.child_protection_plans_next_3m, 0) > 0
+            as child_protection_plan_next_3_months,
+        (windowed.month_start + interval '3 months')::date <= bounds.as_of_month
+            as label_3m_is_complete
     from windowed
     cross join bounds
 )

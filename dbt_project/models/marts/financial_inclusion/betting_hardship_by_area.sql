@@ -264,7 +264,9 @@ final as (
                     / nullif(flagged.residents_perturbed, 0),
                     3
                 )
-        end::numeric(6, 3) as hardship_rate
+        end::numeric(6, 3) as hardship_rate,
+        areas.lsoa_name,
+        areas.ward_name
     from flagged
     left join premises_by_area
         on

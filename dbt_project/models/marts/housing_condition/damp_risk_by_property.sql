@@ -110,13 +110,16 @@ scored as (
 
 final as (
     select
-        *,
+        scored.*,
         case
-            when damp_risk_score >= 0.5 then 'high'
-            when damp_risk_score >= 0.2 then 'medium'
+            when scored.damp_risk_score >= 0.5 then 'high'
+            when scored.damp_risk_score >= 0.2 then 'medium'
             else 'low'
-        end as damp_risk_band
+        end as damp_risk_band,
+        areas.lsoa_name,
+        areas.ward_name
     from scored
+    left join areas on scored.lsoa_code = areas.lsoa_code
 )
 
 select * from final

@@ -1,0 +1,160 @@
+"""Where analytics reads and writes: the published marts in, the `analytics` schema and the
+restricted `practitioner` schema out.
+
+Analytics reads only `marts` (what analysts are allowed to see), never core or raw: the only
+reader here builds its query from a mart name. Study estimates and model metrics go to
+`analytics`; record-level outputs meant for a named practice (a damp alert list for the
+housing provider, a review list for children's services) go to `practitioner`, which no
+general analyst role is granted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from quality.history import create_once
+from quality.publish import PUBLISHED_SCHEMA
+
+ANALYTICS_SCHEMA = "analytics"
+PRACTITIONER_SCHEMA = "practitioner"
+
+DDL = f"""
+create schema if not exists {ANALYTICS_SCHEMA};
+create schema if not exists {PRACTITIONER_SCHEMA};
+create table if not exists {ANALYTICS_SCHEMA}.study_estimates (
+    study text not null,
+    estimate double precision,
+    ci_low double precision,
+    ci_high double precision,
+    method text not null,
+    n bigint not null,
+    run_id text not null,
+    recorded_at timestamptz not null default now()
+);
+comment on table {ANALYTICS_SCHEMA}.study_estimates is
+    'Purpose: research and service planning. Disclosure: aggregate (one row per study estimate). '
+    'Each study''s effect estimate with its 95 % interval, the method and the number of units.';
+create table if not exists {ANALYTICS_SCHEMA}.model_metrics (
+    model text not null,
+    split text not null,
+    metric text not null,
+    value double precision,
+    run_id text not null,
+    recorded_at timestamptz not null default now()
+);
+comment on table {ANALYTICS_SCHEMA}.model_metrics is
+    'Purpose: early intervention (model assurance). Disclosure: aggregate. '
+    'Each model''s evaluation metrics by split (train/test) and run.';
+"""
+
+
+class InsufficientDataError(ValueError):
+    """The marts hold too little for the analysis (a small or short region): said, not faked."""
+
+
+class MartMissingError(LookupError):
+    """A mart the analysis needs is not published (run the regional build first)."""
+
+
+@dataclass(frozen=True)
+class StudyEstimate:
+    study: str
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    method: str
+    n: int
+
+
+def ensure_tables(conn: psycopg.Connection) -> None:
+    create_once(conn, DDL)
+
+
+def read_mart(
+    conn: psycopg.Connection, mart: str, columns: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """A published mart (``marts.<mart>``) as a data frame; nothing else can be read here."""
+    exists = conn.execute(
+        "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
+        (PUBLISHED_SCHEMA, mart),
+    ).fetchone()
+    if not exists:
+        raise MartMissingError(
+            f"{PUBLISHED_SCHEMA}.{mart} is not published: run the regional build (make demo) first"
+        )
+    wanted = sql.SQL(", ").join(sql.Identifier(c) for c in columns) if columns else sql.SQL("*")
+    query = sql.SQL("select {} from {}").format(wanted, sql.Identifier(PUBLISHED_SCHEMA, mart))
+    with conn.cursor() as cursor:
+        cursor.execute(query)
+        names = [d.name for d in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=names)
+
+
+def write_study_estimate(conn: psycopg.Connection, estimate: StudyEstimate, run_id: str) -> None:
+    ensure_tables(conn)
+    conn.execute(
+        f"insert into {ANALYTICS_SCHEMA}.study_estimates "
+        "(study, estimate, ci_low, ci_high, method, n, run_id) values (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            estimate.study,
+            estimate.estimate,
+            estimate.ci_low,
+            estimate.ci_high,
+            estimate.method,
+            estimate.n,
+            run_id,
+        ),
+    )
+
+
+def write_model_metrics(
+    conn: psycopg.Connection, model: str, split: str, metrics: dict[str, float], run_id: str
+) -> None:
+    ensure_tables(conn)
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            f"insert into {ANALYTICS_SCHEMA}.model_metrics (model, split, metric, value, run_id) "
+            "values (%s, %s, %s, %s, %s)",
+            [(model, split, name, float(value), run_id) for name, value in metrics.items()],
+        )
+
+
+def latest_study_estimates(conn: psycopg.Connection) -> dict[str, StudyEstimate]:
+    ensure_tables(conn)
+    rows = conn.execute(
+        f"select distinct on (study) study, estimate, ci_low, ci_high, method, n "
+        f"from {ANALYTICS_SCHEMA}.study_estimates order by study, recorded_at desc"
+    ).fetchall()
+    return {r[0]: StudyEstimate(*r) for r in rows}
+
+
+def replace_practitioner_table(
+    conn: psycopg.Connection, table: str, frame: pd.DataFrame, types: dict[str, str], comment: str
+) -> int:
+    """Replace ``practitioner.<table>`` with ``frame`` in one transaction; returns the row count."""
+    ensure_tables(conn)
+    target = sql.Identifier(PRACTITIONER_SCHEMA, table)
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in types.items()
+    )
+    with conn.transaction():
+        conn.execute(sql.SQL("drop table if exists {}").format(target))
+        conn.execute(sql.SQL("create table {} ({})").format(target, columns))
+        conn.execute(sql.SQL("comment on table {} is {}").format(target, sql.Literal(comment)))
+        names = list(types)
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                sql.SQL("copy {} ({}) from stdin").format(
+                    target, sql.SQL(", ").join(sql.Identifier(n) for n in names)
+                )
+            ) as copy,
+        ):
+            for row in frame[names].itertuples(index=False):
+                copy.write_row([None if pd.isna(v) else v for v in row])
+    return len(frame)

@@ -1,0 +1,135 @@
+{#- One row per home per month of the licensing register: whether anyone living there was in
+    financial hardship (council tax support or arrears) that month, whether that began this
+    month, and how far the nearest betting premises that opened during the register lies and
+    how many months ago it opened. The unit an event study of new premises needs. Record level
+    (a home is one row), purpose-limited to financial inclusion: from revenues and benefits,
+    licensing and the gazetteer only. -#}
+with
+
+properties as (
+    select * from {{ ref('dim_property') }}
+),
+
+areas as (
+    select * from {{ ref('dim_area') }}
+),
+
+betting_premises as (
+    select * from {{ ref('int_betting_premises_monthly') }}
+),
+
+months as (
+    select distinct month_start from {{ ref('int_property_months_banded') }}
+),
+
+first_register_month as (
+    select min(month_start) as month_start from betting_premises
+),
+
+-- Premises first seen after the register's first month opened during the period.
+new_premises as (
+    select
+        betting_premises.licence_number,
+        min(betting_premises.month_start) as opened_month,
+        min(betting_premises.easting) as easting,
+        min(betting_premises.northing) as northing
+    from betting_premises
+    where betting_premises.easting is not null
+    group by betting_premises.licence_number
+    having min(betting_premises.month_start) > (
+        select first_register_month.month_start from first_register_month
+    )
+),
+
+homes as (
+    select
+        uprn,
+        lsoa_code,
+        ward_code,
+        easting,
+        northing
+    from properties
+    where is_residential and lsoa_code is not null and easting is not null
+),
+
+nearest_new_premises as (
+    select distinct on (homes.uprn)
+        homes.uprn,
+        new_premises.opened_month,
+        sqrt(
+            power(homes.easting - new_premises.easting, 2)
+            + power(homes.northing - new_premises.northing, 2)
+        ) as distance_m
+    from homes
+    cross join new_premises
+    order by homes.uprn asc, distance_m asc, new_premises.opened_month asc
+),
+
+hardship_by_home as (
+    select
+        uprn,
+        month_start,
+        (count(distinct person_key) filter (where is_in_financial_hardship))::integer
+            as persons_in_hardship
+    from {{ ref('fct_financial_hardship') }}
+    where uprn is not null
+    group by uprn, month_start
+),
+
+home_months as (
+    select
+        homes.uprn,
+        months.month_start,
+        homes.lsoa_code,
+        homes.ward_code,
+        coalesce(hardship_by_home.persons_in_hardship, 0) as persons_in_hardship
+    from homes
+    cross join months
+    left join hardship_by_home
+        on
+            homes.uprn = hardship_by_home.uprn
+            and months.month_start = hardship_by_home.month_start
+),
+
+flagged as (
+    select
+        *,
+        persons_in_hardship > 0 as household_in_hardship,
+        lag(persons_in_hardship > 0) over (
+            partition by uprn order by month_start
+        ) as household_in_hardship_last_month
+    from home_months
+),
+
+final as (
+    select
+        flagged.uprn,
+        flagged.month_start,
+        flagged.lsoa_code,
+        areas.lsoa_name,
+        flagged.ward_code,
+        areas.ward_name,
+        areas.imd_decile,
+        flagged.persons_in_hardship,
+        flagged.household_in_hardship,
+        case
+            when flagged.household_in_hardship_last_month is not null
+                then flagged.household_in_hardship and not flagged.household_in_hardship_last_month
+        end as hardship_onset,
+        round(nearest_new_premises.distance_m::numeric, 1)::numeric(9, 1)
+            as nearest_new_premises_distance_m,
+        nearest_new_premises.opened_month as nearest_new_premises_opened_month,
+        (
+            12 * (
+                extract(year from flagged.month_start)
+                - extract(year from nearest_new_premises.opened_month)
+            )
+            + extract(month from flagged.month_start)
+            - extract(month from nearest_new_premises.opened_month)
+        )::integer as months_since_nearest_new_premises_opened
+    from flagged
+    left join nearest_new_premises on flagged.uprn = nearest_new_premises.uprn
+    left join areas on flagged.lsoa_code = areas.lsoa_code
+)
+
+select * from final
