@@ -150,6 +150,4 @@ def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=_metadata(report))
 
 
-defs = dg.Definitions(
-    assets=[linkage_schema, person_xref, address_xref, property_keys, evaluation]
-)
+defs = dg.Definitions(assets=[linkage_schema, person_xref, address_xref, property_keys, evaluation])
