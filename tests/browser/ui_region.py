@@ -19,8 +19,8 @@ import dagster as dg
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
+from jigsaw.instance import write_instance_config
 from jigsaw.paths import REPO_ROOT
-from jigsaw.settings import DAGSTER_CONFIG
 from tests.ingestion import deliveries as d
 
 PERIOD_ROWS = {"2026-01": 3, "2026-02": 7}  # rows in each accepted delivery
@@ -45,8 +45,7 @@ def load_region(root: Path, database_url: str) -> dict[str, str]:
     landing = root / "landing"
     write_landing(landing)
     home = root / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(DAGSTER_CONFIG)
+    write_instance_config(home)
     environment = {
         **database.connection_env(database_url),
         "DAGSTER_HOME": str(home),
