@@ -158,7 +158,7 @@ MIN_POPULATED = 0.01
 # duplication rate pairs then grow about linearly with records, where a rule on a
 # low-cardinality field alone grows with the square. Rules are counted on the records
 # before splink sees them.
-PAIRS_PER_RECORD = 1
+PAIRS_PER_RECORD = 3
 RULE_FLOOR = 50_000
 # EM learns from at most this many pairs of a training block (splink samples records when
 # the block is bigger), so that training costs about the same at any size.
