@@ -158,7 +158,7 @@ MIN_POPULATED = 0.01
 # duplication rate pairs then grow about linearly with records, where a rule on a
 # low-cardinality field alone grows with the square. Rules are counted on the records
 # before splink sees them.
-PAIRS_PER_RECORD = 1
+PAIRS_PER_RECORD = 3
 RULE_FLOOR = 50_000
 # EM learns from at most this many pairs of a training block (splink samples records when
 # the block is bigger), so that training costs about the same at any size.
@@ -172,14 +172,15 @@ class Rule:
     keys: tuple[str, ...]
     fields: tuple[str, ...]  # the fields it needs populated
     sql: str | None = None  # a cross-column rule (not a plain equi-join on one side's keys)
-    narrowers: tuple[tuple[str, str], ...] = ()  # (key, field it needs) to add when costly
 
-    def narrowed(self) -> Rule | None:
-        """The rule with its next narrowing key added, if any."""
-        if not self.narrowers:
+    def narrowed(self, present: set[str]) -> Rule | None:
+        """The rule with the first narrowing key that refines it added (NARROWERS), if any."""
+        if self.sql:
             return None
-        (key, needs), *rest = self.narrowers
-        return Rule((*self.keys, key), (*self.fields, needs), self.sql, tuple(rest))
+        for key, needs in NARROWERS:
+            if needs in present and needs not in self.fields:
+                return Rule((*self.keys, key), (*self.fields, needs))
+        return None
 
     @property
     def name(self) -> str:
@@ -189,21 +190,21 @@ class Rule:
         return self.sql if self.sql else block_on(*self.keys)
 
 
-def _rule(
-    *keys: str,
-    fields: tuple[str, ...] | None = None,
-    narrowers: tuple[tuple[str, str], ...] = (),
-) -> Rule:
-    return Rule(keys, fields or keys, None, narrowers)
+def _rule(*keys: str, fields: tuple[str, ...] | None = None) -> Rule:
+    return Rule(keys, fields or keys)
 
 
 _GIVEN_INITIAL = "substr(given_name_canonical, 1, 1)"
 _FAMILY_INITIAL = "substr(family_name, 1, 1)"
 _BIRTH_YEAR = "substr(date_of_birth, 1, 4)"
-_BY_DECADE = ("substr(date_of_birth, 1, 3)", "date_of_birth")
-_BY_GIVEN_INITIAL = (_GIVEN_INITIAL, "given_name_canonical")
-_BY_FAMILY_INITIAL = (_FAMILY_INITIAL, "family_name")
-_BY_AREA = ("substr(postcode, 1, 2)", "postcode")
+# Keys that narrow a costly rule, tried in order: each one that is populated and refines a
+# field the rule does not already use (key, field it reads).
+NARROWERS = (
+    ("substr(date_of_birth, 1, 3)", "date_of_birth"),  # decade of birth
+    (_GIVEN_INITIAL, "given_name_canonical"),
+    (_FAMILY_INITIAL, "family_name"),
+    ("substr(postcode, 1, 2)", "postcode"),  # postcode area
+)
 
 # Candidate prediction rules, most specific first; each is kept when its fields are populated
 # and its block is cheap enough (see PAIRS_PER_RECORD). A pair is compared once however many
@@ -211,7 +212,7 @@ _BY_AREA = ("substr(postcode, 1, 2)", "postcode")
 # of the records.
 CANDIDATE_RULES = [
     _rule("nhs_number"),
-    _rule("given_name_canonical", "family_name", narrowers=(_BY_DECADE, _BY_AREA)),
+    _rule("given_name_canonical", "family_name"),
     _rule("date_of_birth", _GIVEN_INITIAL, fields=("date_of_birth", "given_name_canonical")),
     _rule("date_of_birth", _FAMILY_INITIAL, fields=("date_of_birth", "family_name")),
     Rule(
@@ -222,24 +223,14 @@ CANDIDATE_RULES = [
     _rule("postcode", "family_name"),
     _rule("postcode", "given_name_canonical"),
     _rule("postcode", "date_of_birth"),
-    _rule(
-        "family_name",
-        _BIRTH_YEAR,
-        fields=("family_name", "date_of_birth"),
-        narrowers=(_BY_GIVEN_INITIAL, _BY_AREA),
-    ),
-    _rule(
-        "given_name_canonical",
-        _BIRTH_YEAR,
-        fields=("given_name_canonical", "date_of_birth"),
-        narrowers=(_BY_FAMILY_INITIAL, _BY_AREA),
-    ),
+    _rule("family_name", _BIRTH_YEAR, fields=("family_name", "date_of_birth")),
+    _rule("given_name_canonical", _BIRTH_YEAR, fields=("given_name_canonical", "date_of_birth")),
     _rule("address", _GIVEN_INITIAL, fields=("address", "given_name_canonical")),
     _rule("address", _BIRTH_YEAR, fields=("address", "date_of_birth")),
     # Single fields, where selective enough on this input or once narrowed.
-    _rule("family_name", narrowers=(_BY_GIVEN_INITIAL, _BY_DECADE, _BY_AREA)),
-    _rule("given_name_canonical", narrowers=(_BY_FAMILY_INITIAL, _BY_DECADE, _BY_AREA)),
-    _rule("postcode", narrowers=(_BY_DECADE,)),
+    _rule("family_name"),
+    _rule("given_name_canonical"),
+    _rule("postcode"),
 ]
 
 
@@ -309,7 +300,7 @@ def plan(
                     rules.append(rule)
                     break
                 dropped[rule.name] = pairs
-                rule = rule.narrowed()
+                rule = rule.narrowed(present)
         training = _training_rules(present, identifiers, nhs_pairs)
     finally:
         con.close()
