@@ -7,7 +7,6 @@ database resource, writes its figures to ``analytics.study_estimates`` /
 and attaches its plots to the asset page as markdown with the image inline.
 """
 
-
 import dagster as dg
 
 from analytics.store import InsufficientDataError

@@ -21,6 +21,8 @@ MART_PURPOSES = {
     "research",
 }
 IDENTIFYING_FRAGMENTS = ("token", "nhs", "birth", "postcode", "name", "address", "dob")
+# Names of areas are not personal (quality/privacy.py does not match them either).
+AREA_NAMES = {"lsoa_name", "ward_name", "local_authority_name"}
 
 
 def models(manifest: dict) -> list[dict]:
@@ -167,6 +169,7 @@ def test_every_mart_reaches_only_bodies_that_permit_its_purpose(dbt_build):
     assert "raw_police" not in reports["damp_evidence_by_property_month"].sources
     assert reports["hardship_by_property_month"].sources == [
         "linkage",
+        "raw_housing_provider",
         "raw_licensing",
         "raw_reference",
         "raw_revenues_benefits",
@@ -181,7 +184,11 @@ def test_marts_hold_no_direct_identifiers(dbt_build, db):
         " where table_schema = 'marts_build'"
     ).fetchall()
     assert columns
-    leaks = [(t, c) for t, c in columns if any(f in c for f in IDENTIFYING_FRAGMENTS)]
+    leaks = [
+        (t, c)
+        for t, c in columns
+        if c not in AREA_NAMES and any(f in c for f in IDENTIFYING_FRAGMENTS)
+    ]
     assert not leaks
 
 
