@@ -25,6 +25,7 @@ UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 NEVER = 10_000
 HARDSHIP_MONTHS = (4, 16)  # a hardship spell lasts 4 to 15 months (numpy's high is exclusive)
 HARDSHIP_BURN_IN_MONTHS = 36  # long enough for the caseload to settle before the period
+HARDSHIP_STREAM = 7  # the hardship generator's stream, next to the seed
 
 
 def upn(number: int) -> str:
@@ -157,7 +158,10 @@ class World:
     # --- set-up of body state ---------------------------------------------------------------
 
     def _setup_hardship(self) -> None:
-        pop, rng = self.pop, self.rng
+        # Hardship and the revenues and benefits extracts draw from a generator of their own, so
+        # a change to them does not reshuffle every other body's records.
+        self.hardship_rng = np.random.default_rng([self.config.seed, HARDSHIP_STREAM])
+        pop, rng = self.pop, self.hardship_rng
         cap = len(pop.h_prop)
         self.hard_until = np.full(cap, -NEVER, np.int32)
         self.cts: dict[int, dict] = {}
@@ -286,7 +290,7 @@ class World:
     # --- hardship (revenues and benefits) -----------------------------------------------
 
     def _start_hardship(self, h: int, m: int, months: int, record: bool = True) -> None:
-        pop, rng = self.pop, self.rng
+        pop, rng = self.pop, self.hardship_rng
         head = int(pop.h_head[h])
         self.hard_until[h] = m + months
         start = month_start(self.config, m) + timedelta(days=int(rng.integers(0, 27)))
@@ -334,7 +338,7 @@ class World:
         return 0.002 + 0.02 * self.pop.h_risk[households]
 
     def revenues(self, m: int) -> dict[str, list[dict]]:
-        pop, rng, effects = self.pop, self.rng, self.config.effects
+        pop, rng, effects = self.pop, self.hardship_rng, self.config.effects
         households = pop.occupied_households()
         at_risk = households[self.hard_until[households] < m]
         props = pop.h_prop[at_risk]

@@ -51,6 +51,7 @@ def demo_run(database_url, tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("JIGSAW_LANDING_DIR", str(root / "landing"))
     patch.setenv("JIGSAW_GROUND_TRUTH_DIR", str(root / "truth"))
+    patch.setenv("JIGSAW_REPORTS_DIR", str(root / "reports"))
     patch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     (root / "dagster_home").mkdir()
     (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -68,6 +69,7 @@ def demo_run(database_url, tmp_path_factory):
             "ledger_after_first": ledger_after_first,
             "truth": root / "truth",
             "dagster_home": root / "dagster_home",
+            "reports": root / "reports",
         }
     finally:
         patch.undo()
@@ -201,3 +203,16 @@ def test_analysts_read_only_aggregates_and_practitioners_only_their_purpose(
         for m in models
         if m.purposes == ["housing_condition"] and m in by_disclosure["record_level"]
     }
+
+
+def test_the_demo_runs_the_analytics_and_writes_the_report(demo_run, conn):
+    """On a region this short (6 months) the model has too few labelled months and says so;
+    the studies, the alert list and the report are still produced."""
+    assert (demo_run["reports"] / "analysts_report.html").is_file()
+    alerts = conn.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'practitioner' and table_name = 'damp_alerts'"
+    ).fetchone()[0]
+    assert alerts == 1
+    for table in ("analytics.study_estimates", "analytics.model_metrics"):
+        assert conn.execute("select to_regclass(%s)", (table,)).fetchone()[0] is not None, table
