@@ -23,6 +23,7 @@ import psycopg
 from jigsaw.database import connection_env
 from jigsaw.paths import REPO_ROOT, contracts_dir, dbt_project_dir, specs_dir
 from orchestration.factories.dbt_assets import dbt_executable
+from quality.disclosure import dbt_vars_arguments
 from tests.dbt.region import PERSON_KEYS
 
 SPEC = """\
@@ -247,6 +248,7 @@ def test_a_new_body_reaches_core_and_the_marts_it_may(tmp_path, fresh_database_u
         [
             dbt_executable(),
             "run",
+            *dbt_vars_arguments(),
             "--select",
             *MODELS_REACHED,
             "--project-dir",

@@ -25,13 +25,22 @@ from orchestration.factories.dbt_assets import (
     ensure_manifest,
     jigsaw_dbt_project,
 )
+from quality.disclosure import dbt_vars_arguments
 
 SPECS = {spec.body: spec for spec in load_specs()}
 
 
 def dbt(project: Path, database_url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project)],
+        [
+            dbt_executable(),
+            *args,
+            *dbt_vars_arguments(),
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+        ],  # fmt: skip
         cwd=project,
         env={**os.environ, **connection_env(database_url), "DO_NOT_TRACK": "1"},
         capture_output=True,
