@@ -283,12 +283,19 @@ def test_a_dagster_run_says_which_delivery_failed_and_loads_the_others(db, db_ur
             e.check_name: e
             for e in (r.event_log_entry.dagster_event.event_specific_data for r in records)
         }
-        materialization = instance.get_latest_materialization_event(
-            dg.AssetKey(["raw_police", "incidents"])
-        ).asset_materialization
+        materialized = instance.get_records_for_run(
+            summary.runs["police"], of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        by_period = {
+            m.partition: {k: v.value for k, v in m.metadata.items()}
+            for m in (r.event_log_entry.asset_materialization for r in materialized)
+        }
     failed = "police/2026-02-03/incidents_2026-01.csv"
     assert not checks[APPLIED_CHECK].passed and failed in checks[APPLIED_CHECK].description
-    metadata = {k: v.value for k, v in materialization.metadata.items()}
-    assert metadata["deliveries_loaded"] == 1 and metadata["deliveries_failed_or_held"] == 1
-    assert failed in metadata["failed_or_held"] and "CheckViolation" in metadata["failed_or_held"]
+    # Each period's materialisation says what became of its own delivery.
+    assert by_period["2026-02"]["deliveries_loaded"] == 1
+    assert by_period["2026-01"]["deliveries_loaded"] == 0
+    assert by_period["2026-01"]["status"] == "failed"
+    problems = by_period["2026-01"]["problems"]
+    assert failed in problems and "CheckViolation" in problems
     assert raw_ids(db) == {"police/2026-03-03/incidents_2026-02.csv"}
