@@ -1,8 +1,8 @@
 """``regional_build`` under Dagster's multiprocess executor (one process per step), as the
 nightly schedule and the UI run it, on a small loaded region in its own database.
 
-The linkage part of the build is run (the steps that deadlocked); the rest of the job is dbt and
-Soda steps that each take their own process too, which would cost minutes here.
+The linkage part of the build is run (the steps that deadlocked); the rest of the job is some 70
+dbt and Soda steps that each take their own process too, which would cost many minutes here.
 """
 
 from __future__ import annotations
@@ -18,12 +18,8 @@ from orchestration.defs import linkage as linkage_defs
 
 pytestmark = pytest.mark.e2e
 
-LINKAGE_STEPS = [
-    linkage_defs.LINKAGE_SCHEMA,
-    linkage_defs.PERSON_XREF,
-    linkage_defs.ADDRESS_XREF,
-    linkage_defs.EVALUATION,
-]
+# The steps that write the linkage tables (evaluation only reads them).
+LINKAGE_STEPS = [linkage_defs.LINKAGE_SCHEMA, linkage_defs.PERSON_XREF, linkage_defs.ADDRESS_XREF]
 
 
 def _regional_build() -> dg.JobDefinition:
@@ -42,7 +38,6 @@ def test_regional_build_linkage_runs_under_the_multiprocess_executor(
     home = tmp_path / "dagster_home"
     write_instance_config(home)  # the project's dagster.yaml: pools of one slot, run retries
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("JIGSAW_GROUND_TRUTH_DIR", str(tmp_path))  # no truth: said, not fatal
     monkeypatch.setenv("JIGSAW_DATABASE_URL", url)
     export_connection_env(url)
     job = dg.reconstructable(_regional_build)
