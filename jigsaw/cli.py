@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,9 +51,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
     # schedules launch load and build what the demo did.
     prepare_environment()
     print(f"jigsaw: Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    process = subprocess.Popen(ui_command(args.host, args.port), cwd=REPO_ROOT)
     try:
-        return subprocess.call(ui_command(args.host, args.port), cwd=REPO_ROOT)
+        return process.wait()
     except KeyboardInterrupt:
+        # Let `dagster dev` stop its webserver, daemon and code server itself (SIGINT); killing
+        # it would leave them running.
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.terminate()
         return 0
 
 

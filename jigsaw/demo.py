@@ -21,8 +21,8 @@ from dataclasses import asdict
 
 from jigsaw import database
 from jigsaw.attribution import launch_tags
-from jigsaw.paths import ground_truth_dir, landing_dir
-from jigsaw.progress import Stages, heartbeat, say
+from jigsaw.paths import ground_truth_dir, landing_dir, state_dir
+from jigsaw.progress import Stages, heartbeat, say, tools_output_to
 from jigsaw.settings import DemoKeyRefused, prepare_environment
 
 # The console shows numbered stages and a heartbeat (jigsaw/progress.py), plus Dagster's
@@ -90,7 +90,9 @@ def run_demo(
     with stages.stage("regional build (linkage, dbt, quality gates, publishing)"):
         run_id = str(uuid.uuid4())
         job = defs.resolve_job_def("regional_build")
-        with heartbeat(instance, run_id, "regional build"):
+        log = state_dir() / "logs" / "regional_build.log"
+        say(f"  dbt's own output goes to {log}; the UI has every event")
+        with heartbeat(instance, run_id, "regional build"), tools_output_to(log):
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,

@@ -4,10 +4,13 @@ never floods; the full event log stays in the Dagster UI."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 
@@ -15,7 +18,18 @@ HEARTBEAT_SECONDS = 15.0
 
 
 def say(message: str) -> None:
-    print(f"jigsaw: {message}", flush=True)
+    # The real stdout: a stage may send the tools' own output to a log file meanwhile.
+    print(f"jigsaw: {message}", file=sys.__stdout__, flush=True)
+
+
+@contextmanager
+def tools_output_to(log: Path) -> Iterator[None]:
+    """Sends what the tools print on stdout (dbt's line per model and test, streamed by
+    dagster-dbt) to ``log`` for the block; progress lines and Dagster's warnings and errors
+    (stderr) stay on the console."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as handle, contextlib.redirect_stdout(handle):
+        yield
 
 
 class Stages:
