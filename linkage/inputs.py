@@ -141,6 +141,38 @@ def _formats(mapping: dict) -> dict:
     return out
 
 
+GUARD_SETTINGS = {"enabled": bool, "given_name_similarity": float, "born_apart_days": int}
+
+
+def _is_a(value: object, kind: type) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    return isinstance(value, int) or (kind is float and isinstance(value, float))
+
+
+def _twins_guard(value: object) -> bool | dict | None:
+    """true/false, or the guard's settings (see linkage.linker.TwinsGuard)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, dict):
+        unknown = set(value) - set(GUARD_SETTINGS)
+        if unknown:
+            raise MappingError(
+                f"mapping key 'twins_guard': unknown settings {sorted(unknown)}; "
+                f"allowed: {', '.join(GUARD_SETTINGS)}"
+            )
+        for name, kind in GUARD_SETTINGS.items():
+            given = value.get(name)
+            if given is not None and not _is_a(given, kind):
+                raise MappingError(
+                    f"mapping key 'twins_guard.{name}': expected {kind.__name__}, got {given!r}"
+                )
+        return dict(value)
+    raise MappingError(
+        f"mapping key 'twins_guard': expected true, false or settings, got {value!r}"
+    )
+
+
 @dataclass(frozen=True)
 class ColumnMapping:
     columns: dict[str, str]
@@ -151,7 +183,7 @@ class ColumnMapping:
     identifiers: dict[str, str] = field(default_factory=dict)
     postcode_format: str = "auto"
     link_type: str | None = None
-    twins_guard: bool | None = None
+    twins_guard: bool | dict | None = None
 
     @classmethod
     def from_dict(cls, mapping: dict) -> ColumnMapping:
@@ -179,9 +211,7 @@ class ColumnMapping:
             raise MappingError(
                 f"mapping key 'link_type': {link_type!r} is not one of {', '.join(LINK_TYPES)}"
             )
-        guard = mapping.get("twins_guard")
-        if guard is not None and not isinstance(guard, bool):
-            raise MappingError(f"mapping key 'twins_guard': expected true or false, got {guard!r}")
+        guard = _twins_guard(mapping.get("twins_guard"))
         formats = _formats(mapping)
         return cls(
             columns,

@@ -297,7 +297,7 @@ def link_records(
     date_format: str | list[str] | None = None,
     postcode_format: str = "auto",
     link_type: str = "dedupe_only",
-    twins_guard: bool | TwinsGuard = True,
+    twins_guard: bool | dict | TwinsGuard = True,
     mapped_fields: Iterable[str] | None = None,
     seed: int = 42,
 ) -> LinkResult:
@@ -310,7 +310,12 @@ def link_records(
     started = time.perf_counter()
     if link_type not in LINK_TYPES:
         raise ValueError(f"link_type {link_type!r} is not one of {', '.join(LINK_TYPES)}")
-    guard = twins_guard if isinstance(twins_guard, TwinsGuard) else TwinsGuard(bool(twins_guard))
+    if isinstance(twins_guard, TwinsGuard):
+        guard = twins_guard
+    elif isinstance(twins_guard, dict):
+        guard = TwinsGuard(**twins_guard)
+    else:
+        guard = TwinsGuard(bool(twins_guard))
     supplied = (
         list(mapped_fields)
         if mapped_fields is not None
@@ -502,11 +507,11 @@ def link_tables(
         raise ValueError(f"{len(tables)} tables but {len(mappings)} mappings")
     parsed = [m if isinstance(m, ColumnMapping) else ColumnMapping.from_dict(m) for m in mappings]
     for key in ("link_type", "twins_guard"):
-        declared = {getattr(m, key) for m in parsed} - {None}
-        if len(declared) > 1:
-            raise MappingError(f"mapping key '{key}': the mappings disagree ({sorted(declared)})")
+        declared = [getattr(m, key) for m in parsed if getattr(m, key) is not None]
+        if any(d != declared[0] for d in declared):
+            raise MappingError(f"mapping key '{key}': the mappings disagree ({declared})")
         if declared and key not in options:
-            options[key] = declared.pop()
+            options[key] = declared[0]
     options.setdefault("link_type", "dedupe_only" if len(tables) == 1 else "link_only")
     identifiers = [set(m.identifiers) for m in parsed]
     if any(i != identifiers[0] for i in identifiers):

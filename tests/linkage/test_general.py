@@ -36,6 +36,9 @@ BASE = {"given_name": "first", "family_name": "last"}
         ({"date_format": "dd.mm"}, "'date_format'"),
         ({"link_type": "link"}, "'link_type'"),
         ({"twins_guard": "yes"}, "'twins_guard'"),
+        ({"twins_guard": {"born_apart": 300}}, "'twins_guard'"),
+        ({"twins_guard": {"born_apart_days": "300"}}, "'twins_guard.born_apart_days'"),
+        ({"twins_guard": {"enabled": 1}}, "'twins_guard.enabled'"),
         ({"given_name": ["a", "b"]}, "'given_name'"),
         ({"record_id": 7}, "'record_id'"),
         ({"nickname": "x"}, "unknown mapping keys ['nickname']"),
@@ -224,6 +227,17 @@ def test_twins_guard_holds_households_on_evidence_and_can_be_switched_off(backgr
     same_member = _household(TW1={"member": "A123"}, TW2={"member": "A123"})
     released = link_tables([pd.concat([background, same_member])], HOUSEHOLD_MAPPING)
     assert _cluster(released, "TW1") == _cluster(released, "TW2")
+
+    # Settings from the mapping: a looser cut on given names lets the twins through.
+    loose = link_tables(
+        [table], {**HOUSEHOLD_MAPPING, "twins_guard": {"given_name_similarity": 0.1}}
+    )
+    assert _cluster(loose, "MUM") != _cluster(loose, "KID")  # still born a generation apart
+    loose_held = loose.pairs[loose.pairs["held"]]
+    assert not (
+        loose_held["record_id_l"].isin(["TW1", "TW2"])
+        & loose_held["record_id_r"].isin(["TW1", "TW2"])
+    ).any()
 
     off = link_tables([table], {**HOUSEHOLD_MAPPING, "twins_guard": False})
     assert off.stats["twins_guard"] is False and off.stats["guard_held_pairs"] == 0
