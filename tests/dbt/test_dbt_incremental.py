@@ -107,7 +107,8 @@ def test_service_contacts_rebuild_only_new_rekeyed_and_readdressed_slices(increm
 
 def test_marts_reflect_the_new_delivery(db):
     contacts = db.execute(
-        "select contact_count from marts_build.multi_agency_households where uprn = %s",
+        "select contact_count from marts_build.multi_agency_households"
+        " where property_key = (select property_key from linkage.property_keys where uprn = %s)",
         (region.HOME_AB,),
     ).fetchone()[0]
     assert contacts == 9  # B's new incident counts for the home B lived at (latest known)
