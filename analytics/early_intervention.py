@@ -210,6 +210,7 @@ def fairness_table(data: pd.DataFrame, flags: np.ndarray) -> pd.DataFrame:
         table = frame.by_group.reset_index()
         table.columns = ["group", *table.columns[1:]]
         table.insert(0, "attribute", column)
+        table["children_months"] = table["children_months"].astype(int)
         table["positives"] = (
             pd.Series(y)
             .groupby(data[column].astype(str).to_numpy())

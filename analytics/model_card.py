@@ -93,6 +93,8 @@ Groups with fewer than {THRESHOLD} child-months or positives have their rates wi
   on a real population.
 - Children unknown to the bodies have no contacts and so low scores: absence of a score is not
   absence of risk. Linkage errors can merge or split children's records.
+- Children with no known home (no area, so no IMD decile) form a group of their own in the
+  fairness table: check its true positive rate, the model has less to go on for them.
 - Plans follow practitioners' own decisions, so the model learns past practice, including any
   bias in who was referred.
 

@@ -23,9 +23,6 @@ from ingestion.demo_region.truth import TruthWriter
 
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 NEVER = 10_000
-HARDSHIP_MONTHS = (4, 16)  # a hardship spell lasts 4 to 15 months (numpy's high is exclusive)
-HARDSHIP_BURN_IN_MONTHS = 36  # long enough for the caseload to settle before the period
-HARDSHIP_STREAM = 7  # the hardship generator's stream, next to the seed
 
 
 def upn(number: int) -> str:
@@ -158,32 +155,18 @@ class World:
     # --- set-up of body state ---------------------------------------------------------------
 
     def _setup_hardship(self) -> None:
-        # Hardship and the revenues and benefits extracts draw from a generator of their own, so
-        # a change to them does not reshuffle every other body's records.
-        self.hardship_rng = np.random.default_rng([self.config.seed, HARDSHIP_STREAM])
-        pop, rng = self.pop, self.hardship_rng
+        pop, rng = self.pop, self.rng
         cap = len(pop.h_prop)
         self.hard_until = np.full(cap, -NEVER, np.int32)
         self.cts: dict[int, dict] = {}
         self.arrears: dict[int, dict] = {}
         self.hb: dict[int, dict] = {}
-        # Hardship already under way when the period starts comes from running the same onset
-        # hazard and spell lengths over HARDSHIP_BURN_IN_MONTHS before it, so the caseload
-        # starts at the level the monthly process keeps it at. (Drawing it separately once
-        # started far above that level, with every spell ending within 17 months: the
-        # caseload then fell by three quarters over the first year and a half, a trend that
-        # would drown any real effect.)
         households = pop.occupied_households()
-        since = np.full(cap, -NEVER, np.int32)
-        for m in range(-HARDSHIP_BURN_IN_MONTHS, 0):
-            at_risk = households[self.hard_until[households] < m]
-            starting = at_risk[rng.random(len(at_risk)) < self._onset_hazard(at_risk)]
-            since[starting] = m
-            self.hard_until[starting] = m + rng.integers(
-                HARDSHIP_MONTHS[0], HARDSHIP_MONTHS[1], len(starting)
-            )
-        for h in households[self.hard_until[households] >= 0].tolist():
-            self._start_hardship(h, int(since[h]), int(self.hard_until[h] - since[h]), record=False)
+        risk = pop.h_risk[households]
+        already = households[rng.random(len(households)) < np.minimum(0.9, 0.1 + 0.6 * risk)]
+        for h in already.tolist():
+            since = -int(rng.integers(1, 30))
+            self._start_hardship(h, since, -since + int(rng.integers(1, 18)), record=False)
         # Planted: betting premises openings and which homes lie within reach of one.
         self.exposed_from = np.full(self.geo.n_properties, NEVER, np.int32)
         self.opened_at = np.full(self.geo.n_properties, NEVER, np.int32)
@@ -290,7 +273,7 @@ class World:
     # --- hardship (revenues and benefits) -----------------------------------------------
 
     def _start_hardship(self, h: int, m: int, months: int, record: bool = True) -> None:
-        pop, rng = self.pop, self.hardship_rng
+        pop, rng = self.pop, self.rng
         head = int(pop.h_head[h])
         self.hard_until[h] = m + months
         start = month_start(self.config, m) + timedelta(days=int(rng.integers(0, 27)))
@@ -333,21 +316,17 @@ class World:
             m + months,
         )
 
-    def _onset_hazard(self, households: np.ndarray) -> np.ndarray:
-        """Monthly chance that a household not in hardship falls into it (before any effect)."""
-        return 0.002 + 0.02 * self.pop.h_risk[households]
-
     def revenues(self, m: int) -> dict[str, list[dict]]:
-        pop, rng, effects = self.pop, self.hardship_rng, self.config.effects
+        pop, rng, effects = self.pop, self.rng, self.config.effects
         households = pop.occupied_households()
         at_risk = households[self.hard_until[households] < m]
         props = pop.h_prop[at_risk]
-        hazard = self._onset_hazard(at_risk)
+        hazard = 0.002 + 0.02 * pop.h_risk[at_risk]
         hazard = np.where(
             m >= self.exposed_from[props], hazard * effects.betting_rate_ratio, hazard
         )
         for h in at_risk[rng.random(len(at_risk)) < hazard].tolist():
-            self._start_hardship(h, m, int(rng.integers(*HARDSHIP_MONTHS)))
+            self._start_hardship(h, m, int(rng.integers(4, 16)))
         end = month_start(self.config, m + 1) - timedelta(days=1)
         rows = {"council_tax_support": [], "arrears": [], "housing_benefit": []}
         for store, entity in ((self.cts, "council_tax_support"), (self.hb, "housing_benefit")):
