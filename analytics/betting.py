@@ -35,8 +35,9 @@ LAG_MONTHS = 3  # the question asked: an effect from three months after opening
 EVENT_BIN_MONTHS = 3  # the event-time curve groups months in threes
 MIN_EVENT_TIME = -12  # the curve's earliest bin (months before opening)
 REPLICATES = 200  # each replicate refits the model twice; 200 keep the demo quick
+HOME = "property_key"  # the mart's keyed pseudonym of the home (no UPRN: an address)
 COLUMNS = [
-    "uprn",
+    HOME,
     "month_start",
     "household_in_hardship",
     "nearest_new_premises_distance_m",
@@ -53,9 +54,9 @@ class BettingStudy:
 
 def at_risk_panel(frame: pd.DataFrame) -> pd.DataFrame:
     """Home-months at risk of a new hardship onset, with the onset, group and event time."""
-    panel = frame[COLUMNS].sort_values(["uprn", "month_start"]).reset_index(drop=True)
+    panel = frame[COLUMNS].sort_values([HOME, "month_start"]).reset_index(drop=True)
     in_hardship = panel["household_in_hardship"].astype(bool)
-    previous = in_hardship.groupby(panel["uprn"]).shift(1)
+    previous = in_hardship.groupby(panel[HOME]).shift(1)
     panel["at_risk"] = previous.eq(False)  # unknown in a home's first month: not at risk
     panel["onset"] = in_hardship & panel["at_risk"]
     distance = pd.to_numeric(panel["nearest_new_premises_distance_m"], errors="coerce")
@@ -86,7 +87,7 @@ def estimate_betting_effect(
             f"{MART}: no {'treated' if not treated.any() else 'control'} homes at risk; "
             "is any betting premises opening in the licensing register?"
         )
-    homes, unit = np.unique(panel["uprn"].to_numpy(), return_inverse=True)
+    homes, unit = np.unique(panel[HOME].to_numpy(), return_inverse=True)
     _, month = np.unique(panel["month"].to_numpy(), return_inverse=True)
     y = panel["onset"].to_numpy(dtype=float)
     event = np.where(treated, panel["event_time"].to_numpy(dtype=float), np.nan)

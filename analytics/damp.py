@@ -42,6 +42,7 @@ MIN_SENSOR_DAYS = 10
 SUSTAINED_MONTHS = 2
 ALERT_WINDOW_MONTHS = 12
 ALERT_TABLE = "damp_alerts"
+ALERT_PURPOSE = "housing_condition"  # the practitioner role that may read the list
 
 
 @dataclass

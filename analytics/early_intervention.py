@@ -74,6 +74,7 @@ BOOSTING = {"max_iter": 150, "learning_rate": 0.05, "max_depth": 2, "min_samples
 MODELS = ("rule", "logistic_regression", "gradient_boosting")
 CHOSEN_MODEL = "gradient_boosting"
 REVIEW_TABLE = "early_intervention_review_list"
+REVIEW_PURPOSE = "early_intervention"  # the practitioner role that may read the list
 
 
 @dataclass

@@ -134,9 +134,18 @@ def latest_study_estimates(conn: psycopg.Connection) -> dict[str, StudyEstimate]
 
 
 def replace_practitioner_table(
-    conn: psycopg.Connection, table: str, frame: pd.DataFrame, types: dict[str, str], comment: str
+    conn: psycopg.Connection,
+    table: str,
+    frame: pd.DataFrame,
+    types: dict[str, str],
+    comment: str,
+    purpose: str,
 ) -> int:
-    """Replace ``practitioner.<table>`` with ``frame`` in one transaction; returns the row count."""
+    """Replace ``practitioner.<table>`` with ``frame`` in one transaction; returns the row count.
+
+    Readers follow the same rule as a record-level mart (``quality/access.py``): only the
+    practitioner role of ``purpose`` may select it, nobody else.
+    """
     ensure_tables(conn)
     target = sql.Identifier(PRACTITIONER_SCHEMA, table)
     columns = sql.SQL(", ").join(
@@ -157,4 +166,22 @@ def replace_practitioner_table(
         ):
             for row in frame[names].itertuples(index=False):
                 copy.write_row([None if pd.isna(v) else v for v in row])
+        _grant_practitioners(conn, table, purpose)
     return len(frame)
+
+
+def _grant_practitioners(conn: psycopg.Connection, table: str, purpose: str) -> None:
+    from quality.access import RECORD_LEVEL, grant_readers
+    from quality.manifest import MartModel
+
+    output = MartModel(
+        name=table,
+        unique_id=f"{PRACTITIONER_SCHEMA}.{table}",
+        meta={"purpose": purpose, "disclosure": RECORD_LEVEL},
+    )
+    for role in grant_readers(conn, output, schema=PRACTITIONER_SCHEMA):
+        conn.execute(
+            sql.SQL("grant usage on schema {} to {}").format(
+                sql.Identifier(PRACTITIONER_SCHEMA), sql.Identifier(role)
+            )
+        )

@@ -150,7 +150,12 @@ def damp_alerts(
     with database.connect() as conn:
         alerts = damp.damp_alerts(read_mart(conn, damp.MART))
         rows = replace_practitioner_table(
-            conn, damp.ALERT_TABLE, alerts, damp.ALERT_TYPES, damp.ALERT_COMMENT
+            conn,
+            damp.ALERT_TABLE,
+            alerts,
+            damp.ALERT_TYPES,
+            damp.ALERT_COMMENT,
+            damp.ALERT_PURPOSE,
         )
     by_evidence = alerts["evidence"].value_counts().to_dict() if rows else {}
     return dg.MaterializeResult(
@@ -215,7 +220,12 @@ def early_intervention_model(context: dg.AssetExecutionContext, database: Postgr
                 run_id,
             )
         listed = replace_practitioner_table(
-            conn, ei.REVIEW_TABLE, run.review_list, ei.REVIEW_TYPES, ei.REVIEW_COMMENT
+            conn,
+            ei.REVIEW_TABLE,
+            run.review_list,
+            ei.REVIEW_TYPES,
+            ei.REVIEW_COMMENT,
+            ei.REVIEW_PURPOSE,
         )
     run.review_list = None  # record level: never kept in Dagster's storage
     _, roc_md = plots.save(plots.roc_and_pr(run.curves, "early-intervention model"), "model_roc_pr")

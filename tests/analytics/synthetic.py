@@ -60,7 +60,7 @@ def hardship_panel(
     return pd.DataFrame(
         rows,
         columns=[
-            "uprn",
+            "property_key",
             "month_start",
             "household_in_hardship",
             "nearest_new_premises_distance_m",

@@ -23,7 +23,9 @@ from analytics.store import PRACTITIONER_SCHEMA, read_mart
 from jigsaw import database
 from orchestration.defs import analytics as analytics_defs
 from orchestration.resources import PostgresResource
+from quality.access import ANALYST, practitioner_role
 from quality.disclosure import THRESHOLD
+from quality.roles import ensure_roles
 from tests.analytics.synthetic import damp_panel, early_intervention_features, hardship_panel
 
 ASSETS = list(analytics_defs.defs.assets)
@@ -54,12 +56,18 @@ def marts_url(server_url):
     features = early_intervention_features(children=1200)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema marts")
+        # The practitioner roles of the two lists' purposes, as the regional build makes them.
+        for schema in ("identity", "linkage", "raw_reference"):
+            conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+        ensure_roles(
+            conn, database.parse_url(url).dbname, ["marts"], [damp.ALERT_PURPOSE, ei.REVIEW_PURPOSE]
+        )
         _publish(
             conn,
             betting.MART,
             hardship,
             {
-                "uprn": "text",
+                "property_key": "text",
                 "month_start": "date",
                 "household_in_hardship": "boolean",
                 "nearest_new_premises_distance_m": "numeric(9, 1)",
@@ -181,6 +189,22 @@ def test_scores_and_alerts_go_only_to_the_practitioner_schema(materialised, mart
         (PRACTITIONER_SCHEMA, damp.ALERT_TABLE),
     }
     assert "never an automated decision" in comment and "Disclosure: record level" in comment
+
+
+def test_each_list_is_readable_by_its_purposes_practitioners_only(materialised, marts_url):
+    lists = {damp.ALERT_TABLE: damp.ALERT_PURPOSE, ei.REVIEW_TABLE: ei.REVIEW_PURPOSE}
+    with psycopg.connect(marts_url) as conn:
+        for table, purpose in lists.items():
+            relation = f"{PRACTITIONER_SCHEMA}.{table}"
+            readers = {
+                role
+                for (role,) in conn.execute(
+                    "select rolname from pg_roles where rolname in (%s, %s, %s)"
+                    " and has_table_privilege(rolname, %s, 'select')",
+                    (ANALYST, *(practitioner_role(p) for p in lists.values()), relation),
+                )
+            }
+            assert readers == {practitioner_role(purpose)}, relation
 
 
 def test_evaluation_grades_against_the_truth(materialised):

@@ -14,6 +14,11 @@ areas as (
     select * from {{ ref('dim_area') }}
 ),
 
+-- A UPRN is a public address identifier: the mart carries the keyed property key instead.
+property_keys as (
+    select * from {{ ref('stg_linkage__property_keys') }}
+),
+
 betting_premises as (
     select * from {{ ref('int_betting_premises_monthly') }}
 ),
@@ -103,7 +108,7 @@ flagged as (
 
 final as (
     select
-        flagged.uprn,
+        property_keys.property_key,
         flagged.month_start,
         flagged.lsoa_code,
         areas.lsoa_name,
@@ -130,6 +135,7 @@ final as (
     from flagged
     left join nearest_new_premises on flagged.uprn = nearest_new_premises.uprn
     left join areas on flagged.lsoa_code = areas.lsoa_code
+    left join property_keys on flagged.uprn = property_keys.uprn
 )
 
 select * from final
