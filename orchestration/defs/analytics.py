@@ -285,8 +285,13 @@ def early_intervention_model_card(context: dg.AssetExecutionContext, run) -> dg.
     )
 
 
+# Reads the demo region's ground truth, which a real region has not: run by `make demo` and the
+# analytics job, never by the regional build (orchestration/defs/jobs.py).
+EVALUATION = _key("evaluation")
+
+
 @dg.asset(
-    key=_key("evaluation"),
+    key=EVALUATION,
     deps=[
         _key("betting_hardship_study"),
         _key("damp_respiratory_study"),

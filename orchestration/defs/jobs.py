@@ -7,10 +7,12 @@ import dagster as dg
 from ingestion.spec import load_specs
 from jigsaw.attribution import launch_tags
 from jigsaw.instance import RUN_RETRY_TAGS
+from orchestration.defs.analytics import EVALUATION
 from orchestration.factories.ingestion_assets import up_to_date_check_key
 
 # Ingestion assets are partitioned by delivery and launched by each body's sensor; everything
-# downstream of them (linkage, dbt, checks, publishing, evaluation) is one regional build.
+# downstream of them (linkage, dbt, checks, publishing, analytics) is one regional build, but
+# the grading against the demo region's ground truth, which a real region has not.
 SPECS = load_specs()
 RAW_PREFIXES = [[spec.raw_schema] for spec in SPECS]
 # Whether each extract is in step with the region: checked when the whole region is built, as a
@@ -25,7 +27,9 @@ UP_TO_DATE_CHECKS = [
 regional_build = dg.define_asset_job(
     name="regional_build",
     selection=(
-        dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(*RAW_PREFIXES)
+        dg.AssetSelection.all()
+        - dg.AssetSelection.key_prefixes(*RAW_PREFIXES)
+        - dg.AssetSelection.assets(EVALUATION)
         | dg.AssetSelection.checks(*UP_TO_DATE_CHECKS)
     ),
     description=(
@@ -33,6 +37,15 @@ regional_build = dg.define_asset_job(
         "over everything loaded so far; and whether every body is in step with the region."
     ),
     tags=RUN_RETRY_TAGS,
+)
+
+demo_evaluation = dg.define_asset_job(
+    name="demo_evaluation",
+    selection=dg.AssetSelection.assets(EVALUATION),
+    description=(
+        "Grades the analytics against the demo region's ground truth (make demo runs it after "
+        "the regional build); fails, naming the file, where there is no ground truth."
+    ),
 )
 
 nightly_regional_build = dg.ScheduleDefinition(
@@ -45,4 +58,4 @@ nightly_regional_build = dg.ScheduleDefinition(
     description="Rebuilds the regional model and republishes the marts every night.",
 )
 
-defs = dg.Definitions(jobs=[regional_build], schedules=[nightly_regional_build])
+defs = dg.Definitions(jobs=[regional_build, demo_evaluation], schedules=[nightly_regional_build])

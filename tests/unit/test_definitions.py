@@ -86,3 +86,12 @@ def test_raw_tables_are_gated_by_blocking_checks(graph, defs):
 def test_regional_build_job_exists(defs):
     job = defs.resolve_job_def("regional_build")
     assert job is not None
+
+
+def test_the_nightly_build_never_reads_the_ground_truth(defs):
+    """A real region has no ground truth: grading it is the demo's own job, not the build's."""
+    evaluation = dg.AssetKey(["analytics", "evaluation"])
+    build = defs.resolve_job_def("regional_build").asset_layer.selected_asset_keys
+    assert evaluation not in build and dg.AssetKey(["analytics", "analysts_report"]) in build
+    graded = defs.resolve_job_def("demo_evaluation").asset_layer.selected_asset_keys
+    assert graded == {evaluation}
