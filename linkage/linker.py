@@ -25,18 +25,8 @@ from linkage.standardise import empty_shares, identifier_fields, standardise
 
 log = logging.getLogger(__name__)
 
-COMPARISON_COLUMNS = [
-    "unique_id",
-    "given_name",
-    "given_name_canonical",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-    "nhs_number",
-    "nhs_number_valid",
-]
+# The columns splink compares: the model's person fields (one owner), keyed and flagged.
+COMPARISON_COLUMNS = ["unique_id", *model.PERSON_FIELDS, "nhs_number_valid"]
 
 DEFAULT_LINK_THRESHOLD = 0.9
 DEFAULT_REVIEW_BAND = (0.5, 0.9)
