@@ -27,6 +27,9 @@ from ingestion.spec import Entity
 
 # The delimiters a body might use by mistake; named in the "wrong delimiter" error.
 _LIKELY_DELIMITERS = (",", "|", ";", "\t")
+# How much of a malformed multi-line record the quarantine keeps (a quote that never closes
+# makes the rest of the file one record).
+_ORIGINAL_KEPT = 1_000_000
 
 
 class FileRejected(Exception):
@@ -159,7 +162,8 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
                 pending.append(line)
                 yield line
 
-        reader = csv.reader(lines(), delimiter=dialect.delimiter, quotechar=dialect.quotechar)
+        source = lines()
+        reader = csv.reader(source, delimiter=dialect.delimiter, quotechar=dialect.quotechar)
         row_number = 0
         while True:
             try:
@@ -168,10 +172,19 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
                 break
             except csv.Error as exc:
                 # A field over the csv module's size limit, a stray quote or line break: the
-                # reader drops the rest of the line and goes on, so only this row is lost.
-                row_number += 1
+                # reader drops the rest of the line and starts afresh on the next one. Inside a
+                # quoted field that spans lines, the next line is still that field: read on to
+                # where the record ends, so only this record is lost and the rest keep their rows.
                 original = "".join(pending)
                 pending.clear()
+                scanner = _QuoteScanner(dialect.delimiter, dialect.quotechar)
+                scanner.feed(original)
+                while scanner.quoted and (line := next(source, None)) is not None:
+                    scanner.feed(line)
+                    if len(original) < _ORIGINAL_KEPT:  # a quote never closed reads to the end
+                        original += line
+                    pending.clear()
+                row_number += 1
                 undecodable.clear()
                 yield SourceRecord(row_number, [], original, (None, f"malformed CSV: {exc}"))
                 continue
@@ -193,6 +206,43 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
             yield SourceRecord(row_number, pick(fields), original, None)
 
 
+class _QuoteScanner:
+    """Follows, line by line, whether a record's text is inside a quoted field, as the csv module
+    reads it: a quote opens a field only at its start, a doubled quote inside one is a quote."""
+
+    def __init__(self, delimiter: str, quotechar: str) -> None:
+        self.delimiter, self.quotechar = delimiter, quotechar
+        self.quoted, self._at_field_start, self._pending_quote = False, True, False
+
+    def feed(self, text: str) -> None:
+        quote, i, end = self.quotechar, 0, len(text)
+        if self._pending_quote and end:  # the last line ended on a quote inside a quoted field
+            self._pending_quote = False
+            if text[0] == quote:
+                i = 1
+            else:
+                self.quoted, self._at_field_start = False, False
+        while i < end:
+            if self.quoted:
+                close = text.find(quote, i)
+                if close < 0:
+                    return
+                if close + 1 == end:
+                    self._pending_quote = True
+                    return
+                if text[close + 1] == quote:
+                    i = close + 2
+                    continue
+                self.quoted, self._at_field_start, i = False, False, close + 1
+                continue
+            char = text[i]
+            if char == quote and self._at_field_start:
+                self.quoted = True
+            else:
+                self._at_field_start = char in (self.delimiter, "\n", "\r")
+            i += 1
+
+
 def _cell_text(value: Any) -> Any:
     """XLSX cells arrive typed; numbers become text as a person would read them."""
     if value is None or isinstance(value, str | dt.date):
@@ -207,40 +257,77 @@ def _cell_text(value: Any) -> Any:
 def _xlsx_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
     from openpyxl import load_workbook  # imported here: only XLSX bodies need it
 
+    # A formula cell holds its formula and, once a spreadsheet program calculated it, the value
+    # it computed. A workbook written by a library (openpyxl, pandas) has none, and read for
+    # values the cell looks empty: so the sheet is read twice side by side, values and
+    # formulas, to tell a formula never calculated from an empty cell.
+    workbooks = []
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        for data_only in (True, False):
+            workbooks.append(load_workbook(path, read_only=True, data_only=data_only))
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        for workbook in workbooks:
+            workbook.close()
         raise FileRejected(f"not a readable XLSX workbook: {exc}") from exc
     try:
-        yield from _worksheet_records(workbook, entity)
+        yield from _worksheet_records(*workbooks, entity)
     except FileRejected:
         raise
     except Exception as exc:  # a damaged part of the archive shows only when it is read
         raise FileRejected(f"XLSX workbook unreadable part-way: {exc}") from exc
     finally:
-        workbook.close()
+        for workbook in workbooks:
+            workbook.close()
 
 
-def _worksheet_records(workbook: Any, entity: Entity) -> Iterator[SourceRecord]:
-    if entity.sheet not in workbook.sheetnames:
+def _uncalculated_formula(
+    values: Sequence[Any], formulas: Sequence[Any], index: list[int | None], entity: Entity
+) -> tuple[str, str] | None:
+    """The first spec column whose cell holds a formula with no value calculated, if any."""
+    from openpyxl.utils import get_column_letter
+
+    for position, column in zip(index, entity.columns, strict=True):
+        if position is None or position >= len(values) or values[position] is not None:
+            continue
+        formula = formulas[position] if position < len(formulas) else None
+        if formula is not None:  # read for formulas, only a formula cell differs from its value
+            cell = get_column_letter(position + 1)
+            return column.name, (
+                f"{column.source_name!r} (column {cell}) holds a formula without a cached value "
+                f"({str(formula)[:80]}): the workbook was saved by a program that does not "
+                "calculate formulas; open and save it in a spreadsheet program, or deliver values"
+            )
+    return None
+
+
+def _worksheet_records(
+    values_book: Any, formulas_book: Any, entity: Entity
+) -> Iterator[SourceRecord]:
+    if entity.sheet not in values_book.sheetnames:
         raise FileRejected(
-            f"no worksheet {entity.sheet!r} (found {', '.join(workbook.sheetnames)})"
+            f"no worksheet {entity.sheet!r} (found {', '.join(values_book.sheetnames)})"
         )
-    rows = workbook[entity.sheet].iter_rows(values_only=True)
+    rows = values_book[entity.sheet].iter_rows(values_only=True)
+    formula_rows = formulas_book[entity.sheet].iter_rows(values_only=True)
     header_row = next(rows, None)
+    next(formula_rows, None)
     if header_row is None or all(v is None for v in header_row):
         raise FileRejected(f"worksheet {entity.sheet!r} is empty")
     header = ["" if v is None else str(v) for v in header_row]
     index = _header_index(header, entity)
     text_columns = [k for k, c in enumerate(entity.columns) if c.type not in ("date", "timestamp")]
     row_number = 0
-    for row in rows:
-        if row is None or all(v is None for v in row):
+    for row, formulas in zip(rows, formula_rows, strict=True):
+        if all(v is None for v in row) and all(v is None for v in formulas):
             continue
         row_number += 1
         cells = [_cell_text(v) for v in row]
         record = dict(zip(header, cells, strict=False))
         original = json.dumps(record, default=str, ensure_ascii=False)
+        problem = _uncalculated_formula(row, formulas, index, entity)
+        if problem is not None:
+            yield SourceRecord(row_number, [], original, problem)
+            continue
         values = [None if i is None or i >= len(cells) else cells[i] for i in index]
         for k in text_columns:  # a date cell under a text column is read as its ISO text
             if isinstance(values[k], dt.date):

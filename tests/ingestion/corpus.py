@@ -77,6 +77,9 @@ def _deep_json(levels: int) -> str:
 
 
 P1, P2 = d.police_row(1), d.police_row(2)
+# A quoted field over the csv module's limit that spans lines holding delimiters and quotes:
+# read afresh from its next line, each would make a spurious record.
+_SPILLING = ('Flat 1, "The Maltings"\n' + "y" * 70_000 + "\n") * 3 + 'end, "quoted" part'
 
 
 def _formulas(workbook: Workbook) -> None:
@@ -135,6 +138,12 @@ KINDS: list[tuple[str, str, bytes, Outcome]] = [
         "incidents_{p}.csv",
         _police(P1, d.police_row(2, ADDRESS="x" * 200_000), d.police_row(3)),
         Outcome("loaded", 2, 1, cause="field larger than field limit"),
+    ),
+    (
+        "police",
+        "incidents_{p}.csv",
+        _police(P1, d.police_row(2, ADDRESS=_SPILLING), d.police_row(3), d.police_row(4)),
+        Outcome("loaded", 3, 1, cause="field larger than field limit"),
     ),
     ("police", "incidents_{p}.csv", _police(P1, P2, eol="\r\n"), Outcome("loaded", 2, 0)),
     (
@@ -210,7 +219,7 @@ KINDS: list[tuple[str, str, bytes, Outcome]] = [
         "revenues_benefits",
         "council_tax_support_{p}.xlsx",
         _workbook(_formulas),
-        Outcome("loaded", 2, 0),
+        Outcome("loaded", 1, 1, cause="'Weekly Award' (column K) holds a formula without a cached"),
     ),
     (
         "revenues_benefits",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import psycopg
@@ -364,6 +366,81 @@ def test_a_field_over_the_csv_limit_quarantines_its_row_not_the_file(db, db_url,
     reason = db.execute("select reason from ingestion.quarantine").fetchone()[0]
     assert "field larger than field limit" in reason
     assert_nothing_lost(db, by_body(specs, "police"))
+
+
+def _multiline_oversize(row_number: int) -> list[str]:
+    """A record whose quoted address spans lines, runs past the field limit and holds quotes
+    and delimiters: read afresh from its next line, each of them would open a spurious record."""
+    part = 'Flat 1, "The Maltings"\n' + "y" * 70_000 + "\n"
+    return d.police_row(row_number, ADDRESS=part * 3 + 'end, "quoted" part')
+
+
+def test_an_oversize_multiline_field_quarantines_its_record_and_the_rest_keep_their_rows(
+    db, db_url, landing, specs
+):
+    rows = [d.police_row(1), _multiline_oversize(2), d.police_row(3), d.police_row(4)]
+    d.police_file(landing, "2026-02-03", "2026-01", rows)
+    summary = load_landing(db_url, landing, by_body(specs, "police"))
+    [result] = summary.results
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 3, 1)
+    quarantined = db.execute(
+        "select source_row_number, reason, original_line from ingestion.quarantine"
+    ).fetchall()
+    assert [(q[0], "field larger than field limit" in q[1]) for q in quarantined] == [(2, True)]
+    assert quarantined[0][2].startswith("INC00002,") and quarantined[0][2].endswith(",high")
+    loaded = db.execute(
+        "select incident_no, _source_row_number from raw_police.incidents order by 2"
+    ).fetchall()
+    assert loaded == [("INC00001", 1), ("INC00003", 3), ("INC00004", 4)]
+    assert_nothing_lost(db, by_body(specs, "police"))
+
+
+def _calculated(workbook: bytes, cell: str, value: str) -> bytes:
+    """The workbook as a spreadsheet program saves it: the formula in ``cell`` with the value it
+    calculated (openpyxl writes formulas without one)."""
+    source, target = zipfile.ZipFile(io.BytesIO(workbook)), io.BytesIO()
+    with zipfile.ZipFile(target, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                text = data.decode()
+                start = text.index(f'<c r="{cell}">')
+                end = text.index("</c>", start)
+                text = (
+                    text[:start] + text[start:end].replace("<v />", f"<v>{value}</v>") + text[end:]
+                )
+                data = text.encode()
+            copy.writestr(item, data)
+    return target.getvalue()
+
+
+def test_a_formula_never_calculated_quarantines_its_row_naming_the_column(
+    db, db_url, landing, specs
+):
+    uncalculated = d.folder(landing, "revenues_benefits", "2026-02-04")
+    d.write_xlsx(uncalculated / "council_tax_support_2026-01.xlsx", "CTS", d.CTS_HEADER,
+                 [d.cts_row(1), d.cts_row(2, weekly="=10+2.5"), d.cts_row(3)])  # fmt: skip
+    calculated = d.folder(landing, "revenues_benefits", "2026-03-04")
+    workbook = d.write_xlsx(calculated / "council_tax_support_2026-02.xlsx", "CTS", d.CTS_HEADER,
+                            [d.cts_row(1), d.cts_row(2, weekly="=10+2.5")])  # fmt: skip
+    workbook.write_bytes(_calculated(workbook.read_bytes(), "K3", "12.5"))
+    load_landing(db_url, landing, by_body(specs, "revenues_benefits"))
+
+    quarantined = db.execute(
+        "select delivery_id, source_row_number, column_name, reason from ingestion.quarantine"
+    ).fetchall()
+    assert [q[:3] for q in quarantined] == [
+        ("revenues_benefits/2026-02-04/council_tax_support_2026-01.xlsx", 2, "weekly_award")
+    ]
+    assert "'Weekly Award' (column K) holds a formula without a cached value" in quarantined[0][3]
+    awards = db.execute(
+        "select _period, _source_row_number, weekly_award::text"
+        " from raw_revenues_benefits.council_tax_support order by 1, 2"
+    ).fetchall()
+    # Row 2 of 2026-02 is the formula with the value Excel would have calculated.
+    assert awards == [("2026-01", 1, "12.5"), ("2026-01", 3, "12.5"),
+                      ("2026-02", 1, "12.5"), ("2026-02", 2, "12.5")]  # fmt: skip
+    assert_nothing_lost(db, by_body(specs, "revenues_benefits"))
 
 
 def test_a_header_without_rows_is_a_period_with_nothing_to_report(db, db_url, landing, specs):
