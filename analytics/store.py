@@ -17,8 +17,8 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from quality.history import create_once
 from quality.publish import PUBLISHED_SCHEMA
+from quality.schema import create_once
 
 ANALYTICS_SCHEMA = "analytics"
 PRACTITIONER_SCHEMA = "practitioner"

@@ -73,11 +73,13 @@ def run_demo(
             config or RegionConfig.from_env(residents=residents, seed=seed, months=months)
         )
 
-    with stages.stage("database roles and grants"):
+    with stages.stage("database roles and grants, the quality tables"):
         from quality.roles import ensure_roles
+        from quality.schema import ensure_quality_schema
 
         with database.connect(url) as conn:
             ensure_roles(conn, database.parse_url(url).dbname)
+            ensure_quality_schema(conn)
 
     from orchestration.definitions import defs
     from orchestration.factories.ingestion_assets import materialize_landing

@@ -29,38 +29,13 @@ import sqlglot
 from psycopg import Connection, sql
 from sqlglot import exp
 
-from quality.history import create_once
+from quality.schema import require_quality_schema
 
 PGAUDIT = "pgaudit"
 STATEMENT = "statement"
 # csvlog columns (PostgreSQL 13 to 16 share the first fourteen)
 LOG_TIME, USER, DATABASE, CONNECTION_FROM, SEVERITY, SQLSTATE, MESSAGE = 0, 1, 2, 4, 11, 12, 13
 DENIED = re.compile(r"^permission denied for (table|view|schema|relation|database) (\S+)")
-
-ACCESS_LOG_DDL = """
-create schema if not exists quality;
-create table if not exists quality.access_log (
-    id bigserial primary key,
-    read_at timestamptz not null,
-    who text not null,
-    database_name text,
-    connection_from text,
-    relation text,
-    outcome text not null check (outcome in ('read', 'refused')),
-    method text not null,
-    statement text,
-    log_file text not null,
-    log_line integer not null
-);
-create unique index if not exists access_log_line
-    on quality.access_log (log_file, log_line, coalesce(relation, ''));
-create or replace view quality.who_read_what as
-select who, relation, outcome, count(*) as statements, min(read_at) as first_read_at,
-    max(read_at) as last_read_at
-from quality.access_log group by who, relation, outcome;
-comment on view quality.who_read_what is
-    'For the data protection officer: each role''s reads (and refused attempts) per relation.';
-"""
 
 
 @dataclass(frozen=True)
@@ -144,7 +119,7 @@ def parse_csvlog(text: str, roles: set[str]) -> Iterator[Access]:
 
 def collect(conn: Connection, roles: Iterable[str]) -> dict:
     """Append to quality.access_log what the server's csv logs hold and it has not yet."""
-    create_once(conn, ACCESS_LOG_DDL)
+    require_quality_schema(conn)
     log_directory = conn.execute("show log_directory").fetchone()[0]
     files = [
         name

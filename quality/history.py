@@ -11,22 +11,7 @@ from dataclasses import dataclass, field
 
 from psycopg import Connection
 
-HISTORY_DDL = """
-create schema if not exists quality;
-create table if not exists quality.check_results (
-    id bigserial primary key,
-    run_id text,
-    check_name text not null,
-    dataset text not null,
-    layer text not null,
-    outcome text not null check (outcome in ('passed', 'failed', 'warned')),
-    severity text not null,
-    diagnostics jsonb not null default '{}'::jsonb,
-    checked_at timestamptz not null default now()
-);
-create index if not exists check_results_trend
-    on quality.check_results (dataset, check_name, checked_at);
-"""
+from quality.schema import require_quality_schema
 
 
 @dataclass(frozen=True)
@@ -40,20 +25,9 @@ class CheckRecord:
     diagnostics: dict = field(default_factory=dict)
 
 
-def create_once(conn: Connection, ddl: str) -> None:
-    """Run idempotent DDL safely while other checks of the same run do the same: two concurrent
-    `create ... if not exists` can still collide in the catalogue, so they take turns."""
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('jigsaw.quality.ddl'))")
-        conn.execute(ddl)
-
-
-def ensure_history_table(conn: Connection) -> None:
-    create_once(conn, HISTORY_DDL)
-
-
 def record_checks(conn: Connection, records: list[CheckRecord]) -> None:
-    ensure_history_table(conn)
+    """Append ``records``; no DDL here (quality/schema.py: it deadlocked concurrent checks)."""
+    require_quality_schema(conn)
     with conn.cursor() as cursor:
         cursor.executemany(
             "insert into quality.check_results "

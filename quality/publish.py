@@ -15,24 +15,12 @@ from dataclasses import dataclass
 from psycopg import Connection, sql
 
 from quality.access import grant_readers
-from quality.history import create_once
 from quality.manifest import MartModel
 from quality.roles import ENGINEER
+from quality.schema import create_once, require_quality_schema
 
 BUILD_SCHEMA = "marts_build"
 PUBLISHED_SCHEMA = "marts"
-
-PUBLICATIONS_DDL = """
-create schema if not exists quality;
-create table if not exists quality.publications (
-    id bigserial primary key,
-    mart text not null,
-    row_count bigint not null,
-    run_id text,
-    published_at timestamptz not null default now()
-);
-create index if not exists publications_mart on quality.publications (mart, published_at);
-"""
 
 
 @dataclass(frozen=True)
@@ -52,7 +40,9 @@ def publish_marts(
 ) -> list[Publication]:
     """Publish every mart in ``marts`` together, or none of them."""
     publications = []
-    create_once(conn, PUBLICATIONS_DDL + f"create schema if not exists {PUBLISHED_SCHEMA};")
+    require_quality_schema(conn)
+    if conn.execute("select to_regnamespace(%s) is null", (PUBLISHED_SCHEMA,)).fetchone()[0]:
+        create_once(conn, f"create schema if not exists {PUBLISHED_SCHEMA}")
     with conn.transaction():
         engineer = _role_exists(conn, ENGINEER)
         for model in marts:

@@ -44,6 +44,7 @@ from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
 from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
 from orchestration.resources import PostgresResource
+from quality.schema import require_quality_schema
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ def _decorate_asset(
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         with database.connect() as conn:
             prepare_database(conn, [spec])
+            # The load run's setup: the raw checks that follow only append to the history.
+            require_quality_schema(conn)
             results = load_deliveries(conn, [spec], deliveries, pseudonymiser)
         for result in results:
             if result.status in PROBLEM_STATUSES:

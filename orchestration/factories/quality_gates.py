@@ -28,7 +28,6 @@ from quality.audit import collect, enable_audit
 from quality.contract_files import ContractFile
 from quality.differencing import check_differencing
 from quality.disclosure import PTABLE, THRESHOLD, check_disclosure
-from quality.history import ensure_history_table
 from quality.manifest import (
     MARTS_BUILD_SCHEMA,
     MartModel,
@@ -41,6 +40,7 @@ from quality.privacy import UPRN, check_privacy
 from quality.publish import publish_marts
 from quality.purpose import check_purpose
 from quality.roles import ensure_roles
+from quality.schema import require_quality_schema
 
 ROLES_KEY = dg.AssetKey(["quality", "database_roles"])
 PERTURBATION_KEY = dg.AssetKey(["quality", "perturbation_table"])
@@ -286,7 +286,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
 def gates_blocking_publication(
     conn: psycopg.Connection, mart: str, gates: PublishingGates
 ) -> list[str]:
-    ensure_history_table(conn)
+    require_quality_schema(conn)
     latest = {
         (dataset, check): outcome
         for dataset, check, outcome in conn.execute(

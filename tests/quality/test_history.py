@@ -1,12 +1,19 @@
-"""The check history survives many checks of one run recording at once into a new database."""
+"""The check history survives many checks recording at once into a new database, from threads
+and from processes (as Dagster's multiprocess executor runs check steps), and a check step never
+waits behind another step's transaction: it runs no DDL (quality/schema.py)."""
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
 from quality.history import CheckRecord, record_checks
+from quality.schema import ensure_quality_schema
+
+VERDICTS_PER_TRANSACTION = 3
+ROUNDS = 4
 
 
 def test_concurrent_checks_all_reach_the_history(fresh_database_url):
@@ -21,3 +28,45 @@ def test_concurrent_checks_all_reach_the_history(fresh_database_url):
     with psycopg.connect(fresh_database_url) as conn:
         rows = conn.execute("select count(distinct check_name) from quality.check_results")
         assert rows.fetchone() == (16,)
+
+
+def _check_step(args: tuple[str, str]) -> str:
+    """One check step's writes: a few verdicts per transaction (the gates of one asset), with a
+    lock timeout so that waiting behind another step shows as a failure, not a slow test."""
+    url, step = args
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute("set lock_timeout = '5s'")
+            for r in range(ROUNDS):
+                for k in range(VERDICTS_PER_TRANSACTION):
+                    verdict = CheckRecord(
+                        f"{step}_{r}_{k}", f"core.{step}", "core", "passed", "ERROR"
+                    )
+                    record_checks(conn, [verdict])
+                conn.commit()
+    except psycopg.Error as exc:
+        return f"{step}: {type(exc).__name__}: {exc}"
+    return ""
+
+
+def _run_steps(pool: multiprocessing.pool.Pool, url: str, name: str, steps: int) -> list[str]:
+    return [e for e in pool.map(_check_step, [(url, f"{name}{i}") for i in range(steps)]) if e]
+
+
+def test_check_steps_in_several_processes_only_append_and_never_wait(fresh_database_url):
+    url, steps = fresh_database_url, 6
+    # Forked before any connection is open here, so no child shares this process's sockets.
+    with multiprocessing.get_context("fork").Pool(steps) as pool:
+        # First use of a new database: the steps race to find the tables missing.
+        assert _run_steps(pool, url, "first", steps) == []
+        with psycopg.connect(url, autocommit=True) as conn:
+            ensure_quality_schema(conn)  # what each load run's setup does, before its checks
+        # Another step (a publication, a gate) holds an uncommitted verdict for the whole time.
+        with psycopg.connect(url) as holder:
+            record_checks(holder, [CheckRecord("held", "marts.x", "marts", "passed", "ERROR")])
+            errors = _run_steps(pool, url, "step", steps)
+            holder.commit()
+    assert errors == []
+    with psycopg.connect(url) as conn:
+        recorded = conn.execute("select count(*) from quality.check_results").fetchone()[0]
+    assert recorded == 2 * steps * ROUNDS * VERDICTS_PER_TRANSACTION + 1
