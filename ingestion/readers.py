@@ -17,7 +17,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import itertools
 import json
+import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -259,18 +262,19 @@ def _xlsx_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
 
     # A formula cell holds its formula and, once a spreadsheet program calculated it, the value
     # it computed. A workbook written by a library (openpyxl, pandas) has none, and read for
-    # values the cell looks empty: so the sheet is read twice side by side, values and
-    # formulas, to tell a formula never calculated from an empty cell.
+    # values the cell looks empty: so a workbook with formulas is read twice side by side,
+    # values and formulas, to tell a formula never calculated from an empty cell.
     workbooks = []
     try:
-        for data_only in (True, False):
-            workbooks.append(load_workbook(path, read_only=True, data_only=data_only))
+        workbooks.append(load_workbook(path, read_only=True, data_only=True))
+        if _has_formulas(path):
+            workbooks.append(load_workbook(path, read_only=True, data_only=False))
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         for workbook in workbooks:
             workbook.close()
         raise FileRejected(f"not a readable XLSX workbook: {exc}") from exc
     try:
-        yield from _worksheet_records(*workbooks, entity)
+        yield from _worksheet_records(workbooks[0], workbooks[1:], entity)
     except FileRejected:
         raise
     except Exception as exc:  # a damaged part of the archive shows only when it is read
@@ -278,6 +282,28 @@ def _xlsx_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
     finally:
         for workbook in workbooks:
             workbook.close()
+
+
+# A formula element in a worksheet part (SpreadsheetML's <f>, with a namespace prefix or not).
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether the workbook may hold a formula: a scan of its parts as they decompress, a
+    fraction of the cost of reading the sheet a second time for its formulas."""
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            # Every XML part but the shared strings (text only, often the largest), wherever
+            # the writer put its worksheets; a chart's range reference only costs the second read.
+            if not name.endswith(".xml") or name.endswith("sharedStrings.xml"):
+                continue
+            with archive.open(name) as part:
+                tail = b""
+                while chunk := part.read(1 << 20):
+                    if _FORMULA_TAG.search(tail + chunk):
+                        return True
+                    tail = chunk[-64:]
+    return False
 
 
 def _uncalculated_formula(
@@ -301,30 +327,36 @@ def _uncalculated_formula(
 
 
 def _worksheet_records(
-    values_book: Any, formulas_book: Any, entity: Entity
+    values_book: Any, formulas_books: list[Any], entity: Entity
 ) -> Iterator[SourceRecord]:
+    """The records of the spec's sheet; ``formulas_books``: the workbook read for formulas, when
+    it has any (else empty)."""
     if entity.sheet not in values_book.sheetnames:
         raise FileRejected(
             f"no worksheet {entity.sheet!r} (found {', '.join(values_book.sheetnames)})"
         )
     rows = values_book[entity.sheet].iter_rows(values_only=True)
-    formula_rows = formulas_book[entity.sheet].iter_rows(values_only=True)
-    header_row = next(rows, None)
+    formula_rows = (
+        formulas_books[0][entity.sheet].iter_rows(values_only=True)
+        if formulas_books
+        else itertools.repeat(())
+    )
     next(formula_rows, None)
+    header_row = next(rows, None)
     if header_row is None or all(v is None for v in header_row):
         raise FileRejected(f"worksheet {entity.sheet!r} is empty")
     header = ["" if v is None else str(v) for v in header_row]
     index = _header_index(header, entity)
     text_columns = [k for k, c in enumerate(entity.columns) if c.type not in ("date", "timestamp")]
     row_number = 0
-    for row, formulas in zip(rows, formula_rows, strict=True):
+    for row, formulas in zip(rows, formula_rows, strict=bool(formulas_books)):
         if all(v is None for v in row) and all(v is None for v in formulas):
             continue
         row_number += 1
         cells = [_cell_text(v) for v in row]
         record = dict(zip(header, cells, strict=False))
         original = json.dumps(record, default=str, ensure_ascii=False)
-        problem = _uncalculated_formula(row, formulas, index, entity)
+        problem = _uncalculated_formula(row, formulas, index, entity) if formulas else None
         if problem is not None:
             yield SourceRecord(row_number, [], original, problem)
             continue
