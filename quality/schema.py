@@ -12,6 +12,7 @@ creates the tables only where they are missing (a new database used outside Dags
 from __future__ import annotations
 
 from psycopg import Connection
+from psycopg.pq import TransactionStatus
 
 QUALITY_SCHEMA = "quality"
 
@@ -107,7 +108,13 @@ def require_quality_schema(conn: Connection) -> None:
     """For a step that writes the quality tables: no DDL where they exist; a table missing (a
     new database used outside a load run, or one made before the table existed) is made first,
     on its own."""
+    idle = conn.info.transaction_status == TransactionStatus.IDLE
     present = _present(conn)
     missing = [ddl for ddl, relations in PARTS if not present.issuperset(relations)]
-    if missing:
-        create_once(conn, f"create schema if not exists {QUALITY_SCHEMA};" + "".join(missing))
+    if not missing:
+        return
+    if idle and not conn.autocommit:
+        # Only the catalogue read above is in this transaction: end it, so the DDL commits on
+        # its own and releases its locks before the step writes.
+        conn.commit()
+    create_once(conn, f"create schema if not exists {QUALITY_SCHEMA};" + "".join(missing))

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 
 from quality.history import CheckRecord, record_checks
-from quality.schema import ensure_quality_schema
+from quality.schema import HISTORY_DDL, ensure_quality_schema
 
 VERDICTS_PER_TRANSACTION = 3
 ROUNDS = 4
@@ -70,3 +70,27 @@ def test_check_steps_in_several_processes_only_append_and_never_wait(fresh_datab
     with psycopg.connect(url) as conn:
         recorded = conn.execute("select count(*) from quality.check_results").fetchone()[0]
     assert recorded == 2 * steps * ROUNDS * VERDICTS_PER_TRANSACTION + 1
+
+
+def test_a_table_missing_from_an_older_database_is_made_without_waiting_on_the_history(
+    fresh_database_url,
+):
+    url = fresh_database_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema quality")
+        conn.execute(HISTORY_DDL)  # a database from before the publications and the access log
+    with psycopg.connect(url) as holder, psycopg.connect(url) as step:
+        # A step of the older version, mid-transaction with a verdict written.
+        holder.execute(
+            "insert into quality.check_results (check_name, dataset, layer, outcome, severity)"
+            " values ('held', 'marts.x', 'marts', 'passed', 'ERROR')"
+        )
+        step.execute("set lock_timeout = '3s'")
+        record_checks(step, [CheckRecord("next", "marts.y", "marts", "passed", "ERROR")])
+        step.commit()
+        holder.commit()
+        made = step.execute(
+            "select count(*) from unnest(array['quality.publications', 'quality.access_log',"
+            " 'quality.who_read_what']) as n where to_regclass(n) is not null"
+        ).fetchone()[0]
+    assert made == 3
