@@ -1,4 +1,5 @@
-"""The daemon relaunches a failed run of a job tagged for run retries (jigsaw/instance.py).
+"""The daemon relaunches a failed run of a job tagged for run retries (jigsaw/instance.py), and
+the project's load and regional jobs carry those tags.
 
 A real ``dagster-daemon run`` against a DAGSTER_HOME configured by ``write_instance_config``,
 over a code location of the test's own (tests/orchestration/retry_location.py): its sensors
@@ -19,10 +20,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jigsaw.instance import write_instance_config
+from ingestion.spec import load_specs
+from jigsaw.instance import RUN_RETRY_TAGS, write_instance_config
+from orchestration.factories.ingestion_assets import job_name
 from tests.orchestration import retry_location
-
-pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 240
@@ -45,6 +46,19 @@ def _stop(daemon: subprocess.Popen) -> None:
             daemon.wait(timeout=10)
 
 
+def test_the_body_loads_and_the_regional_build_carry_the_retry_tags():
+    from orchestration.definitions import defs
+
+    jobs = [job_name(spec) for spec in load_specs()] + ["regional_build"]
+    untagged = [
+        name
+        for name in jobs
+        if not RUN_RETRY_TAGS.items() <= defs.resolve_job_def(name).tags.items()
+    ]
+    assert untagged == []
+
+
+@pytest.mark.e2e
 def test_the_daemon_retries_a_failed_run_of_a_tagged_job(tmp_path):
     home = tmp_path / "dagster_home"
     write_instance_config(home)
