@@ -307,7 +307,11 @@ def _has_formulas(path: Path) -> bool:
 
 
 def _uncalculated_formula(
-    values: Sequence[Any], formulas: Sequence[Any], index: list[int | None], entity: Entity
+    values: Sequence[Any],
+    formulas: Sequence[Any],
+    index: list[int | None],
+    entity: Entity,
+    sheet_row: int,
 ) -> tuple[str, str] | None:
     """The first spec column whose cell holds a formula with no value calculated, if any."""
     from openpyxl.utils import get_column_letter
@@ -317,9 +321,9 @@ def _uncalculated_formula(
             continue
         formula = formulas[position] if position < len(formulas) else None
         if formula is not None:  # read for formulas, only a formula cell differs from its value
-            cell = get_column_letter(position + 1)
+            cell = f"{get_column_letter(position + 1)}{sheet_row}"
             return column.name, (
-                f"{column.source_name!r} (column {cell}) holds a formula without a cached value "
+                f"{column.source_name!r} (cell {cell}) holds a formula without a cached value "
                 f"({str(formula)[:80]}): the workbook was saved by a program that does not "
                 "calculate formulas; open and save it in a spreadsheet program, or deliver values"
             )
@@ -349,14 +353,17 @@ def _worksheet_records(
     index = _header_index(header, entity)
     text_columns = [k for k, c in enumerate(entity.columns) if c.type not in ("date", "timestamp")]
     row_number = 0
-    for row, formulas in zip(rows, formula_rows, strict=bool(formulas_books)):
+    pairs = zip(rows, formula_rows, strict=bool(formulas_books))
+    for sheet_row, (row, formulas) in enumerate(pairs, start=2):  # the header is row 1
         if all(v is None for v in row) and all(v is None for v in formulas):
             continue
         row_number += 1
         cells = [_cell_text(v) for v in row]
         record = dict(zip(header, cells, strict=False))
         original = json.dumps(record, default=str, ensure_ascii=False)
-        problem = _uncalculated_formula(row, formulas, index, entity) if formulas else None
+        problem = (
+            _uncalculated_formula(row, formulas, index, entity, sheet_row) if formulas else None
+        )
         if problem is not None:
             yield SourceRecord(row_number, [], original, problem)
             continue

@@ -219,7 +219,7 @@ KINDS: list[tuple[str, str, bytes, Outcome]] = [
         "revenues_benefits",
         "council_tax_support_{p}.xlsx",
         _workbook(_formulas),
-        Outcome("loaded", 1, 1, cause="'Weekly Award' (column K) holds a formula without a cached"),
+        Outcome("loaded", 1, 1, cause="'Weekly Award' (cell K3) holds a formula without a cached"),
     ),
     (
         "revenues_benefits",

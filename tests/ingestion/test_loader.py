@@ -432,7 +432,7 @@ def test_a_formula_never_calculated_quarantines_its_row_naming_the_column(
     assert [q[:3] for q in quarantined] == [
         ("revenues_benefits/2026-02-04/council_tax_support_2026-01.xlsx", 2, "weekly_award")
     ]
-    assert "'Weekly Award' (column K) holds a formula without a cached value" in quarantined[0][3]
+    assert "'Weekly Award' (cell K3) holds a formula without a cached value" in quarantined[0][3]
     awards = db.execute(
         "select _period, _source_row_number, weekly_award::text"
         " from raw_revenues_benefits.council_tax_support order by 1, 2"

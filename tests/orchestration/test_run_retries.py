@@ -26,7 +26,7 @@ from orchestration.factories.ingestion_assets import job_name
 from tests.orchestration import retry_location
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_SECONDS = 240
+TIMEOUT_SECONDS = 480  # generous: the whole suite may be running beside it
 # After the retry succeeded: time for the daemon to have acted on the untagged failure too.
 SETTLE_SECONDS = 15
 
