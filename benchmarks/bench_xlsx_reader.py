@@ -1,7 +1,8 @@
 """XLSX reading speed: the reader against openpyxl reading the values alone, as the reader did
 before it told a formula never calculated from an empty cell. A workbook without formulas is
-read once (after a scan of its parts for formula tags); one with formulas is read twice side by
-side, values and formulas: both are measured.
+read once (after a scan of its parts for formula tags), as is one a spreadsheet program saved
+calculated; one a library wrote with formulas (no values) is read twice side by side, values
+and formulas. The first and the last are measured.
 
 No target: the figures say what telling formulas apart costs.
 

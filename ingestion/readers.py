@@ -261,13 +261,14 @@ def _xlsx_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
     from openpyxl import load_workbook  # imported here: only XLSX bodies need it
 
     # A formula cell holds its formula and, once a spreadsheet program calculated it, the value
-    # it computed. A workbook written by a library (openpyxl, pandas) has none, and read for
-    # values the cell looks empty: so a workbook with formulas is read twice side by side,
-    # values and formulas, to tell a formula never calculated from an empty cell.
+    # it computed (an empty result has none, and reads as empty). A workbook written by a
+    # library (openpyxl, pandas) holds no values and asks to be calculated when opened: there a
+    # formula without a value is not an empty result, so such a workbook, if it has formulas, is
+    # read twice side by side, values and formulas, to tell a formula from an empty cell.
     workbooks = []
     try:
         workbooks.append(load_workbook(path, read_only=True, data_only=True))
-        if _has_formulas(path):
+        if _may_hold_uncalculated_formulas(path):
             workbooks.append(load_workbook(path, read_only=True, data_only=False))
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         for workbook in workbooks:
@@ -284,15 +285,29 @@ def _xlsx_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
             workbook.close()
 
 
+# In the workbook part: its calculation properties, and the two attributes that say the values
+# are not there (a library asks for a full calculation on load; a save may record it undone).
+_CALC_PROPERTIES = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?calcPr\b[^>]*>")
+_NOT_CALCULATED = re.compile(
+    rb"\b(?:fullCalcOnLoad\s*=\s*[\"'](?:1|true|on)[\"']"
+    rb"|calcCompleted\s*=\s*[\"'](?:0|false|off)[\"'])"
+)
 # A formula element in a worksheet part (SpreadsheetML's <f>, with a namespace prefix or not).
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 
 
-def _has_formulas(path: Path) -> bool:
-    """Whether the workbook may hold a formula: a scan of its parts as they decompress, a
-    fraction of the cost of reading the sheet a second time for its formulas."""
+def _may_hold_uncalculated_formulas(path: Path) -> bool:
+    """Whether the workbook was not saved calculated and holds formulas, read from its parts as
+    they decompress (openpyxl reports a missing attribute as its default): a fraction of the
+    cost of reading the sheet a second time for its formulas."""
     with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
+        names = archive.namelist()
+        workbook = next((n for n in names if n.endswith("workbook.xml")), None)
+        if workbook is not None:
+            properties = _CALC_PROPERTIES.search(archive.read(workbook))
+            if properties is not None and not _NOT_CALCULATED.search(properties.group()):
+                return False  # saved by a program that calculated its formulas
+        for name in names:
             # Every XML part but the shared strings (text only, often the largest), wherever
             # the writer put its worksheets; a chart's range reference only costs the second read.
             if not name.endswith(".xml") or name.endswith("sharedStrings.xml"):
@@ -355,7 +370,7 @@ def _worksheet_records(
     row_number = 0
     pairs = zip(rows, formula_rows, strict=bool(formulas_books))
     for sheet_row, (row, formulas) in enumerate(pairs, start=2):  # the header is row 1
-        if all(v is None for v in row) and all(v is None for v in formulas):
+        if all(v is None for v in row):  # also a row of formulas copied down a template
             continue
         row_number += 1
         cells = [_cell_text(v) for v in row]

@@ -395,35 +395,40 @@ def test_an_oversize_multiline_field_quarantines_its_record_and_the_rest_keep_th
     assert_nothing_lost(db, by_body(specs, "police"))
 
 
-def _calculated(workbook: bytes, cell: str, value: str) -> bytes:
-    """The workbook as a spreadsheet program saves it: the formula in ``cell`` with the value it
-    calculated (openpyxl writes formulas without one)."""
+def _as_calculated(workbook: bytes, values: dict[str, str]) -> bytes:
+    """The workbook as a spreadsheet program saves it: each formula cell in ``values`` with the
+    value it calculated ("": an empty result) and the workbook marked calculated (openpyxl
+    writes formulas without values and asks for a full calculation on load)."""
     source, target = zipfile.ZipFile(io.BytesIO(workbook)), io.BytesIO()
     with zipfile.ZipFile(target, "w") as copy:
         for item in source.infolist():
-            data = source.read(item)
+            text = source.read(item).decode()
             if item.filename.startswith("xl/worksheets/"):
-                text = data.decode()
-                start = text.index(f'<c r="{cell}">')
-                end = text.index("</c>", start)
-                text = (
-                    text[:start] + text[start:end].replace("<v />", f"<v>{value}</v>") + text[end:]
-                )
-                data = text.encode()
-            copy.writestr(item, data)
+                for cell, value in values.items():
+                    start = text.index(f'<c r="{cell}">')
+                    end = text.index("</c>", start)
+                    cached = text[start:end].replace("<v />", f"<v>{value}</v>")
+                    text = text[:start] + cached + text[end:]
+            elif item.filename == "xl/workbook.xml":
+                text = text.replace(' fullCalcOnLoad="1"', "")
+            copy.writestr(item, text.encode())
     return target.getvalue()
 
 
-def test_a_formula_never_calculated_quarantines_its_row_naming_the_column(
+def test_a_formula_never_calculated_quarantines_its_row_naming_the_column_and_cell(
     db, db_url, landing, specs
 ):
+    # Written by a library: no values, and the rows of a template's formulas copied down.
     uncalculated = d.folder(landing, "revenues_benefits", "2026-02-04")
-    d.write_xlsx(uncalculated / "council_tax_support_2026-01.xlsx", "CTS", d.CTS_HEADER,
-                 [d.cts_row(1), d.cts_row(2, weekly="=10+2.5"), d.cts_row(3)])  # fmt: skip
+    template_row = [None] * 10 + ["=K4*2", None]
+    rows = [d.cts_row(1), d.cts_row(2, weekly="=10+2.5"), d.cts_row(3), template_row]
+    d.write_xlsx(uncalculated / "council_tax_support_2026-01.xlsx", "CTS", d.CTS_HEADER, rows)
+    # Saved by a spreadsheet program: a value for each formula, an empty result reads as empty.
     calculated = d.folder(landing, "revenues_benefits", "2026-03-04")
     workbook = d.write_xlsx(calculated / "council_tax_support_2026-02.xlsx", "CTS", d.CTS_HEADER,
-                            [d.cts_row(1), d.cts_row(2, weekly="=10+2.5")])  # fmt: skip
-    workbook.write_bytes(_calculated(workbook.read_bytes(), "K3", "12.5"))
+                            [d.cts_row(1), d.cts_row(2, weekly="=10+2.5"),
+                             d.cts_row(3, weekly='=IF(A4="","",1)')])  # fmt: skip
+    workbook.write_bytes(_as_calculated(workbook.read_bytes(), {"K3": "12.5", "K4": ""}))
     load_landing(db_url, landing, by_body(specs, "revenues_benefits"))
 
     quarantined = db.execute(
@@ -437,9 +442,11 @@ def test_a_formula_never_calculated_quarantines_its_row_naming_the_column(
         "select _period, _source_row_number, weekly_award::text"
         " from raw_revenues_benefits.council_tax_support order by 1, 2"
     ).fetchall()
-    # Row 2 of 2026-02 is the formula with the value Excel would have calculated.
-    assert awards == [("2026-01", 1, "12.5"), ("2026-01", 3, "12.5"),
-                      ("2026-02", 1, "12.5"), ("2026-02", 2, "12.5")]  # fmt: skip
+    # 2026-02 row 2 holds the value the spreadsheet program calculated, row 3 its empty result.
+    assert awards == [
+        ("2026-01", 1, "12.5"), ("2026-01", 3, "12.5"),
+        ("2026-02", 1, "12.5"), ("2026-02", 2, "12.5"), ("2026-02", 3, None),
+    ]  # fmt: skip
     assert_nothing_lost(db, by_body(specs, "revenues_benefits"))
 
 
