@@ -19,7 +19,6 @@ LINEAGE_COLUMNS: list[tuple[str, str]] = [
 ]
 
 IDENTITY_SCHEMA = "identity"
-INGESTION_SCHEMA = "ingestion"
 
 # Clear identifiers for linkage, one row per delivered person-bearing row. Only the engineer
 # and linkage roles may read this schema.

@@ -78,11 +78,11 @@ def test_keys_are_stable_when_new_deliveries_arrive(fresh_database_url, region):
     # Keys look random, not derived from anything clear.
     assert all(k.startswith("P") and len(k) == 13 for k in after.values())
 
-    report = _evaluate(url, region, tmp_truth=None)
+    report = _evaluate(url, region)
     assert report["f1"] >= 0.97, report
 
 
-def _evaluate(url, region, tmp_truth):
+def _evaluate(url, region):
     import tempfile
     from pathlib import Path
 
