@@ -7,6 +7,7 @@ asset in the same load) and write only pseudonymous keys to the `linkage` schema
 import dagster as dg
 
 from ingestion.spec import load_specs
+from jigsaw import schemas
 from jigsaw.database import connect, resolve_database_url
 
 LINKAGE_SCHEMA = dg.AssetKey(["linkage", "schema"])
@@ -14,7 +15,7 @@ PERSON_XREF = dg.AssetKey(["linkage", "person_xref"])
 ADDRESS_XREF = dg.AssetKey(["linkage", "address_xref"])
 PROPERTY_KEYS = dg.AssetKey(["linkage", "property_keys"])
 EVALUATION = dg.AssetKey(["linkage", "evaluation"])
-GAZETTEER = dg.AssetKey(["raw_reference", "gazetteer"])
+GAZETTEER = dg.AssetKey([schemas.raw_schema("reference"), "gazetteer"])
 
 PERSON_SOURCES = [
     dg.AssetKey([spec.raw_schema, entity.name])

@@ -14,6 +14,7 @@ import dagster as dg
 import psycopg
 
 from ingestion.spec import SourceSpec
+from jigsaw import schemas
 from jigsaw.database import parse_url, resolve_database_url
 from orchestration.factories.soda_checks import build_soda_checks, record_gate
 from quality.access import (
@@ -30,7 +31,6 @@ from quality.differencing import check_differencing
 from quality.disclosure import PTABLE, THRESHOLD, check_disclosure
 from quality.history import ensure_history_table
 from quality.manifest import (
-    MARTS_BUILD_SCHEMA,
     MartModel,
     lineage,
     marts,
@@ -65,7 +65,7 @@ def _gate_result(
     record_gate(
         context,
         check_name=check_name,
-        dataset=f"{MARTS_BUILD_SCHEMA}.{mart}",
+        dataset=f"{schemas.MARTS_BUILD}.{mart}",
         layer="marts",
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -104,7 +104,8 @@ def build_privacy_check(mart: MartModel) -> dg.AssetChecksDefinition:
         with psycopg.connect(resolve_database_url()) as conn:
             try:
                 findings = [
-                    f.as_dict() for f in check_privacy(conn, MARTS_BUILD_SCHEMA, mart.name, allowed)
+                    f.as_dict()
+                    for f in check_privacy(conn, schemas.MARTS_BUILD, mart.name, allowed)
                 ]
             except LookupError as missing:  # nothing built: nothing may be published either
                 findings = [
@@ -133,7 +134,7 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
                 f.as_dict()
                 for f in check_disclosure(
                     conn,
-                    MARTS_BUILD_SCHEMA,
+                    schemas.MARTS_BUILD,
                     mart.name,
                     counts=mart.meta.get("disclosure_counts"),
                     groups=mart.meta.get("disclosure_groups"),
@@ -252,7 +253,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
     upstream_models = [dg.AssetKey([c.table]) for c in gates.upstream if c.layer != "raw"]
 
     @dg.asset(
-        key=dg.AssetKey(["marts", mart.name]),
+        key=dg.AssetKey([schemas.MARTS, mart.name]),
         deps=[dg.AssetKey([mart.name]), *upstream_models, ROLES_KEY],
         group_name="published",
         description=f"{mart.name} as analysts see it: marts_build.{mart.name} swapped into "
@@ -275,7 +276,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
             metadata={
                 "row_count": publication.row_count,
                 "readers": list(publication.readers),
-                "published_from": f"{MARTS_BUILD_SCHEMA}.{mart.name}",
+                "published_from": f"{schemas.MARTS_BUILD}.{mart.name}",
                 "gates": gates.names(),
             }
         )
@@ -294,7 +295,7 @@ def gates_blocking_publication(
             "from quality.check_results order by dataset, check_name, checked_at desc, id desc"
         ).fetchall()
     }
-    own = f"{MARTS_BUILD_SCHEMA}.{mart}"
+    own = f"{schemas.MARTS_BUILD}.{mart}"
     blocked = [
         f"{own}:{g} {latest.get((own, g), 'not run')}"
         for g in gates.own
@@ -330,8 +331,8 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
                 published = {
                     name
                     for (name,) in conn.execute(
-                        "select table_name from information_schema.tables"
-                        " where table_schema = 'marts'"
+                        "select table_name from information_schema.tables where table_schema = %s",
+                        (schemas.MARTS,),
                     ).fetchall()
                 }
                 for mart in mart_models:
@@ -417,7 +418,7 @@ def perturbation_table() -> dg.MaterializeResult:
 
 def build_access_check(mart: MartModel, mart_models: list[MartModel]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(["marts", mart.name]),
+        asset=dg.AssetKey([schemas.MARTS, mart.name]),
         name=ACCESS_CHECK,
         description="Read back from the catalogue: every role that can read the published mart "
         f"is one its meta names ({', '.join(readers(mart)) or 'none'}), and no practitioner "
