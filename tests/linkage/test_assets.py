@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.spec import load_specs
-from linkage.synthetic import generate, write_gazetteer, write_identity
 from orchestration.defs import linkage as linkage_defs
+from tests.linkage.synthetic import generate, write_gazetteer, write_identity
 
 
 def test_assets_depend_on_every_person_bearing_extract_and_the_gazetteer():

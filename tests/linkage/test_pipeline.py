@@ -14,7 +14,7 @@ from linkage.ground_truth import evaluate_database
 from linkage.linker import link_records
 from linkage.pipeline import run_person_linkage
 from linkage.records import collapse
-from linkage.synthetic import generate, write_gazetteer, write_identity
+from tests.linkage.synthetic import generate, write_gazetteer, write_identity
 
 CLEAR_COLUMNS = {
     "person_ref",
