@@ -15,7 +15,7 @@ import psycopg
 
 from ingestion.spec import SourceSpec
 from jigsaw import schemas
-from jigsaw.database import parse_url, resolve_database_url
+from jigsaw.database import database_url, parse_url
 from orchestration.factories.soda_checks import build_soda_checks, record_gate
 from quality.access import (
     check_access,
@@ -70,7 +70,7 @@ def _gate_result(
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
         diagnostics={"findings": findings, **(extra or {})},
-        database_url=resolve_database_url(),
+        database_url=database_url(),
     )
     return dg.AssetCheckResult(
         passed=passed,
@@ -101,7 +101,7 @@ def build_privacy_check(mart: MartModel) -> dg.AssetChecksDefinition:
         + "), by column name and by content.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             try:
                 findings = [
                     f.as_dict()
@@ -129,7 +129,7 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
         "suppressed cell that its total would reveal.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             findings = [
                 f.as_dict()
                 for f in check_disclosure(
@@ -164,7 +164,7 @@ def build_differencing_check(
         "at record level: suppressed cells cannot be recomputed by counting.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             findings = [f.as_dict() for f in check_differencing(conn, mart, mart_models)]
         summary = "; ".join(f["detail"] for f in findings)
         return _gate_result(
@@ -261,7 +261,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
         metadata={"purpose": mart.purposes, "gates": gates.names(), "readers": readers(mart)},
     )
     def _publish(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             # Dagster skips this asset when a gate fails in the same run; the history also
             # guards runs that only publish, and failures recorded by earlier ingestion runs.
             blocked = gates_blocking_publication(conn, mart.name, gates)
@@ -323,7 +323,7 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
         retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
     )
     def database_roles() -> dg.MaterializeResult:
-        url = resolve_database_url()
+        url = database_url()
         with psycopg.connect(url) as conn:
             roles = ensure_roles(conn, parse_url(url).dbname, purposes=purposes)
             audited = _audit_readers(conn, reader_roles(conn))
@@ -362,7 +362,7 @@ def _audit_readers(conn: psycopg.Connection, roles: list[str]) -> str:
     "log_statement) into quality.access_log; summary in the view quality.who_read_what.",
 )
 def access_log(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
+    with psycopg.connect(database_url(), autocommit=True) as conn:
         roles = reader_roles(conn)
         try:
             stats = collect(conn, roles)
@@ -412,7 +412,7 @@ database_roles = build_roles_asset([])
     "cell-key-perturbation package) that dbt applies to every published aggregate count.",
 )
 def perturbation_table() -> dg.MaterializeResult:
-    with psycopg.connect(resolve_database_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         return dg.MaterializeResult(metadata=write_perturbation_table(conn))
 
 
@@ -425,7 +425,7 @@ def build_access_check(mart: MartModel, mart_models: list[MartModel]) -> dg.Asse
         "reads a mart of a purpose its agreements do not permit.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             findings = [f.as_dict() for f in check_access(conn, mart_models) if f.mart == mart.name]
         summary = "; ".join(f"{f['role']}: {f['reason']}" for f in findings)
         return _gate_result(
