@@ -56,7 +56,7 @@ region: $(STAMP)
 ## make report: the studies, model, damp alerts and their evaluation, and the analysts' HTML
 ## report under data/reports/ (on the marts the last `make demo` published)
 report: $(STAMP)
-	$(PY) -m analytics
+	$(PY) -m jigsaw.cli report
 
 ## make bench: benchmarks that print figures (speed, memory, accuracy)
 bench: $(STAMP)

@@ -38,10 +38,3 @@ def rate_ratio_wald(
     ratio = (events_a / time_a) / (events_b / time_b)
     se = math.sqrt(1 / events_a + 1 / events_b)
     return ratio, ratio * math.exp(-Z95 * se), ratio * math.exp(Z95 * se)
-
-
-def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(
-            denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan
-        )

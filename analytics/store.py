@@ -17,11 +17,11 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from quality.publish import PUBLISHED_SCHEMA
+from jigsaw import schemas
 from quality.schema import create_once
 
-ANALYTICS_SCHEMA = "analytics"
-PRACTITIONER_SCHEMA = "practitioner"
+ANALYTICS_SCHEMA = schemas.ANALYTICS
+PRACTITIONER_SCHEMA = schemas.PRACTITIONER
 
 DDL = f"""
 create schema if not exists {ANALYTICS_SCHEMA};
@@ -81,14 +81,14 @@ def read_mart(
     """A published mart (``marts.<mart>``) as a data frame; nothing else can be read here."""
     exists = conn.execute(
         "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
-        (PUBLISHED_SCHEMA, mart),
+        (schemas.MARTS, mart),
     ).fetchone()
     if not exists:
         raise MartMissingError(
-            f"{PUBLISHED_SCHEMA}.{mart} is not published: run the regional build (make demo) first"
+            f"{schemas.MARTS}.{mart} is not published: run the regional build (make demo) first"
         )
     wanted = sql.SQL(", ").join(sql.Identifier(c) for c in columns) if columns else sql.SQL("*")
-    query = sql.SQL("select {} from {}").format(wanted, sql.Identifier(PUBLISHED_SCHEMA, mart))
+    query = sql.SQL("select {} from {}").format(wanted, sql.Identifier(schemas.MARTS, mart))
     with conn.cursor() as cursor:
         cursor.execute(query)
         names = [d.name for d in cursor.description]

@@ -1,6 +1,6 @@
 """Evaluation sets for the linker shaped unlike the demo region, with their truth.
 
-Written apart from the linker and its own generator (linkage/synthetic.py): other
+Written apart from the linker and its own generator (tests/linkage/synthetic.py): other
 countries' names, postcodes and date formats, a membership or case number instead of an NHS
 number, addresses split over several columns, heavier and different noise (first letters
 mistyped, OCR-like confusions, missing values, year off by one), two-table linking and

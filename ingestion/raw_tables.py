@@ -9,6 +9,7 @@ from __future__ import annotations
 from psycopg import Connection, sql
 
 from ingestion.spec import Entity, SourceSpec
+from jigsaw import schemas
 
 LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("_delivery_id", "text not null"),  # <body>/<delivery date>/<file name>
@@ -18,8 +19,6 @@ LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("_loaded_at", "timestamptz not null default now()"),
 ]
 
-IDENTITY_SCHEMA = "identity"
-INGESTION_SCHEMA = "ingestion"
 
 # Clear identifiers for linkage, one row per delivered person-bearing row. Only the engineer
 # and linkage roles may read this schema.
@@ -182,7 +181,8 @@ def _upgrade_ledger_columns(conn: Connection) -> None:
         row[0]
         for row in conn.execute(
             "select column_name from information_schema.columns"
-            " where table_schema = 'ingestion' and table_name = 'deliveries'"
+            " where table_schema = %s and table_name = 'deliveries'",
+            (schemas.INGESTION,),
         )
     }
     for name, kind in LEDGER_LATER_COLUMNS:

@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from jigsaw import schemas
 from jigsaw.paths import specs_dir
 from jigsaw.yamlfile import read_yaml
 
@@ -225,7 +226,7 @@ class SourceSpec(StrictModel):
 
     @property
     def raw_schema(self) -> str:
-        return f"raw_{self.body}"
+        return schemas.raw_schema(self.body)
 
     @cached_property
     def entities_by_name(self) -> dict[str, Entity]:

@@ -1,4 +1,4 @@
-"""Command line for the whole project: `python -m jigsaw.cli demo|ui|docs|lint-sql|database`.
+"""Command line for the whole project: `python -m jigsaw.cli demo|report|ui|docs|lint-sql|database`.
 
 The Makefile calls these; each one first settles which database is in use and says so.
 """
@@ -44,6 +44,29 @@ def ui_command(host: str, port: int) -> list[str]:
         "-p",
         str(port),
     ]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run the analytics assets (studies, model, alerts, evaluation, report) on the published
+    marts through Dagster, then say where the report is. The demo's regional build runs them
+    too; this re-runs only them, e.g. after a change in analytics/."""
+    import dagster as dg
+
+    from analytics.report import REPORT_NAME
+    from jigsaw.paths import reports_dir
+
+    prepare_environment()
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("analytics")
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
+    print(f"jigsaw: analytics {'succeeded' if result.success else 'FAILED'}")
+    print(f"jigsaw: report at {reports_dir() / REPORT_NAME}")
+    return 0 if result.success else 1
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -124,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None)
     demo.add_argument("--months", type=int, default=None)
     demo.set_defaults(func=cmd_demo)
+
+    commands.add_parser(
+        "report", help="re-run the analytics assets and write the analysts' report"
+    ).set_defaults(func=cmd_report)
 
     ui = commands.add_parser("ui", help="serve the Dagster UI")
     ui.add_argument("--host", default=UI_HOST)

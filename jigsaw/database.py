@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -124,20 +126,36 @@ def describe(url: str) -> str:
     return shown
 
 
-def resolve_database_url(*, announce: bool = False) -> str:
+def _database_url_and_source() -> tuple[str, str]:
+    url = os.environ.get("JIGSAW_DATABASE_URL")
+    if url:
+        return url, "JIGSAW_DATABASE_URL"
+    url = _url_from_libpq_env()
+    if url:
+        return url, "PG* environment variables"
+    return embedded_server_url(), f"embedded PostgreSQL in {state_dir() / 'pgdata'}"
+
+
+def database_url() -> str:
     """The database URL in force: JIGSAW_DATABASE_URL, then PG* variables, then embedded.
 
-    The answer is written back to JIGSAW_DATABASE_URL so that child processes (dbt, Soda,
-    Dagster runs) agree on it, and to the JIGSAW_DB_* fields read by profiles.yml.
+    Only reads: it creates no database and changes no environment variable (with neither
+    setting it starts the embedded server, the one thing it must do to have an answer). The
+    Dagster code reaches the database through ``orchestration.resources.PostgresResource``,
+    which calls this.
     """
-    url = os.environ.get("JIGSAW_DATABASE_URL")
-    source = "JIGSAW_DATABASE_URL"
-    if not url:
-        url = _url_from_libpq_env()
-        source = "PG* environment variables"
-    if not url:
-        url = embedded_server_url()
-        source = f"embedded PostgreSQL in {state_dir() / 'pgdata'}"
+    return _database_url_and_source()[0]
+
+
+def resolve_database_url(*, announce: bool = False) -> str:
+    """``database_url()`` made ready for a whole process: the database created if missing,
+    and the answer written back to JIGSAW_DATABASE_URL and the JIGSAW_DB_* fields so that the
+    child processes it starts (dbt, Soda, Dagster runs) agree on it.
+
+    For entry points (the CLIs, the demo, ``make ui``) and library defaults used outside
+    Dagster; code inside Dagster uses its ``database`` resource instead.
+    """
+    url, source = _database_url_and_source()
     ensure_database(url)
     export_connection_env(url)
     if announce:
@@ -161,6 +179,23 @@ def connection_env(url: str) -> dict[str, str]:
 def export_connection_env(url: str) -> None:
     """Publish the connection as separate fields for dbt's profiles.yml and Soda."""
     os.environ.update(connection_env(url))
+
+
+@contextmanager
+def connection_env_for_subprocess(url: str) -> Iterator[None]:
+    """The connection in the environment only while a child process (dbt) is started within
+    the block; the variables are as they were afterwards."""
+    names = connection_env(url)
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from jigsaw import database
+from jigsaw import database, schemas
 
 
 def _ledger_counts(conn: psycopg.Connection) -> list[tuple[str, int, int, int]]:
@@ -24,12 +24,13 @@ def _published_marts(conn: psycopg.Connection) -> list[tuple[str, int, str]]:
 
     tables = conn.execute(
         "select table_name from information_schema.tables "
-        "where table_schema = 'marts' order by table_name"
+        "where table_schema = %s order by table_name",
+        (schemas.MARTS,),
     ).fetchall()
     counts = []
     for (name,) in tables:
-        query = sql.SQL("select count(*) from marts.{}").format(sql.Identifier(name))
-        readers = ", ".join(sorted(who_reads(conn, "marts", name))) or "nobody"
+        query = sql.SQL("select count(*) from {}").format(sql.Identifier(schemas.MARTS, name))
+        readers = ", ".join(sorted(who_reads(conn, schemas.MARTS, name))) or "nobody"
         counts.append((name, conn.execute(query).fetchone()[0], readers))
     return counts
 

@@ -20,9 +20,9 @@ import json
 import shutil
 from pathlib import Path
 
+from jigsaw import schemas
 from jigsaw.paths import state_dir
 from quality.manifest import marts
-from quality.publish import PUBLISHED_SCHEMA
 
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
 OVERVIEW_DOC = "__overview__"
@@ -34,7 +34,7 @@ def docs_site_dir() -> Path:
 
 
 def _published_relation(node: dict) -> str:
-    return f'"{node["database"]}"."{PUBLISHED_SCHEMA}"."{node.get("alias") or node["name"]}"'
+    return f'"{node["database"]}"."{schemas.MARTS}"."{node.get("alias") or node["name"]}"'
 
 
 def _first_sentence(text: str) -> str:
@@ -54,7 +54,7 @@ def marts_table(manifest: dict) -> str:
         node = manifest["nodes"][mart.unique_id]
         what = _first_sentence(node.get("description", ""))
         rows.append(
-            f"| `{PUBLISHED_SCHEMA}.{mart.name}` | {what} | {mart.meta.get('purpose', '')} "
+            f"| `{schemas.MARTS}.{mart.name}` | {what} | {mart.meta.get('purpose', '')} "
             f"| {mart.meta.get('disclosure', '')} | {mart.meta.get('owner', '')} |"
         )
     return "\n".join(rows)
@@ -66,11 +66,11 @@ def publish_names(manifest: dict, catalog: dict) -> tuple[dict, dict]:
     table = marts_table(manifest)
     for mart in marts(manifest):
         node = manifest["nodes"][mart.unique_id]
-        node["schema"] = PUBLISHED_SCHEMA
+        node["schema"] = schemas.MARTS
         node["relation_name"] = _published_relation(node)
         entry = catalog.get("nodes", {}).get(mart.unique_id)
         if entry:
-            entry["metadata"]["schema"] = PUBLISHED_SCHEMA
+            entry["metadata"]["schema"] = schemas.MARTS
     for unique_id, doc in manifest.get("docs", {}).items():
         if doc.get("name") == OVERVIEW_DOC and not unique_id.startswith("doc.dbt."):
             doc["block_contents"] = doc["block_contents"].rstrip() + "\n\n" + table

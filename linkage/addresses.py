@@ -13,6 +13,7 @@ import re
 import duckdb
 import pandas as pd
 
+from jigsaw import schemas
 from jigsaw.database import connect, resolve_database_url
 from linkage import store
 from linkage.standardise import standard_address, standard_postcode
@@ -106,9 +107,9 @@ def run_address_matching(database_url: str | None = None) -> dict:
     url = database_url or resolve_database_url()
     with connect(url) as conn:
         store.require_schema(conn)
-        if not store.table_exists(conn, "identity", "person_records"):
+        if not store.table_exists(conn, schemas.IDENTITY, "person_records"):
             raise RuntimeError("identity.person_records does not exist: load deliveries first")
-        has_gazetteer = store.table_exists(conn, "raw_reference", "gazetteer")
+        has_gazetteer = store.table_exists(conn, schemas.raw_schema("reference"), "gazetteer")
         gazetteer = (
             store.read_frame(conn, GAZETTEER_SQL)
             if has_gazetteer

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from jigsaw import schemas
 from jigsaw.database import connect, resolve_database_url
 from jigsaw.paths import ground_truth_dir
 from linkage import store
@@ -36,7 +37,7 @@ def evaluate_database(database_url: str | None = None, truth_path: Path | None =
         return {"available": False, "reason": f"no ground truth at {path}"}
     truth = pd.read_csv(path, dtype=str)
     with connect(database_url or resolve_database_url()) as conn:
-        if not store.table_exists(conn, "linkage", "person_xref"):
+        if not store.table_exists(conn, schemas.LINKAGE, "person_xref"):
             return {"available": False, "reason": "linkage.person_xref does not exist yet"}
         linked = store.read_frame(conn, LINKED_RECORDS_SQL)
     truth = truth.rename(columns={"body": "source"})[["source", "person_ref", "person_id"]]

@@ -13,6 +13,7 @@ import time
 
 import pandas as pd
 
+from jigsaw import schemas
 from jigsaw.database import connect, resolve_database_url
 from linkage import model, store
 from linkage.keys import assign_keys
@@ -26,7 +27,7 @@ DEFAULT_BACKEND: model.Backend = "duckdb"  # measured faster: see benchmarks/ben
 
 def read_person_records(conn) -> pd.DataFrame:
     """One row per linkage record (body, person_ref_token), clear values as standard fields."""
-    if not store.table_exists(conn, "identity", "person_records"):
+    if not store.table_exists(conn, schemas.IDENTITY, "person_records"):
         raise RuntimeError(
             "identity.person_records does not exist: load the bodies' deliveries first"
         )

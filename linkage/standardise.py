@@ -32,7 +32,6 @@ _NOT_ADDRESS = re.compile(r"[^A-Z0-9 ]+")
 _SPACES = re.compile(r"\s+")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 _NOT_DIGITS = re.compile(r"\D")
-_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 # British in shape, mistypes allowed (an O for a 0): outward code, then three characters.
 _BRITISH_SHAPED = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9A-Z][A-Z0-9]{2}$")
 _NOT_IDENTIFIER = re.compile(r"[^A-Z0-9]")
@@ -230,10 +229,6 @@ def standardise(
     for column in (*STANDARD_FIELDS, *identifiers, "given_name_canonical", "nhs_number_valid"):
         out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out
-
-
-def looks_like_postcode(value: str | None) -> bool:
-    return bool(value) and bool(_POSTCODE.match(value.replace(" ", "")))
 
 
 def empty_shares(records: pd.DataFrame, fields: Iterable[str]) -> dict[str, float]:

@@ -12,6 +12,8 @@ import json
 import pandas as pd
 import psycopg
 
+from jigsaw import schemas
+
 LINKAGE_DDL = """
 create schema if not exists linkage;
 create table if not exists linkage.runs (
@@ -136,7 +138,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('jigsaw:linkage-ddl'))")
         conn.execute(LINKAGE_DDL)
-        if table_exists(conn, "identity", "person_records"):
+        if table_exists(conn, schemas.IDENTITY, "person_records"):
             try:
                 with conn.transaction():  # a savepoint: a role without create on identity skips it
                     conn.execute(REVIEW_DETAILS_VIEW)
@@ -148,7 +150,9 @@ def require_schema(conn: psycopg.Connection) -> None:
     """For a linkage step: no DDL when the schema exists (made by ``ensure_schema`` once per
     build), so steps running side by side never hold DDL locks on each other's tables; made
     here, committed on its own, only on first use (the CLI, tests)."""
-    present = table_exists(conn, "linkage", "address_xref")  # the last table LINKAGE_DDL makes
+    present = table_exists(
+        conn, schemas.LINKAGE, "address_xref"
+    )  # the last table LINKAGE_DDL makes
     if not conn.autocommit:
         conn.commit()  # the step's own work starts in a transaction of its own
     if not present:

@@ -23,7 +23,6 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -171,12 +170,3 @@ def apply_global_policies(
         # map_asset_specs is marked preview in Dagster 1.13; it is the documented way to do this.
         warnings.simplefilter("ignore", dg.PreviewWarning)
         return defs.map_asset_specs(func=policy)
-
-
-def freshness_policies(defs: dg.Definitions) -> Mapping[dg.AssetKey, dg.FreshnessPolicy]:
-    """The freshness policy of every asset that has one (for alerts and tests)."""
-    return {
-        spec.key: spec.freshness_policy
-        for spec in defs.resolve_all_asset_specs()
-        if spec.freshness_policy is not None
-    }

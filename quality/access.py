@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from psycopg import Connection, sql
 
+from jigsaw import schemas
 from quality.manifest import MartModel
 
 ANALYST = "jigsaw_analyst"
@@ -151,7 +152,7 @@ def who_reads(conn: Connection, schema: str, table: str) -> set[str]:
 
 
 def check_access(
-    conn: Connection, marts: Iterable[MartModel], schema: str = "marts"
+    conn: Connection, marts: Iterable[MartModel], schema: str = schemas.MARTS
 ) -> list[AccessFinding]:
     """Every grant in ``schema`` the rule does not allow, and every reader the rule names that
     cannot read its mart: an empty list proves the grants are exactly the rule."""
@@ -174,7 +175,7 @@ def check_access(
     return findings
 
 
-def grant_readers(conn: Connection, mart: MartModel, schema: str = "marts") -> list[str]:
+def grant_readers(conn: Connection, mart: MartModel, schema: str = schemas.MARTS) -> list[str]:
     """Make the reader grants on ``schema.<mart>`` exactly the rule's; returns the readers."""
     relation = sql.Identifier(schema, mart.name)
     conn.execute(sql.SQL("revoke all on {} from public").format(relation))

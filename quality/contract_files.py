@@ -17,10 +17,11 @@ from pathlib import Path
 
 import yaml
 
+from jigsaw import schemas
 from jigsaw.paths import contracts_dir, state_dir
 from jigsaw.yamlfile import read_yaml
 
-LAYER_SCHEMAS = {"staging": "staging", "core": "core", "marts": "marts_build"}
+LAYER_SCHEMAS = {"staging": schemas.STAGING, "core": schemas.CORE, "marts": schemas.MARTS_BUILD}
 # A failure in these layers must stop what is built on them; staging problems show up again,
 # more precisely, in the core contracts and dbt tests, so they only warn by default.
 BLOCKING_LAYERS = {"raw", "core", "marts"}
@@ -59,7 +60,7 @@ def _expected_dataset(path: Path, root: Path) -> tuple[str, str, str]:
     relative = path.relative_to(root)
     parts = relative.parts
     if parts[0] == "raw" and len(parts) == 3:
-        return "raw", f"raw_{parts[1]}", path.stem
+        return "raw", schemas.raw_schema(parts[1]), path.stem
     if parts[0] in LAYER_SCHEMAS and len(parts) == 2:
         return parts[0], LAYER_SCHEMAS[parts[0]], path.stem
     raise ContractError(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from psycopg import Connection
 
+from jigsaw import schemas
 from quality.access import AGGREGATE, readers, who_reads
 from quality.manifest import MartModel
 from quality.privacy import columns_of
@@ -56,8 +57,8 @@ def check_differencing(
     conn: Connection,
     mart: MartModel,
     marts: Iterable[MartModel],
-    build_schema: str = "marts_build",
-    published_schema: str = "marts",
+    build_schema: str = schemas.MARTS_BUILD,
+    published_schema: str = schemas.MARTS,
 ) -> list[DifferencingFinding]:
     """Every mart that lets a reader of ``mart`` recompute its cells; empty when none does."""
     dimensions = tuple(mart.meta.get("disclosure_groups") or ())

@@ -13,9 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jigsaw import schemas
 from jigsaw.paths import dbt_project_dir
-
-MARTS_BUILD_SCHEMA = "marts_build"
 
 
 def manifest_path() -> Path:
@@ -56,7 +55,7 @@ def _is_mart(node: dict) -> bool:
     if node.get("resource_type") != "model":
         return False
     in_marts_folder = (node.get("original_file_path") or node.get("path") or "").replace("\\", "/")
-    return "/marts/" in f"/{in_marts_folder}" or node.get("schema") == MARTS_BUILD_SCHEMA
+    return "/marts/" in f"/{in_marts_folder}" or node.get("schema") == schemas.MARTS_BUILD
 
 
 def model_names(manifest: dict) -> set[str]:

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 
 from psycopg import Connection, sql
 
+from jigsaw import schemas
 from quality.access import grant_readers
 from quality.manifest import MartModel
 from quality.roles import ENGINEER
 from quality.schema import create_once, require_quality_schema
-
-BUILD_SCHEMA = "marts_build"
-PUBLISHED_SCHEMA = "marts"
 
 
 @dataclass(frozen=True)
@@ -41,13 +39,13 @@ def publish_marts(
     """Publish every mart in ``marts`` together, or none of them."""
     publications = []
     require_quality_schema(conn)
-    if conn.execute("select to_regnamespace(%s) is null", (PUBLISHED_SCHEMA,)).fetchone()[0]:
-        create_once(conn, f"create schema if not exists {PUBLISHED_SCHEMA}")
+    if conn.execute("select to_regnamespace(%s) is null", (schemas.MARTS,)).fetchone()[0]:
+        create_once(conn, f"create schema if not exists {schemas.MARTS}")
     with conn.transaction():
         engineer = _role_exists(conn, ENGINEER)
         for model in marts:
             publication = _swap(conn, model.name, engineer, run_id)
-            readers = grant_readers(conn, model, PUBLISHED_SCHEMA)
+            readers = grant_readers(conn, model, schemas.MARTS)
             publications.append(
                 Publication(publication.mart, publication.row_count, run_id, tuple(readers))
             )
@@ -56,11 +54,13 @@ def publish_marts(
 
 def _swap(conn: Connection, mart: str, engineer: bool, run_id: str | None) -> Publication:
     staged = f"_publishing_{mart}"[:63]
-    target = sql.Identifier(PUBLISHED_SCHEMA, mart)
-    temporary = sql.Identifier(PUBLISHED_SCHEMA, staged)
+    target = sql.Identifier(schemas.MARTS, mart)
+    temporary = sql.Identifier(schemas.MARTS, staged)
     conn.execute(sql.SQL("drop table if exists {}").format(temporary))
     conn.execute(
-        sql.SQL("create table {} as table {}").format(temporary, sql.Identifier(BUILD_SCHEMA, mart))
+        sql.SQL("create table {} as table {}").format(
+            temporary, sql.Identifier(schemas.MARTS_BUILD, mart)
+        )
     )
     _copy_comments(conn, mart, temporary)
     row_count = conn.execute(sql.SQL("select count(*) from {}").format(temporary)).fetchone()[0]
@@ -77,7 +77,7 @@ def _swap(conn: Connection, mart: str, engineer: bool, run_id: str | None) -> Pu
 
 def _copy_comments(conn: Connection, mart: str, copy: sql.Composable) -> None:
     """dbt persists model and column descriptions on the build table; analysts need them too."""
-    source = f"{BUILD_SCHEMA}.{sql.Identifier(mart).as_string(conn)}"
+    source = f"{schemas.MARTS_BUILD}.{sql.Identifier(mart).as_string(conn)}"
     table_comment = conn.execute("select obj_description(%s::regclass)", (source,)).fetchone()[0]
     if table_comment:
         conn.execute(sql.SQL("comment on table {} is {}").format(copy, sql.Literal(table_comment)))

@@ -27,6 +27,7 @@ import psycopg
 from psycopg import Connection, sql
 
 from ingestion.spec import load_specs
+from jigsaw import schemas as schema_names
 from quality.access import ANALYST, practitioner_role
 
 ENGINEER = "jigsaw_engineer"
@@ -37,20 +38,17 @@ ROLES = {
     ANALYST: "JIGSAW_ANALYST_PASSWORD",
 }
 
-PUBLISHED_SCHEMA = "marts"
-IDENTITY_SCHEMA = "identity"
-LINKAGE_SCHEMA = "linkage"
-REFERENCE_SCHEMA = "raw_reference"
+REFERENCE_SCHEMA = schema_names.raw_schema("reference")
 PROJECT_SCHEMAS = [
-    "identity",
-    "ingestion",
-    "linkage",
-    "staging",
-    "intermediate",
-    "core",
-    "marts_build",
-    "marts",
-    "quality",
+    schema_names.IDENTITY,
+    schema_names.INGESTION,
+    schema_names.LINKAGE,
+    schema_names.STAGING,
+    schema_names.INTERMEDIATE,
+    schema_names.CORE,
+    schema_names.MARTS_BUILD,
+    schema_names.MARTS,
+    schema_names.QUALITY,
 ]
 
 
@@ -132,14 +130,14 @@ def ensure_roles(
         for schema in schemas:
             _engineer_owns(conn, schema, current)
 
-        _grant_read(conn, IDENTITY_SCHEMA, LINKAGE, current)
+        _grant_read(conn, schema_names.IDENTITY, LINKAGE, current)
         # Address matching needs the gazetteer; reference data holds no personal data.
         _grant_read(conn, REFERENCE_SCHEMA, LINKAGE, current)
-        _grant_read(conn, LINKAGE_SCHEMA, LINKAGE, current)
-        _grant_write(conn, LINKAGE_SCHEMA, LINKAGE, current)
+        _grant_read(conn, schema_names.LINKAGE, LINKAGE, current)
+        _grant_write(conn, schema_names.LINKAGE, LINKAGE, current)
         readers = [r for r in roles if r not in (ENGINEER, LINKAGE)]
         for role in readers:
-            _grant_usage_only(conn, PUBLISHED_SCHEMA, role, current)
+            _grant_usage_only(conn, schema_names.MARTS, role, current)
         _hide_catalogue(conn, [ENGINEER, LINKAGE])
     return roles
 

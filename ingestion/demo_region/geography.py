@@ -37,7 +37,6 @@ class Geography:
     wards: list[Area]
     lsoas: list[Area]
     imd_score: np.ndarray  # per LSOA, higher is more deprived
-    lsoa_centre: np.ndarray  # (n_lsoa, 2) easting, northing
     # Properties (residential first, then commercial), one entry per UPRN.
     uprn: list[str]
     address: list[str]
@@ -55,9 +54,6 @@ class Geography:
     @property
     def n_properties(self) -> int:
         return len(self.uprn)
-
-    def local_authority(self, lsoa: int) -> tuple:
-        return LOCAL_AUTHORITIES[self.wards[self.lsoas[lsoa].parent].parent]
 
     def deprivation_decile(self) -> np.ndarray:
         order = np.argsort(-self.imd_score, kind="stable")
@@ -204,7 +200,6 @@ def build_geography(rng: np.random.Generator, residents: int, months: int) -> Ge
         wards=wards,
         lsoas=lsoas,
         imd_score=imd,
-        lsoa_centre=centre,
         uprn=uprn,
         address=address,
         street=street,

@@ -10,6 +10,7 @@ and attaches its plots to the asset page as markdown with the image inline.
 import dagster as dg
 
 from analytics.store import InsufficientDataError
+from jigsaw import schemas
 from orchestration.resources import PostgresResource
 
 GROUP = "analytics"
@@ -20,7 +21,7 @@ def _key(name: str) -> dg.AssetKey:
 
 
 def _mart(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["marts", name])
+    return dg.AssetKey([schemas.MARTS, name])
 
 
 def _float(value) -> dg.MetadataValue:

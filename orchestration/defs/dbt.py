@@ -9,13 +9,13 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from jigsaw.database import resolve_database_url
 from orchestration.factories.dbt_assets import (
     JigsawDbtTranslator,
     dbt_executable,
     ensure_manifest,
     jigsaw_dbt_project,
 )
+from orchestration.resources import DATABASE, PostgresResource
 from quality.disclosure import dbt_vars_arguments
 
 project = jigsaw_dbt_project()
@@ -28,13 +28,19 @@ manifest_path = ensure_manifest(project)
     dagster_dbt_translator=JigsawDbtTranslator(),
     name="jigsaw_dbt",
 )
-def jigsaw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+def jigsaw_dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, database: PostgresResource
+):
     """``dbt build`` of the selected models: runs them, their unit tests and their data tests."""
-    resolve_database_url()  # exports JIGSAW_DB_* for profiles.yml before dbt starts
-    yield from dbt.cli(["build", *dbt_vars_arguments()], context=context).stream()
+    with database.subprocess_env():  # profiles.yml reads JIGSAW_DB_* when dbt starts
+        invocation = dbt.cli(["build", *dbt_vars_arguments()], context=context)
+    yield from invocation.stream()
 
 
 defs = dg.Definitions(
     assets=[jigsaw_dbt_models],
-    resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
+    resources={
+        "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable()),
+        "database": DATABASE,
+    },
 )

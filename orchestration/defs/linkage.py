@@ -7,14 +7,16 @@ asset in the same load) and write only pseudonymous keys to the `linkage` schema
 import dagster as dg
 
 from ingestion.spec import load_specs
-from jigsaw.database import connect, resolve_database_url
+from jigsaw import schemas
+from jigsaw.database import connect
+from orchestration.resources import DATABASE, PostgresResource
 
 LINKAGE_SCHEMA = dg.AssetKey(["linkage", "schema"])
 PERSON_XREF = dg.AssetKey(["linkage", "person_xref"])
 ADDRESS_XREF = dg.AssetKey(["linkage", "address_xref"])
 PROPERTY_KEYS = dg.AssetKey(["linkage", "property_keys"])
 EVALUATION = dg.AssetKey(["linkage", "evaluation"])
-GAZETTEER = dg.AssetKey(["raw_reference", "gazetteer"])
+GAZETTEER = dg.AssetKey([schemas.raw_schema("reference"), "gazetteer"])
 
 PERSON_SOURCES = [
     dg.AssetKey([spec.raw_schema, entity.name])
@@ -57,10 +59,10 @@ def _metadata(stats: dict) -> dict:
         "locks that deadlocked them under the multiprocess executor."
     ),
 )
-def linkage_schema() -> dg.MaterializeResult:
+def linkage_schema(database: PostgresResource) -> dg.MaterializeResult:
     from linkage.store import ensure_schema
 
-    with connect(resolve_database_url(), autocommit=True) as conn:
+    with connect(database.resolved_url(), autocommit=True) as conn:
         ensure_schema(conn)
     return dg.MaterializeResult()
 
@@ -77,10 +79,12 @@ def linkage_schema() -> dg.MaterializeResult:
         "pairs go to linkage.clerical_review; merges and splits to linkage.person_key_events."
     ),
 )
-def person_xref(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def person_xref(
+    context: dg.AssetExecutionContext, database: PostgresResource
+) -> dg.MaterializeResult:
     from linkage.pipeline import run_person_linkage
 
-    stats = run_person_linkage(resolve_database_url())
+    stats = run_person_linkage(database.resolved_url())
     context.log.info(
         f"linked {stats['records']} records into {stats['clusters']} people; "
         f"{stats['review_pairs_open']} pairs open for clerical review"
@@ -99,10 +103,12 @@ def person_xref(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         "address against the gazetteer (method given / address_match / unmatched)."
     ),
 )
-def address_xref(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def address_xref(
+    context: dg.AssetExecutionContext, database: PostgresResource
+) -> dg.MaterializeResult:
     from linkage.addresses import run_address_matching
 
-    stats = run_address_matching(resolve_database_url())
+    stats = run_address_matching(database.resolved_url())
     if not stats["gazetteer_loaded"]:
         context.log.warning("raw_reference.gazetteer is not loaded: no address could be matched")
     return dg.MaterializeResult(metadata=_metadata(stats))
@@ -119,10 +125,12 @@ def address_xref(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         "domain 'uprn'): what marts carry for readers without an address purpose."
     ),
 )
-def property_keys(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def property_keys(
+    context: dg.AssetExecutionContext, database: PostgresResource
+) -> dg.MaterializeResult:
     from linkage.property_keys import run_property_keys
 
-    stats = run_property_keys(resolve_database_url())
+    stats = run_property_keys(database.resolved_url())
     context.log.info(f"{stats['new_properties']} new property keys, {stats['properties']} in all")
     return dg.MaterializeResult(metadata=_metadata(stats))
 
@@ -137,10 +145,12 @@ def property_keys(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         "found exactly) against the demo region's ground truth; says so when there is none."
     ),
 )
-def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def evaluation(
+    context: dg.AssetExecutionContext, database: PostgresResource
+) -> dg.MaterializeResult:
     from linkage.ground_truth import evaluate_database
 
-    report = evaluate_database(resolve_database_url())
+    report = evaluate_database(database.resolved_url())
     if not report["available"]:
         context.log.warning(f"linkage not evaluated: {report['reason']}")
     else:
@@ -150,4 +160,7 @@ def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=_metadata(report))
 
 
-defs = dg.Definitions(assets=[linkage_schema, person_xref, address_xref, property_keys, evaluation])
+defs = dg.Definitions(
+    assets=[linkage_schema, person_xref, address_xref, property_keys, evaluation],
+    resources={"database": DATABASE},
+)

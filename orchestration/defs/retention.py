@@ -10,15 +10,14 @@ data past an agreement is not an opt-in matter.
 import datetime as dt
 
 import dagster as dg
-import psycopg
 from dagster_dbt import DbtCliResource
 
 from ingestion.retention import delete_landed_files, purge_expired
 from ingestion.spec import load_specs
 from jigsaw.attribution import launch_tags
-from jigsaw.database import resolve_database_url
 from jigsaw.paths import landing_dir
 from orchestration.defs.dbt import manifest_path
+from orchestration.resources import DATABASE, PostgresResource
 from quality.disclosure import dbt_vars_arguments
 
 # dbt models that keep rows between runs (materialized incremental): the only place derived
@@ -32,12 +31,14 @@ class RetentionConfig(dg.Config):
 
 
 @dg.op(out=dg.Out(int))
-def purge_expired_periods(context: dg.OpExecutionContext, config: RetentionConfig) -> int:
+def purge_expired_periods(
+    context: dg.OpExecutionContext, config: RetentionConfig, database: PostgresResource
+) -> int:
     """Deletes raw, identity and quarantined rows of every period past retention, and its
     delivered files in landing."""
     as_of = dt.date.fromisoformat(config.as_of) if config.as_of else dt.date.today()
     specs = load_specs()
-    with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
+    with database.connect() as conn:
         purged = purge_expired(conn, specs, as_of)
         files = []
         if config.delete_landed_files:
@@ -65,17 +66,22 @@ def purge_expired_periods(context: dg.OpExecutionContext, config: RetentionConfi
 
 @dg.op
 def rebuild_incremental_models(
-    context: dg.OpExecutionContext, dbt: DbtCliResource, periods_expired: int
+    context: dg.OpExecutionContext,
+    dbt: DbtCliResource,
+    database: PostgresResource,
+    periods_expired: int,
 ) -> None:
     """After a purge, rebuilds the incremental tables in full (a no-op when nothing expired)."""
     if not periods_expired:
         context.log.info("nothing expired: the incremental tables hold nothing to drop")
         return
-    resolve_database_url()  # exports JIGSAW_DB_* for profiles.yml
-    dbt.cli(
-        ["run", "--full-refresh", "--select", " ".join(INCREMENTAL_MODELS), *dbt_vars_arguments()],
-        manifest=manifest_path,
-    ).wait()
+    with database.subprocess_env():  # profiles.yml reads JIGSAW_DB_* when dbt starts
+        invocation = dbt.cli(
+            ["run", "--full-refresh", "--select", " ".join(INCREMENTAL_MODELS),
+             *dbt_vars_arguments()],
+            manifest=manifest_path,
+        )  # fmt: skip
+    invocation.wait()
 
 
 @dg.job(description="Deletes every extract period past its body's retention, then rebuilds "
@@ -95,4 +101,6 @@ nightly_retention = dg.ScheduleDefinition(
     "regional build.",
 )
 
-defs = dg.Definitions(jobs=[retention], schedules=[nightly_retention])
+defs = dg.Definitions(
+    jobs=[retention], schedules=[nightly_retention], resources={"database": DATABASE}
+)

@@ -43,7 +43,7 @@ from jigsaw.database import export_connection_env
 from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
 from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
-from orchestration.resources import PostgresResource
+from orchestration.resources import DATABASE, PostgresResource
 from quality.schema import require_quality_schema
 
 log = logging.getLogger(__name__)
@@ -444,7 +444,7 @@ def build_ingestion_defs(
         asset_checks=checks,
         jobs=jobs,
         sensors=sensors,
-        resources={"database": PostgresResource()},
+        resources={"database": DATABASE},
     )
 
 

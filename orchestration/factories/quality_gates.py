@@ -14,7 +14,8 @@ import dagster as dg
 import psycopg
 
 from ingestion.spec import SourceSpec
-from jigsaw.database import parse_url, resolve_database_url
+from jigsaw import schemas
+from jigsaw.database import database_url, parse_url
 from orchestration.factories.soda_checks import build_soda_checks, record_gate
 from quality.access import (
     check_access,
@@ -29,7 +30,6 @@ from quality.contract_files import ContractFile
 from quality.differencing import check_differencing
 from quality.disclosure import PTABLE, THRESHOLD, check_disclosure
 from quality.manifest import (
-    MARTS_BUILD_SCHEMA,
     MartModel,
     lineage,
     marts,
@@ -65,12 +65,12 @@ def _gate_result(
     record_gate(
         context,
         check_name=check_name,
-        dataset=f"{MARTS_BUILD_SCHEMA}.{mart}",
+        dataset=f"{schemas.MARTS_BUILD}.{mart}",
         layer="marts",
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
         diagnostics={"findings": findings, **(extra or {})},
-        database_url=resolve_database_url(),
+        database_url=database_url(),
     )
     return dg.AssetCheckResult(
         passed=passed,
@@ -101,10 +101,11 @@ def build_privacy_check(mart: MartModel) -> dg.AssetChecksDefinition:
         + "), by column name and by content.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             try:
                 findings = [
-                    f.as_dict() for f in check_privacy(conn, MARTS_BUILD_SCHEMA, mart.name, allowed)
+                    f.as_dict()
+                    for f in check_privacy(conn, schemas.MARTS_BUILD, mart.name, allowed)
                 ]
             except LookupError as missing:  # nothing built: nothing may be published either
                 findings = [
@@ -128,12 +129,12 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
         "suppressed cell that its total would reveal.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             findings = [
                 f.as_dict()
                 for f in check_disclosure(
                     conn,
-                    MARTS_BUILD_SCHEMA,
+                    schemas.MARTS_BUILD,
                     mart.name,
                     counts=mart.meta.get("disclosure_counts"),
                     groups=mart.meta.get("disclosure_groups"),
@@ -163,7 +164,7 @@ def build_differencing_check(
         "at record level: suppressed cells cannot be recomputed by counting.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             findings = [f.as_dict() for f in check_differencing(conn, mart, mart_models)]
         summary = "; ".join(f["detail"] for f in findings)
         return _gate_result(
@@ -252,7 +253,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
     upstream_models = [dg.AssetKey([c.table]) for c in gates.upstream if c.layer != "raw"]
 
     @dg.asset(
-        key=dg.AssetKey(["marts", mart.name]),
+        key=dg.AssetKey([schemas.MARTS, mart.name]),
         deps=[dg.AssetKey([mart.name]), *upstream_models, ROLES_KEY],
         group_name="published",
         description=f"{mart.name} as analysts see it: marts_build.{mart.name} swapped into "
@@ -260,7 +261,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
         metadata={"purpose": mart.purposes, "gates": gates.names(), "readers": readers(mart)},
     )
     def _publish(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             # Dagster skips this asset when a gate fails in the same run; the history also
             # guards runs that only publish, and failures recorded by earlier ingestion runs.
             blocked = gates_blocking_publication(conn, mart.name, gates)
@@ -275,7 +276,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
             metadata={
                 "row_count": publication.row_count,
                 "readers": list(publication.readers),
-                "published_from": f"{MARTS_BUILD_SCHEMA}.{mart.name}",
+                "published_from": f"{schemas.MARTS_BUILD}.{mart.name}",
                 "gates": gates.names(),
             }
         )
@@ -294,7 +295,7 @@ def gates_blocking_publication(
             "from quality.check_results order by dataset, check_name, checked_at desc, id desc"
         ).fetchall()
     }
-    own = f"{MARTS_BUILD_SCHEMA}.{mart}"
+    own = f"{schemas.MARTS_BUILD}.{mart}"
     blocked = [
         f"{own}:{g} {latest.get((own, g), 'not run')}"
         for g in gates.own
@@ -322,7 +323,7 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
         retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
     )
     def database_roles() -> dg.MaterializeResult:
-        url = resolve_database_url()
+        url = database_url()
         with psycopg.connect(url) as conn:
             roles = ensure_roles(conn, parse_url(url).dbname, purposes=purposes)
             audited = _audit_readers(conn, reader_roles(conn))
@@ -330,8 +331,8 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
                 published = {
                     name
                     for (name,) in conn.execute(
-                        "select table_name from information_schema.tables"
-                        " where table_schema = 'marts'"
+                        "select table_name from information_schema.tables where table_schema = %s",
+                        (schemas.MARTS,),
                     ).fetchall()
                 }
                 for mart in mart_models:
@@ -361,7 +362,7 @@ def _audit_readers(conn: psycopg.Connection, roles: list[str]) -> str:
     "log_statement) into quality.access_log; summary in the view quality.who_read_what.",
 )
 def access_log(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
+    with psycopg.connect(database_url(), autocommit=True) as conn:
         roles = reader_roles(conn)
         try:
             stats = collect(conn, roles)
@@ -411,20 +412,20 @@ database_roles = build_roles_asset([])
     "cell-key-perturbation package) that dbt applies to every published aggregate count.",
 )
 def perturbation_table() -> dg.MaterializeResult:
-    with psycopg.connect(resolve_database_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         return dg.MaterializeResult(metadata=write_perturbation_table(conn))
 
 
 def build_access_check(mart: MartModel, mart_models: list[MartModel]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(["marts", mart.name]),
+        asset=dg.AssetKey([schemas.MARTS, mart.name]),
         name=ACCESS_CHECK,
         description="Read back from the catalogue: every role that can read the published mart "
         f"is one its meta names ({', '.join(readers(mart)) or 'none'}), and no practitioner "
         "reads a mart of a purpose its agreements do not permit.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(resolve_database_url()) as conn:
+        with psycopg.connect(database_url()) as conn:
             findings = [f.as_dict() for f in check_access(conn, mart_models) if f.mart == mart.name]
         summary = "; ".join(f"{f['role']}: {f['reason']}" for f in findings)
         return _gate_result(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import dagster as dg
 import psycopg
 
-from jigsaw.database import resolve_database_url
+from jigsaw.database import database_url
 from quality.contract_files import ContractFile
 from quality.failing_rows import sample_failing_rows
 from quality.history import CheckRecord, record_checks
@@ -117,9 +117,9 @@ def build_contract_check(contract: ContractFile) -> dg.AssetChecksDefinition:
         metadata={"contract": str(contract.path), "layer": contract.layer},
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        database_url = resolve_database_url()
-        result = verify_contract(contract.path, database_url)
-        samples = failing_rows(contract, result, database_url) if result.failed_checks else {}
+        url = database_url()
+        result = verify_contract(contract.path, url)
+        samples = failing_rows(contract, result, url) if result.failed_checks else {}
         check_result = contract_check_result(contract, result, samples)
         record_gate(
             context,
@@ -134,7 +134,7 @@ def build_contract_check(contract: ContractFile) -> dg.AssetChecksDefinition:
                 "errors": result.errors,
                 "failing_rows": samples,
             },
-            database_url=database_url,
+            database_url=url,
         )
         return check_result
 

@@ -1,16 +1,22 @@
-"""One ``dbt build`` of the whole project on the small handcrafted region, shared by the tests."""
+"""One ``dbt build`` of the whole project on the small handcrafted region, shared by the tests
+that only read it; a module that changes the region takes one of its own (``own_region``), so
+the modules pass in any order."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
+from jigsaw import database
 from jigsaw.database import connection_env
 from jigsaw.paths import dbt_project_dir
 from orchestration.factories.dbt_assets import dbt_executable
@@ -33,36 +39,82 @@ class DbtRun:
         return json.loads((self.target / "run_results.json").read_text())["results"]
 
 
-_session: dict[str, str] = {}  # the region's database URL, once region_database made it
-
-
-def run_dbt(target: Path, *args: str) -> DbtRun:
-    """dbt against the session's region database, named explicitly: an earlier test that
+def run_dbt(url: str, target: Path, *args: str) -> DbtRun:
+    """dbt against the region database ``url``, named explicitly: an earlier test that
     resolved another database may have left its JIGSAW_DB_* fields in the environment."""
     project = dbt_project_dir()
     command = [dbt_executable(), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
     command += dbt_vars_arguments()
-    env = {**os.environ, **connection_env(_session["url"]), "DO_NOT_TRACK": "1"}
+    env = {**os.environ, **connection_env(url), "DO_NOT_TRACK": "1"}
     completed = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, check=False
     )
     return DbtRun(completed.returncode, completed.stdout + completed.stderr, target)
 
 
-@pytest.fixture(scope="session")
-def region_database(database_url: str) -> str:
-    with psycopg.connect(database_url) as conn:
+def build_region(url: str, target: Path) -> DbtRun:
+    """The small region loaded into ``url`` and the whole project built on it."""
+    with psycopg.connect(url) as conn:
         load_small_region(conn)
-    _session["url"] = database_url
-    return database_url
-
-
-@pytest.fixture(scope="session")
-def dbt_build(region_database: str, tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
-    run = run_dbt(tmp_path_factory.mktemp("dbt_target"), "build", "--full-refresh")
+    run = run_dbt(url, target, "build", "--full-refresh")
     assert run.returncode == 0, run.output[-6000:]
     return run
+
+
+@dataclass
+class Region:
+    url: str
+    build: DbtRun
+
+
+@pytest.fixture(scope="session")
+def shared_region(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Region:
+    """The session's region: only for modules that leave it as they found it."""
+    return Region(database_url, build_region(database_url, tmp_path_factory.mktemp("dbt_target")))
+
+
+@pytest.fixture(scope="module")
+def own_region(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Region]:
+    """A region in a database of the module's own, which every tool the module runs (dbt,
+    Dagster, the retention job) resolves while the module runs; dropped afterwards."""
+    url = database.with_database(server_url, f"jigsaw_test_{uuid.uuid4().hex[:10]}")
+    database.ensure_database(url)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            for name, value in database.connection_env(url).items():
+                env.setenv(name, value)
+            env.setenv(KEY_VARIABLE, DEMO_KEY)  # as the session's database has it
+            yield Region(url, build_region(url, tmp_path_factory.mktemp("own_dbt_target")))
+    finally:
+        database.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def dbt_region(shared_region: Region) -> Region:
+    """The region a module's tests see; a module that changes it overrides this fixture with
+    ``own_region`` (``dbt_region = own_region_fixture()``)."""
+    return shared_region
+
+
+def own_region_fixture():
+    """``dbt_region = own_region_fixture()`` at a module's top: its tests get ``own_region``."""
+
+    @pytest.fixture(scope="module")
+    def dbt_region(own_region: Region) -> Region:
+        return own_region
+
+    return dbt_region
+
+
+@pytest.fixture(scope="module")
+def region_database(dbt_region: Region) -> str:
+    return dbt_region.url
+
+
+@pytest.fixture(scope="module")
+def dbt_build(dbt_region: Region) -> DbtRun:
+    return dbt_region.build
 
 
 @pytest.fixture()

@@ -1,5 +1,6 @@
 """The dbt models as Dagster assets: keys, lineage from ingestion and linkage, checks, groups,
-a manifest made from a clean clone, and a materialisation through Dagster."""
+a manifest made from a clean clone, and a materialisation through Dagster (which drops and
+rebuilds a table, so the module works on a region of its own)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from orchestration.factories.dbt_assets import (
     jigsaw_dbt_project,
     manifest_is_stale,
 )
+from tests.dbt.conftest import own_region_fixture
+
+dbt_region = own_region_fixture()
 
 CORE = [
     "dim_person",
@@ -112,7 +116,7 @@ def test_materialising_through_dagster_runs_dbt_on_the_resolved_database(dbt_bui
     result = dg.materialize(
         [dbt_module.jigsaw_dbt_models],
         selection=[dg.AssetKey("dim_area")],
-        resources={"dbt": dbt_defs.resources["dbt"]},
+        resources=dbt_defs.resources,  # dbt, and the database it resolves
     )
     assert result.success
     materialised = {e.asset_key for e in result.get_asset_materialization_events()}

@@ -1,6 +1,6 @@
 """A new monthly delivery for one body rebuilds only what depends on it, incrementally.
 
-Runs after test_dbt_build.py (it changes the session database): a police delivery for a period
+On a region of its own (it changes it): a police delivery for a period
 not seen before, identity resolution giving person D's police record a regional key, and address
 matching placing C's old police incident at C's house and withdrawing its match for B's March
 incident. Then the incremental build must equal a
@@ -12,7 +12,9 @@ from __future__ import annotations
 import pytest
 
 from tests.dbt import region
-from tests.dbt.conftest import DbtRun, run_dbt
+from tests.dbt.conftest import DbtRun, own_region_fixture, run_dbt
+
+dbt_region = own_region_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,11 @@ def incremental_run(dbt_build: DbtRun, region_database: str, tmp_path_factory) -
             (region.token("police", "B"),),
         )
     run = run_dbt(
-        tmp_path_factory.mktemp("dbt_incremental"), "build", "--select", "source:raw_police+"
+        region_database,
+        tmp_path_factory.mktemp("dbt_incremental"),
+        "build",
+        "--select",
+        "source:raw_police+",
     )
     assert run.returncode == 0, run.output[-6000:]
     return run
@@ -131,14 +137,16 @@ def contents(db, table: str) -> list[tuple]:
     return sorted(db.execute(f"select * from {table}").fetchall(), key=repr)
 
 
-def test_an_incremental_build_equals_a_full_refresh(incremental_run, db, tmp_path):
+def test_an_incremental_build_equals_a_full_refresh(incremental_run, region_database, db, tmp_path):
     """Last in the module: a full refresh of everything downstream of the body, compared row
     for row with what the incremental build left (every table it built, incremental or not)."""
     tables = built_tables(db, incremental_run)
     assert {"fct_service_contact", "int_person_records_keyed", "dim_person"} <= set(tables)
     incremental = {name: contents(db, table) for name, table in tables.items()}
     db.commit()
-    refresh = run_dbt(tmp_path, "run", "--full-refresh", "--select", "source:raw_police+")
+    refresh = run_dbt(
+        region_database, tmp_path, "run", "--full-refresh", "--select", "source:raw_police+"
+    )
     assert refresh.returncode == 0, refresh.output[-6000:]
     for name, table in tables.items():
         assert contents(db, table) == incremental[name], name

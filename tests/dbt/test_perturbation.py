@@ -44,8 +44,8 @@ def _show(region_database: str, target, people: list[tuple[str, str]]) -> pd.Dat
         with conn.cursor().copy("copy public.perturbation_microdata from stdin") as copy:
             for row in people:
                 copy.write_row(row)
-    run = run_dbt(target, "show", "--inline", SHOW, "--limit", "-1", "--output", "json",
-                  "--log-format", "json")  # fmt: skip
+    run = run_dbt(region_database, target, "show", "--inline", SHOW, "--limit", "-1",
+                  "--output", "json", "--log-format", "json")  # fmt: skip
     assert run.returncode == 0, run.output[-3000:]
     for line in run.output.splitlines():
         event = json.loads(line) if line.startswith("{") else {}

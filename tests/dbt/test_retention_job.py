@@ -1,7 +1,7 @@
 """The retention job through Dagster: an expired period leaves raw, identity and dbt's
 incremental tables (the only models that keep rows between runs).
 
-Runs last in this folder: it deletes part of the session's region.
+It deletes part of the region, so it works on a region of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ import dagster as dg
 from psycopg import sql
 
 from ingestion.spec import load_specs
+from tests.dbt.conftest import own_region_fixture
+
+dbt_region = own_region_fixture()
 
 # Five years on from the region's last month: the 60-month agreements (housing provider,
 # revenues and benefits, schools) keep 2026-02 onwards, the 36-month sensors nothing, the
@@ -69,7 +72,7 @@ def test_the_retention_job_purges_expired_periods_and_what_dbt_kept_of_them(
 
     result = retention.execute_in_process(
         run_config={"ops": {"purge_expired_periods": {"config": {"as_of": AS_OF}}}},
-        resources={"dbt": dbt_defs.resources["dbt"]},
+        resources=dbt_defs.resources,  # dbt, and the database it resolves
     )
 
     assert result.success

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.spec import load_specs
-from linkage.synthetic import generate, write_gazetteer, write_identity
 from orchestration.defs import linkage as linkage_defs
+from orchestration.resources import PostgresResource
+from tests.linkage.synthetic import generate, write_gazetteer, write_identity
 
 
 def test_assets_depend_on_every_person_bearing_extract_and_the_gazetteer():
@@ -36,16 +37,17 @@ def test_materialising_links_the_identity_schema_and_reports_accuracy(
     write_gazetteer(database_url, region.gazetteer)
     monkeypatch.setenv("JIGSAW_GROUND_TRUTH_DIR", str(tmp_path))
     assets = [linkage_defs.person_xref, linkage_defs.address_xref, linkage_defs.evaluation]
+    database = {"database": PostgresResource(url=database_url)}
 
     # Without a ground truth file the evaluation says so and the run still succeeds.
-    result = dg.materialize(assets)
+    result = dg.materialize(assets, resources=database)
     assert result.success
     metadata = result.asset_materializations_for_node("linkage__evaluation")[0].metadata
     assert metadata["available"].value is False
     assert "no ground truth" in metadata["reason"].value
 
     region.truth.to_csv(tmp_path / "person_records.csv", index=False)
-    result = dg.materialize(assets)
+    result = dg.materialize(assets, resources=database)
     assert result.success
     metadata = result.asset_materializations_for_node("linkage__evaluation")[0].metadata
     assert metadata["f1"].value >= 0.95

@@ -14,7 +14,7 @@ import psycopg
 from linkage.addresses import run_address_matching
 from linkage.pipeline import run_person_linkage
 from linkage.store import ensure_schema
-from linkage.synthetic import generate, write_gazetteer, write_identity
+from tests.linkage.synthetic import generate, write_gazetteer, write_identity
 
 
 def test_person_linkage_and_address_matching_run_at_once_without_deadlock(fresh_database_url):

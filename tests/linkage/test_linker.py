@@ -15,7 +15,7 @@ from linkage import link_tables
 from linkage.evaluation import score
 from linkage.linker import link_records
 from linkage.records import collapse
-from linkage.synthetic import generate
+from tests.linkage.synthetic import generate
 
 NHS_A, NHS_B, NHS_C = "9434765919", "4010232137", "4857773457"  # valid modulus-11 numbers
 

@@ -13,8 +13,8 @@ import pytest
 
 from jigsaw.database import export_connection_env
 from jigsaw.instance import write_instance_config
-from linkage.synthetic import generate, write_gazetteer, write_identity
 from orchestration.defs import linkage as linkage_defs
+from tests.linkage.synthetic import generate, write_gazetteer, write_identity
 
 pytestmark = pytest.mark.e2e
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+from jigsaw import schemas
 from jigsaw.docs_site import build_docs_site, publish_names
 from orchestration.factories.dbt_assets import ensure_manifest, jigsaw_dbt_project
-from quality.manifest import MARTS_BUILD_SCHEMA, marts
+from quality.manifest import marts
 
 
 def _manifest() -> dict:
@@ -19,7 +20,7 @@ def test_marts_carry_their_published_names_and_the_overview_lists_them():
     found = marts(manifest)
     assert len(found) >= 5
     first = found[0]
-    catalog = {"nodes": {first.unique_id: {"metadata": {"schema": MARTS_BUILD_SCHEMA}}}}
+    catalog = {"nodes": {first.unique_id: {"metadata": {"schema": schemas.MARTS_BUILD}}}}
     staging = next(n for n in manifest["nodes"].values() if n["name"] == "stg_police__incidents")
     staging_schema = staging["schema"]
 

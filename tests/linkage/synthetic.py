@@ -1,4 +1,4 @@
-"""A small noisy region for testing and benchmarking the linker, with its ground truth.
+"""A small noisy region for testing the linker (its tests only), with its ground truth.
 
 The demo region simulator (ingestion/demo_region) is the full picture; this generator is
 the linker's own, so that its tests do not depend on the simulator, and it plants the hard

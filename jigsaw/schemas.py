@@ -1,0 +1,34 @@
+"""Every PostgreSQL schema Jigsaw writes, named once.
+
+Python reads the names from here. dbt cannot import Python, so it spells its folder schemas in
+``dbt_project.yml`` (``+schema``, kept verbatim by ``macros/generate_schema_name.sql``) and its
+source schemas in each ``_<source>__sources.yml``; ``tests/unit/test_schemas.py`` holds both, and
+the Soda contracts' dataset names (checked by ``quality/contract_files.py``), to this module.
+"""
+
+from __future__ import annotations
+
+RAW_PREFIX = "raw_"  # one raw schema per body: raw_<body>
+IDENTITY = "identity"  # clear identifiers for linkage; engineer and linkage roles only
+INGESTION = "ingestion"  # the delivery ledger and quarantine
+LINKAGE = "linkage"  # person and address cross-references
+STAGING = "staging"
+INTERMEDIATE = "intermediate"
+CORE = "core"
+MARTS_BUILD = "marts_build"  # dbt builds marts here; analysts cannot read it
+MARTS = "marts"  # what analysts read: marts_build swapped in once its gates passed
+QUALITY = "quality"  # gate history, publications, the perturbation table
+ANALYTICS = "analytics"  # study estimates and model metrics
+PRACTITIONER = "practitioner"  # purpose-limited lists, one reader role per purpose
+
+# The schema of each dbt model folder (dbt_project.yml's ``+schema``).
+DBT_FOLDER_SCHEMAS = {
+    "staging": STAGING,
+    "intermediate": INTERMEDIATE,
+    "core": CORE,
+    "marts": MARTS_BUILD,
+}
+
+
+def raw_schema(body: str) -> str:
+    return f"{RAW_PREFIX}{body}"
