@@ -137,11 +137,15 @@ def score_pairs(
     try:
         started = time.perf_counter()
         columns = [*COMPARISON_COLUMNS, *identifiers]
+        # The plan's block columns are in unique_id order, which is the records' order.
+        whole = pa.Table.from_pandas(records[columns], preserve_index=False)
+        for name in chosen.block_keys.column_names:
+            whole = whole.append_column(name, chosen.block_keys[name])
         if link_type == "dedupe_only":
-            parts = [records[columns]]
+            tables = [whole]
         else:
-            parts = [part[columns] for _, part in records.groupby("source", sort=True)]
-        tables = [pa.Table.from_pandas(p, preserve_index=False) for p in parts]
+            sources = records["source"].to_numpy()
+            tables = [whole.filter(pa.array(sources == s)) for s in sorted(set(sources))]
         frames = [
             db_api.register(t) if backend == "duckdb" else db_api.register(t.to_pandas())
             for t in tables
