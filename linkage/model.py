@@ -304,7 +304,7 @@ def _pairs(con, table: str, column: str) -> int:
     )
 
 
-def _capped_block(con, rule: Rule, column: str, present: set[str]) -> Blocking:
+def _capped_block(con, rule: Rule, column: str, present: set[str], rule_floor: int) -> Blocking:
     """Add the rule's block column to `keyed`: its key, narrowed where a block is too big."""
     levels = rule.levels(present)
     keys = ", ".join(f"{_key(level)} as k{i}" for i, level in enumerate(levels))
@@ -314,7 +314,7 @@ def _capped_block(con, rule: Rule, column: str, present: set[str]) -> Blocking:
         f"create temp table uncapped as select unique_id, {_key(rule.keys)} as k from records"
     )
     whole = _pairs(con, "uncapped", "k")
-    if whole <= RULE_FLOOR:
+    if whole <= rule_floor:
         con.execute(
             "create temp table level as select unique_id, k as block, "
             "case when k is not null then 0 end as level from uncapped"
@@ -345,9 +345,11 @@ def plan(
     identifiers: list[str],
     link_type: str = "dedupe_only",
     nhs_pairs: int = 0,
+    rule_floor: int = RULE_FLOOR,
 ) -> Plan:
     """Choose comparisons, blocking, training and prior rules from the populated fields, and
-    each record's block under every blocking rule. `records` need a unique_id."""
+    each record's block under every blocking rule. `records` need a unique_id; a rule
+    holding at most `rule_floor` pairs is used uncapped."""
     import duckdb
 
     columns = [c for c in (*PERSON_FIELDS, *identifiers) if c in records.columns]
@@ -366,7 +368,8 @@ def plan(
             if candidate.sql:
                 rules.append(Blocking(candidate, None))
             else:
-                rules.append(_capped_block(con, candidate, f"block_{len(rules) + 1}", present))
+                column = f"block_{len(rules) + 1}"
+                rules.append(_capped_block(con, candidate, column, present, rule_floor))
         block_keys = con.sql(
             "select * exclude (unique_id) from keyed order by unique_id"
         ).to_arrow_table()
