@@ -304,14 +304,17 @@ def _pairs(con, table: str, column: str) -> int:
     )
 
 
-def _capped_block(con, rule: Rule, column: str, present: set[str], rule_floor: int) -> Blocking:
-    """Add the rule's block column to `keyed`: its key, narrowed where a block is too big."""
+def _capped_block(
+    con, rule: Rule, column: str, present: set[str], rule_floor: int
+) -> tuple[Blocking, pa.ChunkedArray]:
+    """The rule's block for each record (in unique_id order): its key, narrowed where a
+    block is too big."""
     levels = rule.levels(present)
     keys = ", ".join(f"{_key(level)} as k{i}" for i, level in enumerate(levels))
     counts = ", ".join(f"count(*) over (partition by k{i}) as c{i}" for i in range(len(levels)))
     chosen = " ".join(f"when c{i} <= {MAX_BLOCK} then {i}" for i in range(len(levels)))
     con.execute(
-        f"create temp table uncapped as select unique_id, {_key(rule.keys)} as k from records"
+        f"create temp table uncapped as select unique_id, {_key(rule.keys)} as k from people"
     )
     whole = _pairs(con, "uncapped", "k")
     if whole <= rule_floor:
@@ -325,19 +328,16 @@ def _capped_block(con, rule: Rule, column: str, present: set[str], rule_floor: i
             f"create temp table level as select unique_id, case {picks} end as block, level "
             f"from (select *, case when k0 is null then null {chosen} else -1 end as level "
             f"from (select unique_id, {counts}, * exclude (unique_id) "
-            f"from (select unique_id, {keys} from records)))"
+            f"from (select unique_id, {keys} from people)))"
         )
-    con.execute(
-        f"create or replace temp table keyed as select keyed.*, level.block as {column} "
-        f"from keyed join level using (unique_id)"
-    )
+    blocks = con.sql("select block from level order by unique_id").to_arrow_table()["block"]
     keyed, narrowed, unblocked = con.execute(
         "select count(level), count(*) filter (level > 0), count(*) filter (level = -1) from level"
     ).fetchone()
     pairs = _pairs(con, "level", "block")
     con.execute("drop table uncapped; drop table level")
     share = (lambda n: n / keyed) if keyed else (lambda n: 0.0)
-    return Blocking(rule, column, pairs, share(narrowed), share(unblocked))
+    return Blocking(rule, column, pairs, share(narrowed), share(unblocked)), blocks
 
 
 def plan(
@@ -358,8 +358,12 @@ def plan(
     present = set(fields)
     con = duckdb.connect()
     try:
+        # Copied in once: each rule reads it several times, and a pandas frame is converted
+        # on every read.
         con.register("records", records[["unique_id", *columns]])
-        con.execute("create temp table keyed as select unique_id from records")
+        con.execute("create temp table people as select * from records")
+        con.unregister("records")
+        block_columns = {}
         candidates = [_rule(i) for i in identifiers if i in present] + CANDIDATE_RULES
         rules = []
         for candidate in candidates:
@@ -369,10 +373,11 @@ def plan(
                 rules.append(Blocking(candidate, None))
             else:
                 column = f"block_{len(rules) + 1}"
-                rules.append(_capped_block(con, candidate, column, present, rule_floor))
-        block_keys = con.sql(
-            "select * exclude (unique_id) from keyed order by unique_id"
-        ).to_arrow_table()
+                blocking, block_columns[column] = _capped_block(
+                    con, candidate, column, present, rule_floor
+                )
+                rules.append(blocking)
+        block_keys = pa.table(block_columns) if block_columns else pa.table({})
         training = _training_rules(present, identifiers, nhs_pairs)
     finally:
         con.close()
