@@ -1,4 +1,5 @@
-"""Run every benchmark (or those named): `python -m benchmarks [topic ...]`."""
+"""Run every benchmark (or those named): `python -m benchmarks [topic ...]`, or one with its
+options: `python -m benchmarks linkage-general --scale 100000 300000`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ def main(argv: list[str]) -> int:
         for m in pkgutil.iter_modules(benchmarks.__path__)
         if m.name.startswith("bench_")
     )
+    # Options (from the first argument starting with "-") go to the one topic named.
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    argv, options = argv[:first_option], argv[first_option:]
     chosen = [a.replace("-", "_") for a in argv] or topics  # linkage-general too
+    if options and len(chosen) != 1:
+        print("options need exactly one benchmark named before them", file=sys.stderr)
+        return 2
     unknown = sorted(set(chosen) - set(topics))
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {topics}", file=sys.stderr)
@@ -25,7 +32,10 @@ def main(argv: list[str]) -> int:
         print(f"\n=== benchmark: {topic} ===", flush=True)
         started = time.perf_counter()
         module = importlib.import_module(f"benchmarks.bench_{topic}")
-        module.main()
+        if options:
+            module.main(options)
+        else:
+            module.main()
         print(f"=== {topic}: {time.perf_counter() - started:.1f} s ===", flush=True)
     return 0
 

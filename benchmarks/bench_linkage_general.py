@@ -15,9 +15,11 @@ the same input tables, each in a fresh process so that peak memory is its own:
 Prints precision, recall, F1, seconds and peak memory side by side and ends with one JSON
 line: per set name, project_f1, splink_f1, project_seconds, splink_seconds.
 
-``python -m benchmarks linkage_general`` (or ``python -m benchmarks.bench_linkage_general
---people 5000 --scale 100000 300000``: the project alone on the continental set at those
-many people, for pairs compared, time and memory as records grow).
+``python -m benchmarks linkage-general`` compares on every set. ``python -m benchmarks
+linkage-general --scale 100000 300000 1000000`` instead times the project alone on the
+continental set at about those many records (the scaling curve: seconds, peak memory, pairs
+compared and per record, precision, recall and F1 against the generator's truth, every
+default setting), ending with one JSON line of those rows.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ def _measured(which: str, name: str, people: int, seed: int) -> dict:
         seconds=round(seconds, 1),
         peak_mib=round(memory.mib),
         pairs=stats.get("pairs_compared"),
+        seconds_plan=round(stats.get("seconds_plan", 0), 1) if stats else None,
         seconds_train=round(stats.get("seconds_train", 0), 1) if stats else None,
         seconds_predict=round(stats.get("seconds_predict", 0), 1) if stats else None,
         prior_source=stats.get("prior_source"),
@@ -184,10 +187,20 @@ def compare(names: list[str], people: int, seed: int) -> list[dict]:
     return rows
 
 
+SCALE_SET = "continental_link"
+
+
+def _records_per_person(seed: int) -> float:
+    return make_set(SCALE_SET, 2000, seed).records / 2000
+
+
 def scale(sizes: list[int], seed: int) -> list[dict]:
+    """The project alone on the continental set at about `sizes` records each."""
+    per_person = _records_per_person(seed)
     rows = []
-    for people in sizes:
-        row = _in_fresh_process("project", "continental_link", people, seed)
+    for records in sizes:
+        row = _in_fresh_process("project", SCALE_SET, round(records / per_person), seed)
+        row["pairs_per_record"] = round(row["pairs"] / row["records"], 2)
         rows.append(row)
         print(f"  {row}", flush=True)
     return rows
@@ -196,22 +209,24 @@ def scale(sizes: list[int], seed: int) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE)
-    parser.add_argument(
-        "--sets", nargs="+", default=list(SETS), choices=[*SETS, "none"], help="none: scale only"
-    )
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--scale",
         type=int,
-        nargs="*",
-        default=[],
-        help="also time the project alone on the continental set of this many people "
-        "(about 1.55 records each)",
+        nargs="+",
+        help=f"time the project alone on the {SCALE_SET} set at about these many records "
+        "instead of comparing on every set",
     )
-    # `python -m benchmarks` calls main() with its own argv in sys.argv: use defaults there.
+    # `python -m benchmarks` passes only the options given after the topic's name.
     args = parser.parse_args(argv or [])
-    if args.sets == ["none"]:
-        print(pd.DataFrame(scale(args.scale, args.seed)).to_string(index=False))
+    if args.scale:
+        print(f"linkage scale ({SCALE_SET}, project alone, every default), seed {args.seed}")
+        rows = scale(args.scale, args.seed)
+        print()
+        print(pd.DataFrame(rows).to_string(index=False))
+        keys = ("records", "seconds", "peak_mib", "pairs", "pairs_per_record")
+        print(json.dumps([{k: r[k] for k in (*keys, "precision", "recall", "f1")} for r in rows]))
         return
     print(f"linkage on general data: {args.people:,} people per set, seed {args.seed}")
     rows = compare(args.sets, args.people, args.seed)
@@ -220,9 +235,6 @@ def main(argv: list[str] | None = None) -> None:
     timing = table.pivot(index="set", columns="linker", values=["seconds", "peak_mib"])
     print()
     print(pd.concat([table.groupby("set")["records"].first(), side, timing], axis=1).to_string())
-    if args.scale:
-        print("\nscale (project, continental_link):")
-        print(pd.DataFrame(scale(args.scale, args.seed)).to_string(index=False))
     figures = [
         {
             "name": name,

@@ -116,6 +116,22 @@ def _drop_work_schema(work) -> None:
     engine.dispose()
 
 
+def splink_tables(records: pd.DataFrame, chosen: model.Plan) -> list[pa.Table]:
+    """The records as splink reads them: compared columns and the plan's block columns, one
+    table per source when linking (link_only, link_and_dedupe), else one."""
+    columns = [*COMPARISON_COLUMNS, *chosen.identifiers]
+    if not records["unique_id"].is_monotonic_increasing:
+        records = records.sort_values("unique_id")
+    whole = pa.Table.from_pandas(records[columns], preserve_index=False)
+    # The plan's block columns are in unique_id order, as the records now are.
+    for name in chosen.block_keys.column_names:
+        whole = whole.append_column(name, chosen.block_keys[name])
+    if chosen.link_type == "dedupe_only":
+        return [whole]
+    sources = records["source"].to_numpy()
+    return [whole.filter(pa.array(sources == s)) for s in sorted(set(sources))]
+
+
 def score_pairs(
     records: pd.DataFrame,
     backend: model.Backend = "duckdb",
@@ -132,16 +148,13 @@ def score_pairs(
     timings: dict = {}
     identifiers = identifier_fields(records.columns)
     nhs_pairs = int((records["nhs_number"].value_counts() - 1).clip(lower=0).sum())
+    started = time.perf_counter()
     chosen = model.plan(records, identifiers, link_type=link_type, nhs_pairs=nhs_pairs)
+    timings["seconds_plan"] = time.perf_counter() - started
     db_api, work = _splink_api(backend, database_url)
     try:
         started = time.perf_counter()
-        columns = [*COMPARISON_COLUMNS, *identifiers]
-        if link_type == "dedupe_only":
-            parts = [records[columns]]
-        else:
-            parts = [part[columns] for _, part in records.groupby("source", sort=True)]
-        tables = [pa.Table.from_pandas(p, preserve_index=False) for p in parts]
+        tables = splink_tables(records, chosen)
         frames = [
             db_api.register(t) if backend == "duckdb" else db_api.register(t.to_pandas())
             for t in tables

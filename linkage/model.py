@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
+import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -152,13 +153,15 @@ def _identifier(column: str):
 # comparison or blocking rule on an (almost) empty column only adds noise and cost.
 MIN_POPULATED = 0.01
 
-# A blocking rule is used as it is only if it compares at most this many pairs per record
-# (or RULE_FLOOR pairs on small inputs); a costlier one is narrowed by its further keys in
-# turn (a birth decade, an initial, a postcode area) until it fits, or dropped. With a fixed
-# duplication rate pairs then grow about linearly with records, where a rule on a
-# low-cardinality field alone grows with the square. Rules are counted on the records
-# before splink sees them.
-PAIRS_PER_RECORD = 3
+# Blocks are capped, not whole rules: a block (records equal on a rule's keys) of more than
+# MAX_BLOCK records is split by the rule's narrowing keys in turn (a birth decade, an
+# initial, a postcode area), and what is still bigger after all of them is left to the
+# other rules. So each rule compares fewer than MAX_BLOCK / 2 pairs per record at any size,
+# and pairs grow linearly with records at a fixed duplication rate, where a rule on a
+# field of few values (a surname list, a date of birth) grows with the square; a rare
+# surname's block is still compared whole. A rule whose blocks together hold at most
+# RULE_FLOOR pairs (small inputs) is used uncapped.
+MAX_BLOCK = 8
 RULE_FLOOR = 50_000
 # EM learns from at most this many pairs of a training block (splink samples records when
 # the block is bigger), so that training costs about the same at any size.
@@ -173,14 +176,14 @@ class Rule:
     fields: tuple[str, ...]  # the fields it needs populated
     sql: str | None = None  # a cross-column rule (not a plain equi-join on one side's keys)
 
-    def narrowed(self, present: set[str]) -> Rule | None:
-        """The rule with the first narrowing key that refines it added (NARROWERS), if any."""
-        if self.sql:
-            return None
+    def levels(self, present: set[str]) -> list[tuple[str, ...]]:
+        """The rule's keys, then with each populated narrowing key that refines it added in
+        turn (NARROWERS): the ever finer keys an oversized block is split by."""
+        levels = [self.keys]
         for key, needs in NARROWERS:
             if needs in present and needs not in self.fields:
-                return Rule((*self.keys, key), (*self.fields, needs))
-        return None
+                levels.append((*levels[-1], key))
+        return levels
 
     @property
     def name(self) -> str:
@@ -197,8 +200,8 @@ def _rule(*keys: str, fields: tuple[str, ...] | None = None) -> Rule:
 _GIVEN_INITIAL = "substr(given_name_canonical, 1, 1)"
 _FAMILY_INITIAL = "substr(family_name, 1, 1)"
 _BIRTH_YEAR = "substr(date_of_birth, 1, 4)"
-# Keys that narrow a costly rule, tried in order: each one that is populated and refines a
-# field the rule does not already use (key, field it reads).
+# Keys that split an oversized block, tried in order: each one that is populated and refines
+# a field the rule does not already use (key, field it reads).
 NARROWERS = (
     ("substr(date_of_birth, 1, 3)", "date_of_birth"),  # decade of birth
     (_GIVEN_INITIAL, "given_name_canonical"),
@@ -206,10 +209,9 @@ NARROWERS = (
     ("substr(postcode, 1, 2)", "postcode"),  # postcode area
 )
 
-# Candidate prediction rules, most specific first; each is kept when its fields are populated
-# and its block is cheap enough (see PAIRS_PER_RECORD). A pair is compared once however many
-# rules admit it. There is no rule on date of birth alone: its blocks grow with the square
-# of the records.
+# Candidate prediction rules, most specific first; each is kept when its fields are
+# populated, its blocks capped at MAX_BLOCK records. A pair is compared once however many
+# rules admit it.
 CANDIDATE_RULES = [
     _rule("nhs_number"),
     _rule("given_name_canonical", "family_name"),
@@ -227,11 +229,30 @@ CANDIDATE_RULES = [
     _rule("given_name_canonical", _BIRTH_YEAR, fields=("given_name_canonical", "date_of_birth")),
     _rule("address", _GIVEN_INITIAL, fields=("address", "given_name_canonical")),
     _rule("address", _BIRTH_YEAR, fields=("address", "date_of_birth")),
-    # Single fields, where selective enough on this input or once narrowed.
+    # Single fields: rare values compared whole, common ones split.
     _rule("family_name"),
     _rule("given_name_canonical"),
     _rule("postcode"),
 ]
+
+
+@dataclass
+class Blocking:
+    """A rule as splink runs it: equality on a block column (`block_<n>`) holding each
+    record's block under the rule, its key narrowed where the block was too big."""
+
+    rule: Rule
+    column: str | None  # None for a cross-column rule, run as its SQL
+    pairs: int = 0  # pairs its blocks hold (within one table: an upper bound for linking)
+    narrowed: float = 0.0  # share of keyed records whose block was split
+    unblocked: float = 0.0  # share of keyed records left to other rules (too big when split)
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+    def creator(self):
+        return self.rule.sql if self.column is None else block_on(self.column)
 
 
 @dataclass
@@ -240,37 +261,83 @@ class Plan:
 
     fields: list[str]  # populated standard fields and identifiers
     identifiers: list[str]
-    rules: list[Rule]
-    dropped_rules: dict[
-        str, int
-    ]  # rule name -> pairs it would have compared (narrowed or not used)
+    rules: list[Blocking]
     training_rules: list[Rule]
     prior_rules: list[Rule]
     link_type: str = "dedupe_only"
+    # Each record's block per rule (block_<n> columns), in the order of the records' unique_id.
+    block_keys: pa.Table | None = None
 
     def describe(self) -> dict:
         return {
             "fields_used": self.fields,
             "blocking_rules": [r.name for r in self.rules],
-            "blocking_rules_too_costly": self.dropped_rules,
+            "blocking": {
+                r.name: {
+                    "pairs": r.pairs,
+                    "narrowed": round(r.narrowed, 4),
+                    "unblocked": round(r.unblocked, 4),
+                }
+                for r in self.rules
+                if r.column
+            },
+            "max_block": MAX_BLOCK,
             "training_rules": [r.name for r in self.training_rules],
             "prior_rules": [r.name for r in self.prior_rules],
             "link_type": self.link_type,
         }
 
 
-def _block_pairs(con, rule: Rule) -> int:
-    """Pairs a rule would compare (within one table, as an upper bound for linking)."""
-    if rule.sql:
-        return 0  # cross-column equi-join on date of birth and a full name: tiny blocks
-    keys = ", ".join(rule.keys)
-    present = " and ".join(f"({k}) is not null" for k in rule.keys)
+def _key(keys: tuple[str, ...]) -> str:
+    """One text key for the values of `keys`, null when any is missing."""
+    present = " and ".join(f"({k}) is not null" for k in keys)
+    joined = ", ".join(f"cast(({k}) as varchar)" for k in keys)
+    return f"case when {present} then concat_ws('|', {joined}) end"
+
+
+def _pairs(con, table: str, column: str) -> int:
     return int(
         con.execute(
-            f"select coalesce(sum(n * (n - 1) / 2), 0) from "
-            f"(select count(*) as n from records where {present} group by {keys})"
+            f"select coalesce(sum(n * (n - 1) / 2), 0)::bigint from (select count(*) as n "
+            f"from {table} where {column} is not null group by {column})"
         ).fetchone()[0]
     )
+
+
+def _capped_block(
+    con, rule: Rule, column: str, present: set[str], rule_floor: int
+) -> tuple[Blocking, pa.ChunkedArray]:
+    """The rule's block for each record (in unique_id order): its key, narrowed where a
+    block is too big."""
+    levels = rule.levels(present)
+    keys = ", ".join(f"{_key(level)} as k{i}" for i, level in enumerate(levels))
+    counts = ", ".join(f"count(*) over (partition by k{i}) as c{i}" for i in range(len(levels)))
+    chosen = " ".join(f"when c{i} <= {MAX_BLOCK} then {i}" for i in range(len(levels)))
+    con.execute(
+        f"create temp table uncapped as select unique_id, {_key(rule.keys)} as k from people"
+    )
+    whole = _pairs(con, "uncapped", "k")
+    if whole <= rule_floor:
+        con.execute(
+            "create temp table level as select unique_id, k as block, "
+            "case when k is not null then 0 end as level from uncapped"
+        )
+    else:
+        picks = " ".join(f"when level = {i} then k{i}" for i in range(len(levels)))
+        con.execute(
+            f"create temp table level as select unique_id, case {picks} end as block, level "
+            f"from (select *, case when k0 is null then null {chosen} else -1 end as level "
+            f"from (select unique_id, {counts}, * exclude (unique_id) "
+            f"from (select unique_id, {keys} from people)))"
+        )
+    blocks = con.sql("select block from level order by unique_id").to_arrow_table()["block"]
+    keyed, narrowed, unblocked = con.execute(
+        "select count(level), count(*) filter (level > 0), count(*) filter (level = -1) from level"
+    ).fetchone()
+    pairs = _pairs(con, "level", "block")
+    con.execute("drop table uncapped; drop table level")
+    share = (lambda n: n / keyed) if keyed else (lambda n: 0.0)
+    return Blocking(rule, column, pairs, share(narrowed), share(unblocked)), blocks
 
 
 def plan(
@@ -278,34 +345,50 @@ def plan(
     identifiers: list[str],
     link_type: str = "dedupe_only",
     nhs_pairs: int = 0,
+    rule_floor: int = RULE_FLOOR,
 ) -> Plan:
-    """Choose comparisons, blocking, training and prior rules from the populated fields."""
+    """Choose comparisons, blocking, training and prior rules from the populated fields, and
+    each record's block under every blocking rule. `records` need a unique_id; a rule
+    holding at most `rule_floor` pairs is used uncapped."""
     import duckdb
 
     columns = [c for c in (*PERSON_FIELDS, *identifiers) if c in records.columns]
     shares = {c: float(records[c].notna().mean()) if len(records) else 0.0 for c in columns}
     fields = [c for c in columns if shares[c] >= MIN_POPULATED]
     present = set(fields)
-    budget = max(PAIRS_PER_RECORD * len(records), RULE_FLOOR)
     con = duckdb.connect()
     try:
-        con.register("records", records[columns])
+        # Copied in once: each rule reads it several times, and a pandas frame is converted
+        # on every read.
+        con.register("records", records[["unique_id", *columns]])
+        con.execute("create temp table people as select * from records")
+        con.unregister("records")
+        block_columns = {}
         candidates = [_rule(i) for i in identifiers if i in present] + CANDIDATE_RULES
-        rules, dropped = [], {}
+        rules = []
         for candidate in candidates:
-            rule: Rule | None = candidate
-            while rule is not None and set(rule.fields) <= present:
-                pairs = _block_pairs(con, rule)
-                if pairs <= budget:
-                    rules.append(rule)
-                    break
-                dropped[rule.name] = pairs
-                rule = rule.narrowed(present)
+            if not set(candidate.fields) <= present:
+                continue
+            if candidate.sql:
+                rules.append(Blocking(candidate, None))
+            else:
+                column = f"block_{len(rules) + 1}"
+                blocking, block_columns[column] = _capped_block(
+                    con, candidate, column, present, rule_floor
+                )
+                rules.append(blocking)
+        block_keys = pa.table(block_columns) if block_columns else pa.table({})
         training = _training_rules(present, identifiers, nhs_pairs)
     finally:
         con.close()
     return Plan(
-        fields, identifiers, rules, dropped, training, _prior_rules(present, identifiers), link_type
+        fields,
+        identifiers,
+        rules,
+        training,
+        _prior_rules(present, identifiers),
+        link_type,
+        block_keys,
     )
 
 

@@ -16,7 +16,6 @@ from jigsaw.paths import REPO_ROOT
 from linkage import link_tables
 from linkage.evaluation import score
 from linkage.inputs import ColumnMapping, MappingError, load_table
-from linkage.model import CANDIDATE_RULES, plan
 from linkage.standardise import standardise
 
 BASE = {"given_name": "first", "family_name": "last"}
@@ -242,30 +241,6 @@ def test_twins_guard_holds_households_on_evidence_and_can_be_switched_off(backgr
     off = link_tables([table], {**HOUSEHOLD_MAPPING, "twins_guard": False})
     assert off.stats["twins_guard"] is False and off.stats["guard_held_pairs"] == 0
     assert not off.pairs["held"].any()
-
-
-def test_blocking_narrows_a_rule_whose_blocks_grow_with_the_square():
-    size = 3000
-    given = [f"{chr(65 + i % 26)}{i % 700}" for i in range(size)]
-    records = pd.DataFrame(
-        {
-            "given_name": given,
-            "given_name_canonical": given,
-            "family_name": ["SMITH"] * size,  # one family name: a block of all records
-            "date_of_birth": [f"19{i % 90 + 10}-01-{i % 28 + 1:02d}" for i in range(size)],
-            "postcode": [f"PC{i % 1500}" for i in range(size)],
-        }
-    )
-    described = plan(records, [], "dedupe_only").describe()
-    costly = described["blocking_rules_too_costly"]
-    assert costly["family_name"] == size * (size - 1) // 2
-    # Narrowed by the decade of birth, then by the given name's initial, until it fits.
-    assert "family_name + substr(date_of_birth, 1, 3)" in costly
-    narrowed = "family_name + substr(date_of_birth, 1, 3) + substr(given_name_canonical, 1, 1)"
-    assert narrowed in described["blocking_rules"]
-    assert "postcode" in described["blocking_rules"]  # high cardinality: cheap, kept as it is
-    assert "date_of_birth" not in [r.name for r in CANDIDATE_RULES]
-    assert "sex" not in described["fields_used"] and "nhs_number" not in described["fields_used"]
 
 
 def test_command_line_takes_link_type_and_guard_flags_and_names_a_bad_key(tmp_path):
