@@ -1,0 +1,391 @@
+"""A CSV delivery in bounded batches of columns: split, typed, tokenised and checked per batch.
+
+The row-by-row path (``ingestion.readers`` + ``ingestion.transform.RowBuilder``) does each
+value's work in Python, row by row. Here a block of the file (``BLOCK_BYTES``, whole lines) is
+split into columns by Arrow's CSV parser, and each column's work is done once per *distinct*
+value of the batch, by the very same per-value conversion (``transform.column_converter``),
+then spread back over the rows with Arrow's ``take``. Empty checks of free text are one regex
+over the column. The finished rows leave as COPY CSV text written by Arrow.
+
+Arrow only splits blocks whose reading cannot differ from Python's csv module: every field
+unquoted or wholly quoted (no quoted line break), no NUL, no blank line, no lone carriage
+return, valid UTF-8, no line over the csv module's field size limit, every line with the
+header's number of fields. Any other block (quoted
+fields, a broken line, another encoding) is split by the row-by-row reader's own splitter
+(``readers.CsvSplitter``) and typed here all the same. Rows with a problem are rare: the
+row builder runs on them alone, so their quarantine reason is exactly the row path's.
+
+Measured (see benchmarks/bench_ingestion.py): Arrow's parser was chosen over polars'
+batched reader because it takes a block of bytes we already hold, so the split into blocks
+stays ours (line numbers, the fallback), and pyarrow is already a dependency.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ingestion.pseudonymise import Pseudonymiser
+from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
+from ingestion.spec import Column, Entity
+from ingestion.transform import (
+    IDENTITY_FIELDS,
+    RowBuilder,
+    RowProblem,
+    column_converter,
+    token_function,
+)
+
+# About 40,000 rows of a typical extract: big enough for Arrow, small enough that the
+# producer and COPY overlap and memory stays bounded (two batches in flight).
+BLOCK_BYTES = 4 << 20
+
+# Python's str.isspace characters, so "blank" means here what it means to the row path.
+_BLANK = "^[" + "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace()) + "]*$"
+_NULL = pa.scalar(None, pa.string())
+# Conversions kept per column across batches: dates, codes and repeated people are converted
+# (and hashed) once per file. Bounded, so a column of unique values cannot grow memory.
+CACHE_LIMIT = 200_000
+_FAILED = object()
+
+
+@dataclass
+class Batch:
+    """Consecutive records of a file: the split ones as columns, the unsplittable as records."""
+
+    row_numbers: np.ndarray  # of the split records, 1-based data rows
+    columns: list[pa.Array]  # one string array per spec column, in spec order
+    original: Callable[[int], str]  # the original text of the i-th split record
+    problems: list[SourceRecord]  # records that could not be split into values
+    split_by: str  # "arrow" or "python"
+
+
+@dataclass
+class BuiltBatch:
+    """A batch ready for COPY (CSV format): raw rows, identity rows, quarantined rows."""
+
+    raw_csv: bytes
+    identity_csv: bytes
+    quarantined: list[tuple[int, str | None, str, str]]  # row, column, reason, original
+    delivered: int
+    loaded: int
+
+
+# --- splitting ---------------------------------------------------------------------------------
+
+
+def _well_quoted(layout: CsvLayout) -> str:
+    """A regex of a line whose every field is either unquoted (no quote character in it) or
+    wholly quoted with doubled inner quotes: on such lines Arrow and Python's csv agree."""
+    delimiter, quote = re.escape(layout.delimiter), re.escape(layout.quotechar)
+    field = f"(?:[^{delimiter}{quote}\\r\\n]*|{quote}(?:[^{quote}\\n]|{quote}{quote})*{quote})"
+    return f"^{field}(?:{delimiter}{field})*\\r?\\n?$"
+
+
+def _arrow_block(layout: CsvLayout, block: bytes, row_number: int) -> Batch | None:
+    """The block split by Arrow, or None when its reading could differ from Python's csv."""
+    if (
+        b"\x00" in block
+        or block.startswith((b"\n", b"\r\n", codecs.BOM_UTF8))
+        or b"\n\n" in block
+        or b"\n\r\n" in block
+        or block.count(b"\r") != block.count(b"\r\n")
+    ):
+        return None
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + 1
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    starts = np.concatenate(([0], ends[:-1]))
+    if int((ends - starts).max()) > csv.field_size_limit():
+        return None
+    quoted = layout.quotechar.encode() in block
+    if quoted:
+        offsets = np.concatenate(([0], ends)).astype(np.int32)
+        lines = pa.StringArray.from_buffers(
+            len(ends), pa.py_buffer(offsets.tobytes()), pa.py_buffer(block)
+        )
+        if not pc.all(pc.match_substring_regex(lines, _well_quoted(layout))).as_py():
+            return None
+    names = [f"f{i}" for i in range(layout.width)]
+    picked = sorted({p for p in layout.positions if p < layout.width})
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(block),
+            read_options=pacsv.ReadOptions(
+                column_names=names, use_threads=False, block_size=len(block) + 1
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter,
+                quote_char=layout.quotechar if quoted else False,
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=[names[p] for p in picked],
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:  # a line with too few or too many fields: Python reports it
+        return None
+    rows = table.num_rows
+    if rows != len(ends):
+        return None
+    empty = pa.array([""], pa.string()).take(pa.array(np.zeros(rows, np.int32)))
+    columns = [
+        empty if p >= layout.width else table.column(names[p]).combine_chunks()
+        for p in layout.positions
+    ]
+    encoding = layout.encoding
+
+    def original(i: int) -> str:
+        return block[starts[i] : ends[i]].decode(encoding)
+
+    numbers = np.arange(row_number + 1, row_number + rows + 1, dtype=np.int64)
+    return Batch(numbers, columns, original, [], "arrow")
+
+
+def _python_block(
+    splitter: CsvSplitter, block: bytes, handle: IO[bytes], row_number: int, width: int
+) -> tuple[Batch, int]:
+    """The block split by the row path's splitter; a quoted record that runs past the block's
+    end takes its remaining lines from ``handle``. Returns the batch and the last row number."""
+    total = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    consumed = 0
+
+    def raw_lines() -> Iterator[bytes]:
+        nonlocal consumed
+        for line in io.BytesIO(block):
+            consumed += 1
+            yield line
+        for line in handle:  # only while a record is unfinished (see stop)
+            consumed += 1
+            yield line
+
+    numbers: list[int] = []
+    values: list[Any] = []
+    originals: list[str] = []
+    problems: list[SourceRecord] = []
+    for record in splitter.records(raw_lines(), row_number, stop=lambda: consumed >= total):
+        row_number = record.row_number
+        if record.problem is not None:
+            problems.append(record)
+            continue
+        numbers.append(record.row_number)
+        values.append(record.values)
+        originals.append(record.original)
+    columns = (
+        [pa.array(column, pa.string()) for column in zip(*values, strict=True)]
+        if values
+        else [pa.array([], pa.string()) for _ in range(width)]
+    )
+    batch = Batch(np.array(numbers, np.int64), columns, originals.__getitem__, problems, "python")
+    return batch, row_number
+
+
+def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> Iterator[Batch]:
+    """The records of a CSV delivery in batches; raises ``FileRejected`` as the row path does."""
+    block_bytes = block_bytes or BLOCK_BYTES
+    check_file(path, entity)
+    with path.open("rb") as handle:
+        layout = read_csv_header(handle, entity)
+        splitter = CsvSplitter(layout)
+        arrow = codecs.lookup(layout.encoding).name == "utf-8"
+        row_number = 0
+        while block := handle.read(block_bytes):
+            if not block.endswith(b"\n"):
+                block += handle.readline()
+            batch = None
+            if arrow and not splitter.pending:
+                batch = _arrow_block(layout, block, row_number)
+            if batch is not None:
+                row_number += len(batch.row_numbers)
+            else:
+                batch, row_number = _python_block(
+                    splitter, block, handle, row_number, len(entity.columns)
+                )
+            yield batch
+
+
+# --- typing, tokens, quarantine ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ColumnPlan:
+    column: Column
+    free_text: bool  # clear text feeding nothing: only checked for emptiness
+    convert: Callable[[Any], tuple[tuple[Any, ...], Any]]
+    outputs: int  # values it contributes to the raw row
+    ref_token: Callable[[str | None], str | None] | None  # person_ref kept only in identity
+    cache: dict[Any, Any]  # value -> conversion (or _FAILED), across the file's batches
+
+
+class BatchBuilder:
+    """Builds a batch's raw rows, identity rows and quarantined rows.
+
+    The same result as ``RowBuilder`` row by row (a test compares them on real deliveries).
+    """
+
+    def __init__(
+        self,
+        body: str,
+        entity: Entity,
+        pseudonymiser: Pseudonymiser,
+        lineage: tuple[str, str, str],
+        identity_head: tuple[str, str, str, str],
+    ) -> None:
+        self.entity = entity
+        self.lineage = lineage
+        self.identity_head = identity_head
+        self.rows = RowBuilder(body, entity, pseudonymiser, lineage, identity_head)
+        self.plans = []
+        for column in entity.columns:
+            ref_token = None
+            if column.linkage == "person_ref" and column.privacy != "token":
+                ref_token = token_function(pseudonymiser, entity.token_domain(body, column))
+            self.plans.append(
+                _ColumnPlan(
+                    column,
+                    column.type == "text" and column.privacy == "clear" and not column.linkage,
+                    column_converter(body, entity, column, pseudonymiser),
+                    (0 if column.privacy == "drop" else 1) + (column.linkage == "nhs_number"),
+                    ref_token,
+                    {},
+                )
+            )
+
+    def build(self, batch: Batch) -> BuiltBatch:
+        rows = len(batch.row_numbers)
+        bad = np.zeros(rows, bool)
+        raw: list[pa.Array] = []
+        identity: dict[str, pa.Array] = {}
+        ref_token = ref_clear = None
+        for plan, values in zip(self.plans, batch.columns, strict=True):
+            if plan.free_text:
+                blank = pc.match_substring_regex(values, _BLANK)
+                if pc.any(blank).as_py():
+                    if not plan.column.nullable:
+                        bad |= blank.to_numpy(zero_copy_only=False)
+                    values = pc.if_else(blank, _NULL, values)
+                raw.append(values)
+                continue
+            encoded = values.dictionary_encode()
+            parts, clears, failed = self._convert(plan, encoded.dictionary.to_pylist())
+            indices = encoded.indices
+            if failed:
+                bad |= np.isin(indices.to_numpy(), failed)
+            for k in range(plan.outputs):
+                raw.append(pa.array([p[k] for p in parts], pa.string()).take(indices))
+            role = plan.column.linkage
+            if role is None:
+                continue
+            clear = pa.array(clears, pa.string()).take(indices)
+            identity[role] = clear
+            if role == "person_ref":
+                ref_clear = clear
+                if plan.ref_token is None:
+                    ref_token = raw[-1]
+                else:
+                    tokens = [plan.ref_token(c) for c in clears]
+                    ref_token = pa.array(tokens, pa.string()).take(indices)
+        quarantined = [
+            (r.row_number, r.problem[0], r.problem[1], r.original) for r in batch.problems
+        ]
+        quarantined += self._problems(batch, np.flatnonzero(bad))
+        quarantined.sort(key=lambda q: q[0])
+        good = pa.array(~bad)
+        numbers = pa.array(batch.row_numbers.astype(np.int32))
+        loaded = rows - int(bad.sum())
+        raw_table = pa.table(
+            [*self._constants(self.lineage, rows), numbers, *raw],
+            names=[f"c{i}" for i in range(len(self.lineage) + 1 + len(raw))],
+        ).filter(good)
+        identity_csv = b""
+        if ref_clear is not None:
+            keep = pc.and_(good, pc.is_valid(ref_clear))
+            fields = [identity.get(role, pa.nulls(rows, pa.string())) for role in IDENTITY_FIELDS]
+            columns = [
+                *self._constants(self.identity_head, rows),
+                numbers,
+                ref_token,
+                ref_clear,
+                *fields,
+            ]
+            identity_table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))]).filter(
+                keep
+            )
+            identity_csv = _csv(identity_table)
+        delivered = rows + len(batch.problems)
+        return BuiltBatch(_csv(raw_table), identity_csv, quarantined, delivered, loaded)
+
+    @staticmethod
+    def _convert(
+        plan: _ColumnPlan, distinct: list[Any]
+    ) -> tuple[list[tuple[Any, ...]], list[Any], list[int]]:
+        """Each distinct value's conversion; a value with a problem converts to nulls and is
+        listed (its rows go to quarantine)."""
+        convert, cache = plan.convert, plan.cache
+        parts: list[tuple[Any, ...]] = []
+        clears: list[Any] = []
+        failed: list[int] = []
+        nothing = ((None,) * plan.outputs, None)
+        for i, value in enumerate(distinct):
+            conversion = cache.get(value)
+            if conversion is None:
+                try:
+                    conversion = convert(value)
+                except RowProblem:
+                    conversion = _FAILED
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                cache[value] = conversion
+            if conversion is _FAILED:
+                conversion = nothing
+                failed.append(i)
+            parts.append(conversion[0])
+            clears.append(conversion[1])
+        return parts, clears, failed
+
+    def _problems(self, batch: Batch, rows: np.ndarray) -> list[tuple[int, str | None, str, str]]:
+        """The quarantine entries of rows with a value problem, by the row builder itself: the
+        first problem in column order, worded as the row path words it."""
+        found = []
+        for i in rows.tolist():
+            values = [column[i].as_py() for column in batch.columns]
+            row_number = int(batch.row_numbers[i])
+            try:
+                self.rows.build(values, row_number)
+            except RowProblem as exc:
+                found.append((row_number, exc.column, exc.reason, batch.original(i)))
+            else:  # a value problem the row builder does not see would be a bug here
+                raise AssertionError(f"row {row_number}: flagged by the batch, not by the row")
+        return found
+
+    @staticmethod
+    def _constants(values: tuple[str, ...], rows: int) -> list[pa.Array]:
+        zeros = pa.array(np.zeros(rows, np.int32))
+        return [pa.array([v], pa.string()).take(zeros) for v in values]
+
+
+def _csv(table: pa.Table) -> bytes:
+    """COPY's CSV: Arrow quotes every string, so an empty string stays distinct from NULL."""
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False))
+    return sink.getvalue()
