@@ -16,7 +16,11 @@ def main(argv: list[str]) -> int:
         for m in pkgutil.iter_modules(benchmarks.__path__)
         if m.name.startswith("bench_")
     )
-    chosen = [a.replace("-", "_") for a in argv] or topics  # linkage-general too
+    # Options (from the first "-" on) go to the benchmarks named:
+    # `python -m benchmarks ingestion --rows 200000 --with-dlt`.
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    named = argv[:first_option]
+    chosen = [a.replace("-", "_") for a in named] or topics  # linkage-general too
     unknown = sorted(set(chosen) - set(topics))
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {topics}", file=sys.stderr)
@@ -25,7 +29,7 @@ def main(argv: list[str]) -> int:
         print(f"\n=== benchmark: {topic} ===", flush=True)
         started = time.perf_counter()
         module = importlib.import_module(f"benchmarks.bench_{topic}")
-        module.main()
+        module.main(argv[first_option:])
         print(f"=== {topic}: {time.perf_counter() - started:.1f} s ===", flush=True)
     return 0
 

@@ -36,10 +36,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ingestion.pseudonymise import Pseudonymiser
+from ingestion.pseudonymise import UPRN_DOMAIN, Pseudonymiser
 from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
 from ingestion.spec import Column, Entity
 from ingestion.transform import (
+    _MAX_NUMERIC_EXPONENT,
     IDENTITY_FIELDS,
     RowBuilder,
     RowProblem,
@@ -224,6 +225,93 @@ def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> I
             yield batch
 
 
+# --- conversions in Arrow ----------------------------------------------------------------------
+#
+# For the common shape of a value (ASCII, no surrounding spaces, plain digits) a column's
+# conversion is done in Arrow; every other value takes transform.column_converter. Each is the
+# twin of the Python rule it names, on the values it accepts; test_batches checks them against
+# it value by value, and test_batch_equivalence on whole deliveries.
+
+Vector = Callable[[pa.Array], tuple[np.ndarray, list[pa.Array], pa.Array]]
+# What Python's str.isspace (and re's \s) call space among ASCII characters.
+_ASCII_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f "
+_TRIMMED = f"(?s)^[^{_ASCII_SPACE}](.*[^{_ASCII_SPACE}])?$"  # not blank, nothing to strip
+_PLAIN_NUMBER = "^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$"  # transform._NUMERIC without exponent
+_NHS_WEIGHTS = np.arange(10, 1, -1)
+
+
+def _mask(array: pa.Array) -> np.ndarray:
+    return array.to_numpy(zero_copy_only=False)
+
+
+def normalise_ascii(domain: str, values: pa.Array) -> pa.Array:
+    """``pseudonymise.normalise`` on ASCII values."""
+    if domain == "nhs_number":
+        return pc.replace_substring_regex(values, "[^0-9]", "")
+    if domain == UPRN_DOMAIN:
+        return pc.utf8_ltrim(pc.replace_substring_regex(values, "[^0-9]", ""), characters="0")
+    spaced = pc.replace_substring_regex(values, f"[{_ASCII_SPACE}]+", " ")
+    return pc.ascii_upper(pc.utf8_trim(spaced, characters=" "))
+
+
+def nhs_numbers_valid(values: pa.Array) -> np.ndarray:
+    """``identifiers.nhs_number_is_valid`` on ASCII values: ten digits once the rest is
+    dropped, not all the same, the last one the modulus-11 check digit of the nine before."""
+    digits = pc.replace_substring_regex(values, "[^0-9]", "")
+    ten = _mask(pc.equal(pc.utf8_length(digits), 10))
+    valid = np.zeros(len(values), bool)
+    if not ten.any():
+        return valid
+    fixed = pc.filter(digits, pa.array(ten)).cast(pa.binary()).cast(pa.binary(10))
+    grid = (
+        np.frombuffer(fixed.buffers()[1], np.uint8, count=len(fixed) * 10, offset=fixed.offset * 10)
+        .reshape(-1, 10)
+        .astype(np.int64)
+        - 48
+    )
+    check = 11 - (grid[:, :9] @ _NHS_WEIGHTS) % 11
+    check[check == 11] = 0
+    ok = (check == grid[:, 9]) & (grid != grid[:, :1]).any(axis=1)
+    valid[np.flatnonzero(ten)] = ok
+    return valid
+
+
+def _vector_conversion(
+    body: str, entity: Entity, column: Column, pseudonymiser: Pseudonymiser
+) -> Vector | None:
+    is_nhs = column.linkage == "nhs_number"
+    if column.type == "numeric" and column.privacy == "clear" and not is_nhs:
+
+        def plain_number(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
+            simple = pc.and_(
+                pc.match_substring_regex(values, _PLAIN_NUMBER),
+                pc.less_equal(pc.utf8_length(values), _MAX_NUMERIC_EXPONENT),
+            )
+            return _mask(simple), [values], values
+
+        return plain_number
+    if column.type == "text" and column.privacy == "token":
+        domain = entity.token_domain(body, column)
+        sign = pseudonymiser.signer(domain)
+
+        def identifier(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
+            simple = _mask(
+                pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
+            )
+            chosen = pa.array(simple)
+            canonical = pc.filter(normalise_ascii(domain, values), chosen).to_pylist()
+            signed = pa.array([sign(c) if c else None for c in canonical], pa.string())
+            tokens = pc.replace_with_mask(pa.nulls(len(values), pa.string()), chosen, signed)
+            outputs = [tokens]
+            if is_nhs:
+                valid = np.where(nhs_numbers_valid(values), "t", "f")
+                outputs.append(pa.array(valid, pa.string()))
+            return simple, outputs, values
+
+        return identifier
+    return None
+
+
 # --- typing, tokens, quarantine ------------------------------------------------------------------
 
 
@@ -235,6 +323,7 @@ class _ColumnPlan:
     outputs: int  # values it contributes to the raw row
     ref_token: Callable[[str | None], str | None] | None  # person_ref kept only in identity
     cache: dict[Any, Any]  # value -> conversion (or _FAILED), across the file's batches
+    vector: Vector | None  # the conversion in Arrow for the common shape of value, if any
 
 
 class BatchBuilder:
@@ -268,6 +357,7 @@ class BatchBuilder:
                     (0 if column.privacy == "drop" else 1) + (column.linkage == "nhs_number"),
                     ref_token,
                     {},
+                    _vector_conversion(body, entity, column, pseudonymiser),
                 )
             )
 
@@ -287,23 +377,22 @@ class BatchBuilder:
                 raw.append(values)
                 continue
             encoded = values.dictionary_encode()
-            parts, clears, failed = self._convert(plan, encoded.dictionary.to_pylist())
+            outputs, clears, failed = self._convert(plan, encoded.dictionary)
             indices = encoded.indices
             if failed:
                 bad |= np.isin(indices.to_numpy(), failed)
-            for k in range(plan.outputs):
-                raw.append(pa.array([p[k] for p in parts], pa.string()).take(indices))
+            raw += [output.take(indices) for output in outputs]
             role = plan.column.linkage
             if role is None:
                 continue
-            clear = pa.array(clears, pa.string()).take(indices)
+            clear = clears.take(indices)
             identity[role] = clear
             if role == "person_ref":
                 ref_clear = clear
                 if plan.ref_token is None:
                     ref_token = raw[-1]
                 else:
-                    tokens = [plan.ref_token(c) for c in clears]
+                    tokens = [plan.ref_token(c) for c in clears.to_pylist()]
                     ref_token = pa.array(tokens, pa.string()).take(indices)
         quarantined = [
             (r.row_number, r.problem[0], r.problem[1], r.original) for r in batch.problems
@@ -337,16 +426,26 @@ class BatchBuilder:
 
     @staticmethod
     def _convert(
-        plan: _ColumnPlan, distinct: list[Any]
-    ) -> tuple[list[tuple[Any, ...]], list[Any], list[int]]:
-        """Each distinct value's conversion; a value with a problem converts to nulls and is
-        listed (its rows go to quarantine)."""
+        plan: _ColumnPlan, distinct: pa.Array
+    ) -> tuple[list[pa.Array], pa.Array, list[int]]:
+        """Each distinct value's conversion: (arrays of raw values, array of clear values,
+        positions of values with a problem). A value with a problem converts to nulls and is
+        listed (its rows go to quarantine). Values of the common shape are converted in Arrow
+        when the column has a vector conversion, the others one by one in Python."""
+        if plan.vector is not None:
+            simple, outputs, clear = plan.vector(distinct)
+            rest = np.flatnonzero(~simple)
+        else:
+            outputs, clear, rest = [], None, np.arange(len(distinct))
+        if not len(rest):
+            return outputs, clear, []
+        values = distinct.take(pa.array(rest)).to_pylist() if plan.vector else distinct.to_pylist()
         convert, cache = plan.convert, plan.cache
         parts: list[tuple[Any, ...]] = []
         clears: list[Any] = []
         failed: list[int] = []
         nothing = ((None,) * plan.outputs, None)
-        for i, value in enumerate(distinct):
+        for i, value in zip(rest.tolist(), values, strict=True):
             conversion = cache.get(value)
             if conversion is None:
                 try:
@@ -361,7 +460,15 @@ class BatchBuilder:
                 failed.append(i)
             parts.append(conversion[0])
             clears.append(conversion[1])
-        return parts, clears, failed
+        slow = [pa.array([p[k] for p in parts], pa.string()) for k in range(plan.outputs)]
+        slow_clear = pa.array(clears, pa.string())
+        if plan.vector is None:
+            return slow, slow_clear, failed
+        mask = pa.array(~simple)
+        merged = [
+            pc.replace_with_mask(out, mask, new) for out, new in zip(outputs, slow, strict=True)
+        ]
+        return merged, pc.replace_with_mask(clear, mask, slow_clear), failed
 
     def _problems(self, batch: Batch, rows: np.ndarray) -> list[tuple[int, str | None, str, str]]:
         """The quarantine entries of rows with a value problem, by the row builder itself: the
