@@ -26,7 +26,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -201,7 +201,7 @@ def _python_block(
     return batch, row_number
 
 
-def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> Iterator[Batch]:
+def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> Generator[Batch]:
     """The records of a CSV delivery in batches; raises ``FileRejected`` as the row path does."""
     block_bytes = block_bytes or BLOCK_BYTES
     check_file(path, entity)

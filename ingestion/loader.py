@@ -29,7 +29,7 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from typing import IO
 
@@ -117,6 +117,16 @@ def _clean(text: str) -> str:
     return text
 
 
+def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
+    columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
+    return sql.SQL("copy {}.{} ({}) from stdin {}").format(
+        sql.Identifier(spec.raw_schema),
+        sql.Identifier(entity.name),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(options),
+    )
+
+
 def _load_rows(
     conn: Connection,
     spec: SourceSpec,
@@ -133,12 +143,7 @@ def _load_rows(
     lineage = (delivery_id, period, sha256)
     identity_head = (spec.body, entity.name, delivery_id, period)
     build = RowBuilder(spec.body, entity, pseudonymiser, lineage, identity_head).build
-    columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
-    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
-        sql.Identifier(spec.raw_schema),
-        sql.Identifier(entity.name),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-    )
+    statement = _raw_copy(spec, entity)
     delivered = loaded = quarantined = 0
     with tempfile.TemporaryFile() as identity_spool, _spool() as quarantine_spool:
         quarantine_rows = csv.writer(quarantine_spool)
@@ -181,16 +186,6 @@ def _load_rows(
     return delivered, loaded, quarantined
 
 
-def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
-    columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
-    return sql.SQL("copy {}.{} ({}) from stdin {}").format(
-        sql.Identifier(spec.raw_schema),
-        sql.Identifier(entity.name),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(options),
-    )
-
-
 # Batches built ahead of COPY: the producer works on the next while COPY sends this one, and
 # memory stays bounded (each batch is a few MB).
 _BATCHES_AHEAD = 2
@@ -198,7 +193,7 @@ _DONE = object()
 
 
 def _produce(
-    batches: Iterator[Batch], builder: BatchBuilder, out: queue.Queue, stop: threading.Event
+    batches: Generator[Batch], builder: BatchBuilder, out: queue.Queue, stop: threading.Event
 ) -> None:
     """Builds batches into ``out``; ends with ``_DONE`` or the exception that stopped it."""
 
@@ -218,6 +213,8 @@ def _produce(
         put(_DONE)
     except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, raised there
         put(exc)
+    finally:
+        batches.close()  # the file, now, even when the load stopped half-way
 
 
 def _load_batches(
@@ -229,8 +226,8 @@ def _load_batches(
     pseudonymiser: Pseudonymiser,
 ) -> tuple[int, int, int]:
     """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
-    builds batch k+1 while this one COPYs batch k (Arrow and hashlib release the GIL for their
-    work, psycopg while it sends). Raises ``FileRejected``."""
+    builds batch k+1 while this one COPYs batch k (Arrow releases the GIL for its work, psycopg
+    while it waits on the server). Raises ``FileRejected``."""
     delivery_id, period = delivery.delivery_id, delivery.period
     builder = BatchBuilder(
         spec.body,
