@@ -226,8 +226,8 @@ def _load_batches(
     pseudonymiser: Pseudonymiser,
 ) -> tuple[int, int, int]:
     """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
-    builds batch k+1 while this one COPYs batch k (Arrow releases the GIL for its work, psycopg
-    while it waits on the server). Raises ``FileRejected``."""
+    builds the next batches while this one COPYs batch k into raw and identity (Arrow releases
+    the GIL for its work, psycopg while it waits on the server). Raises ``FileRejected``."""
     delivery_id, period = delivery.delivery_id, delivery.period
     builder = BatchBuilder(
         spec.body,
@@ -244,35 +244,38 @@ def _load_batches(
         name=f"build {delivery_id}",
         daemon=True,
     )
+    raw_statement = _raw_copy(spec, entity, "(format csv)")
+    identity_statement = sql.SQL(
+        "copy identity.person_records ({}) from stdin (format csv)"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
+    cursor = conn.cursor()
     delivered = loaded = quarantined = 0
-    with tempfile.TemporaryFile() as identity_spool, _spool() as quarantine_spool:
+    with _spool() as quarantine_spool:
         quarantine_rows = csv.writer(quarantine_spool)
         producer.start()
         try:
-            with conn.cursor().copy(_raw_copy(spec, entity, "(format csv)")) as copy:
-                while (item := built.get()) is not _DONE:
-                    if isinstance(item, BaseException):
-                        raise item
+            while (item := built.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                # A COPY of raw and one of identity per batch, not one of each per file: the
+                # server does the identity rows while the next batch is built, instead of
+                # after the last one (one transaction all the same).
+                with cursor.copy(raw_statement) as copy:
                     copy.write(item.raw_csv)
-                    identity_spool.write(item.identity_csv)
-                    delivered += item.delivered
-                    loaded += item.loaded
-                    quarantined += len(item.quarantined)
-                    for row_number, column, reason, original in item.quarantined:
-                        quarantine_rows.writerow(
-                            (delivery_id, spec.body, entity.name, sha256, row_number, column,
-                             _clean(reason), _clean(original))
-                        )  # fmt: skip
+                if item.identity_csv:
+                    with cursor.copy(identity_statement) as copy:
+                        copy.write(item.identity_csv)
+                delivered += item.delivered
+                loaded += item.loaded
+                quarantined += len(item.quarantined)
+                for row_number, column, reason, original in item.quarantined:
+                    quarantine_rows.writerow(
+                        (delivery_id, spec.body, entity.name, sha256, row_number, column,
+                         _clean(reason), _clean(original))
+                    )  # fmt: skip
         finally:
             stop.set()
             producer.join()
-        _copy_spool(
-            conn,
-            sql.SQL("identity.person_records"),
-            IDENTITY_COLUMNS,
-            identity_spool,
-            "(format csv)",
-        )
         _copy_spool(
             conn,
             sql.SQL("ingestion.quarantine"),
