@@ -59,7 +59,10 @@ def timed(read, *args) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def main(rows: int = ROWS) -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=ROWS)
+    rows = parser.parse_args(argv or []).rows
     [spec] = [s for s in load_specs() if s.body == BODY]
     [entity] = [e for e in spec.entities if e.name == ENTITY]
     figures = {"benchmark": "xlsx_reader", "rows": rows}
@@ -81,6 +84,4 @@ def main(rows: int = ROWS) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=ROWS)
-    sys.exit(main(parser.parse_args().rows))
+    main(sys.argv[1:])

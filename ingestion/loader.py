@@ -25,8 +25,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
+import queue
 import tempfile
+import threading
 import time
+from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from typing import IO
 
@@ -34,6 +37,7 @@ from psycopg import Connection, sql
 from psycopg.copy import Copy, FileWriter
 
 from ingestion import ledger
+from ingestion.batches import Batch, BatchBuilder, csv_batches
 from ingestion.landing import Delivery, file_sha256
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
@@ -113,6 +117,16 @@ def _clean(text: str) -> str:
     return text
 
 
+def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
+    columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
+    return sql.SQL("copy {}.{} ({}) from stdin {}").format(
+        sql.Identifier(spec.raw_schema),
+        sql.Identifier(entity.name),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(options),
+    )
+
+
 def _load_rows(
     conn: Connection,
     spec: SourceSpec,
@@ -129,12 +143,7 @@ def _load_rows(
     lineage = (delivery_id, period, sha256)
     identity_head = (spec.body, entity.name, delivery_id, period)
     build = RowBuilder(spec.body, entity, pseudonymiser, lineage, identity_head).build
-    columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
-    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
-        sql.Identifier(spec.raw_schema),
-        sql.Identifier(entity.name),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-    )
+    statement = _raw_copy(spec, entity)
     delivered = loaded = quarantined = 0
     with tempfile.TemporaryFile() as identity_spool, _spool() as quarantine_spool:
         quarantine_rows = csv.writer(quarantine_spool)
@@ -167,6 +176,106 @@ def _load_rows(
                      _clean(problem[1]), _clean(original))
                 )  # fmt: skip
         _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
+        _copy_spool(
+            conn,
+            sql.SQL("ingestion.quarantine"),
+            QUARANTINE_COLUMNS,
+            quarantine_spool,
+            "(format csv)",
+        )
+    return delivered, loaded, quarantined
+
+
+# Batches built ahead of COPY: the producer works on the next while COPY sends this one, and
+# memory stays bounded (each batch is a few MB).
+_BATCHES_AHEAD = 2
+_DONE = object()
+
+
+def _produce(
+    batches: Generator[Batch], builder: BatchBuilder, out: queue.Queue, stop: threading.Event
+) -> None:
+    """Builds batches into ``out``; ends with ``_DONE`` or the exception that stopped it."""
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for batch in batches:
+            if not put(builder.build(batch)):
+                return
+        put(_DONE)
+    except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, raised there
+        put(exc)
+    finally:
+        batches.close()  # the file, now, even when the load stopped half-way
+
+
+def _load_batches(
+    conn: Connection,
+    spec: SourceSpec,
+    entity: Entity,
+    delivery: Delivery,
+    sha256: str,
+    pseudonymiser: Pseudonymiser,
+) -> tuple[int, int, int]:
+    """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
+    builds the next batches while this one COPYs batch k into raw and identity (Arrow releases
+    the GIL for its work, psycopg while it waits on the server). Raises ``FileRejected``."""
+    delivery_id, period = delivery.delivery_id, delivery.period
+    builder = BatchBuilder(
+        spec.body,
+        entity,
+        pseudonymiser,
+        (delivery_id, period, sha256),
+        (spec.body, entity.name, delivery_id, period),
+    )
+    built: queue.Queue = queue.Queue(maxsize=_BATCHES_AHEAD)
+    stop = threading.Event()
+    producer = threading.Thread(
+        target=_produce,
+        args=(csv_batches(delivery.path, entity), builder, built, stop),
+        name=f"build {delivery_id}",
+        daemon=True,
+    )
+    raw_statement = _raw_copy(spec, entity, "(format csv)")
+    identity_statement = sql.SQL(
+        "copy identity.person_records ({}) from stdin (format csv)"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
+    cursor = conn.cursor()
+    delivered = loaded = quarantined = 0
+    with _spool() as quarantine_spool:
+        quarantine_rows = csv.writer(quarantine_spool)
+        producer.start()
+        try:
+            while (item := built.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                # A COPY of raw and one of identity per batch, not one of each per file: the
+                # server does the identity rows while the next batch is built, instead of
+                # after the last one (one transaction all the same).
+                with cursor.copy(raw_statement) as copy:
+                    copy.write(item.raw_csv)
+                if item.identity_csv:
+                    with cursor.copy(identity_statement) as copy:
+                        copy.write(item.identity_csv)
+                delivered += item.delivered
+                loaded += item.loaded
+                quarantined += len(item.quarantined)
+                for row_number, column, reason, original in item.quarantined:
+                    quarantine_rows.writerow(
+                        (delivery_id, spec.body, entity.name, sha256, row_number, column,
+                         _clean(reason), _clean(original))
+                    )  # fmt: skip
+        finally:
+            stop.set()
+            producer.join()
         _copy_spool(
             conn,
             sql.SQL("ingestion.quarantine"),
@@ -226,6 +335,7 @@ def load_delivery(
     pseudonymiser: Pseudonymiser,
     *,
     operator: str | None = None,
+    row_by_row: bool = False,
 ) -> LoadResult:
     """Load one delivery (see the module docstring); raises ``DeliveryRejected``.
 
@@ -235,6 +345,9 @@ def load_delivery(
 
     ``operator`` names the person applying the delivery by hand (approving a held delivery or
     reinstating an earlier one): it then becomes current whatever its date, size or bytes.
+
+    CSV is loaded in batches of columns (``ingestion.batches``); ``row_by_row`` takes the
+    row-by-row path every other format takes, the reference the batch path is tested against.
 
     ``conn`` must not be inside a transaction: this function commits what it does.
     """
@@ -269,7 +382,7 @@ def load_delivery(
         with conn.transaction():
             return _load_in_transaction(
                 conn, spec, entity, delivery, pseudonymiser, sha256, size, started_at,
-                operator, result,
+                operator, result, row_by_row,
             )  # fmt: skip
     except FileRejected as exc:
         record("rejected", error=exc.reason)
@@ -306,6 +419,7 @@ def _load_in_transaction(
     started_at: dt.datetime,
     operator: str | None,
     result,
+    row_by_row: bool,
 ) -> LoadResult:
     def record(status: str, **fields) -> None:
         ledger.record(conn, delivery, sha256, size, status, started_at=started_at, **fields)
@@ -350,7 +464,10 @@ def _load_in_transaction(
     if loaded_now is not None:
         delete_period_rows(conn, spec, entity, delivery.period, [loaded_now.delivery_id])
         ledger.mark_superseded(conn, loaded_now.delivery_id, delivery.delivery_id)
-    counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser)
+    if entity.format == "csv" and not row_by_row:
+        counts = _load_batches(conn, spec, entity, delivery, sha256, pseudonymiser)
+    else:
+        counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser)
     delivered, loaded, quarantined = counts
     before = (loaded_now.rows_loaded or 0) if loaded_now is not None else 0
     if operator is None and shrinks_too_far(before, loaded, entity.row_count_tolerance):

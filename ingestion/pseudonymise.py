@@ -55,16 +55,31 @@ class Pseudonymiser:
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key if key is not None else pseudonymisation_key()
 
-    def tokeniser(self, domain: str) -> Callable[[str | None], str | None]:
-        """``token(domain, ·)`` for one domain, about 3x faster: HMAC with precomputed pads.
+    def signer(self, domain: str) -> Callable[[str], str]:
+        """The token of an already normalised value (``normalise``) in one domain.
 
-        The same construction as RFC 2104 (and ``hmac.new``), done once per domain so a load
-        does not rebuild the key pads for every value.
+        HMAC-SHA256 with the key's inner and outer hash states computed once per domain: the
+        same construction as RFC 2104 (and ``hmac.new``), without rebuilding the key pads for
+        every value (about 3x faster; a test checks it against ``token``).
         """
         key = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
         key = key.ljust(64, b"\0")
         inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
         outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+        prefix = f"{domain}\x1f"
+
+        def sign(canonical: str) -> str:
+            inner_hash = inner.copy()
+            inner_hash.update(f"{prefix}{canonical}".encode())
+            outer_hash = outer.copy()
+            outer_hash.update(inner_hash.digest())
+            return outer_hash.hexdigest()
+
+        return sign
+
+    def tokeniser(self, domain: str) -> Callable[[str | None], str | None]:
+        """``token(domain, ·)`` for one domain, about 3x faster (see ``signer``)."""
+        sign = self.signer(domain)
 
         def token(value: str | None) -> str | None:
             if value is None:
@@ -72,11 +87,7 @@ class Pseudonymiser:
             canonical = normalise(domain, value)
             if not canonical:
                 return None
-            inner_hash = inner.copy()
-            inner_hash.update(f"{domain}\x1f{canonical}".encode())
-            outer_hash = outer.copy()
-            outer_hash.update(inner_hash.digest())
-            return outer_hash.hexdigest()
+            return sign(canonical)
 
         return token
 

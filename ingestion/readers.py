@@ -21,10 +21,10 @@ import itertools
 import json
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from ingestion.spec import Entity
 
@@ -83,12 +83,17 @@ def _check_not_binary(path: Path, entity: Entity) -> None:
             raise FileRejected(f"the file is {kind}, not {entity.format.upper()} as the spec says")
 
 
-def read_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
-    """The records of ``path``; raises ``FileRejected`` for a file that cannot be read."""
+def check_file(path: Path, entity: Entity) -> None:
+    """Rejects an empty file, or a binary one where the spec says text."""
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
     if entity.format != "xlsx":
         _check_not_binary(path, entity)
+
+
+def read_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+    """The records of ``path``; raises ``FileRejected`` for a file that cannot be read."""
+    check_file(path, entity)
     readers = {"csv": _csv_records, "xlsx": _xlsx_records, "json": _json_records}
     reader = readers.get(entity.format, _ndjson_records)
     return reader(path, entity)
@@ -113,47 +118,87 @@ def _header_index(header: list[str], entity: Entity) -> list[int | None]:
     return [positions.get(c.source_name) for c in entity.columns]
 
 
-def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+class CsvLayout(NamedTuple):
+    """How a CSV file's lines map to the spec's columns, from its header."""
+
+    encoding: str
+    delimiter: str
+    quotechar: str
+    width: int  # fields in the header, so in every well-formed row
+    positions: list[int]  # the field of each spec column; ``width`` for an absent optional one
+    pad: bool  # some spec column is absent: rows get an appended empty value
+
+
+def read_csv_header(handle: IO[bytes], entity: Entity) -> CsvLayout:
+    """Reads the header line of ``handle``; raises ``FileRejected`` for an unusable one."""
     dialect = entity.dialect
     encoding = _check_encoding(dialect.encoding)
-    with path.open("rb") as handle:
-        first = handle.readline()
-        if not first.strip():
-            raise FileRejected("empty file (no header line)")
-        try:
-            header_text = first.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise FileRejected(
-                f"cannot decode the header as {encoding}: {exc.reason}{_bom_hint(first)}"
-            ) from exc
-        header_text = header_text.removeprefix("\ufeff")
-        if "\x00" in header_text:
-            raise FileRejected(
-                "the header line contains NUL bytes: the file is binary or in another encoding "
-                f"(UTF-16?) than the spec's {encoding}"
-            )
-        header = next(
-            csv.reader([header_text], delimiter=dialect.delimiter, quotechar=dialect.quotechar)
+    first = handle.readline()
+    if not first.strip():
+        raise FileRejected("empty file (no header line)")
+    try:
+        header_text = first.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            f"cannot decode the header as {encoding}: {exc.reason}{_bom_hint(first)}"
+        ) from exc
+    header_text = header_text.removeprefix("\ufeff")
+    if "\x00" in header_text:
+        raise FileRejected(
+            "the header line contains NUL bytes: the file is binary or in another encoding "
+            f"(UTF-16?) than the spec's {encoding}"
         )
-        if len(header) == 1 and len(entity.columns) > 1:
-            seen = [d for d in _LIKELY_DELIMITERS if d != dialect.delimiter and d in header_text]
-            found = f" (it contains {seen[0]!r})" if seen else ""
-            raise FileRejected(
-                f"wrong delimiter: the header is a single field{found}; the spec says "
-                f"fields are separated by {dialect.delimiter!r}"
-            )
-        index = _header_index(header, entity)
-        width = len(header)
-        absent = len(header)  # absent optional columns read an appended empty value
-        positions = [absent if i is None else i for i in index]
-        pad = any(i is None for i in index)
-        pick = itemgetter(*positions) if len(positions) > 1 else lambda f: (f[positions[0]],)
+    header = next(
+        csv.reader([header_text], delimiter=dialect.delimiter, quotechar=dialect.quotechar)
+    )
+    if len(header) == 1 and len(entity.columns) > 1:
+        seen = [d for d in _LIKELY_DELIMITERS if d != dialect.delimiter and d in header_text]
+        found = f" (it contains {seen[0]!r})" if seen else ""
+        raise FileRejected(
+            f"wrong delimiter: the header is a single field{found}; the spec says "
+            f"fields are separated by {dialect.delimiter!r}"
+        )
+    index = _header_index(header, entity)
+    width = len(header)
+    positions = [width if i is None else i for i in index]  # absent: an appended empty value
+    pad = any(i is None for i in index)
+    return CsvLayout(encoding, dialect.delimiter, dialect.quotechar, width, positions, pad)
 
+
+class CsvSplitter:
+    """Splits CSV lines into records with Python's csv module, as the row-by-row reader does.
+
+    Undecodable bytes and NUL characters are noted per line and make the record that holds
+    them a row problem; a note made on a blank line stays for the next record. ``pending``
+    tells whether such a note is waiting, so a caller splitting a file in parts knows whether
+    the next part may start afresh.
+    """
+
+    def __init__(self, layout: CsvLayout) -> None:
+        self.layout = layout
+        positions = layout.positions
+        self._pick = itemgetter(*positions) if len(positions) > 1 else lambda f: (f[positions[0]],)
+        self._undecodable: list[str] = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._undecodable)
+
+    def records(
+        self,
+        raw_lines: Iterable[bytes],
+        row_number: int = 0,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[SourceRecord]:
+        """The records of ``raw_lines``, numbered after ``row_number``; before each record,
+        ``stop()`` may end the split (a caller's part is used up)."""
+        layout = self.layout
+        encoding, width, pad, pick = layout.encoding, layout.width, layout.pad, self._pick
         pending: list[str] = []
-        undecodable: list[str] = []
+        undecodable = self._undecodable
 
         def lines() -> Iterator[str]:
-            for raw in handle:
+            for raw in raw_lines:
                 try:
                     line = raw.decode(encoding)
                 except UnicodeDecodeError as exc:
@@ -166,9 +211,8 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
                 yield line
 
         source = lines()
-        reader = csv.reader(source, delimiter=dialect.delimiter, quotechar=dialect.quotechar)
-        row_number = 0
-        while True:
+        reader = csv.reader(source, delimiter=layout.delimiter, quotechar=layout.quotechar)
+        while stop is None or not stop():
             try:
                 fields = next(reader)
             except StopIteration:
@@ -180,7 +224,7 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
                 # where the record ends, so only this record is lost and the rest keep their rows.
                 original = "".join(pending)
                 pending.clear()
-                scanner = _QuoteScanner(dialect.delimiter, dialect.quotechar)
+                scanner = _QuoteScanner(layout.delimiter, layout.quotechar)
                 scanner.feed(original)
                 while scanner.quoted and (line := next(source, None)) is not None:
                     scanner.feed(line)
@@ -207,6 +251,12 @@ def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
             if pad:
                 fields.append("")
             yield SourceRecord(row_number, pick(fields), original, None)
+
+
+def _csv_records(path: Path, entity: Entity) -> Iterator[SourceRecord]:
+    with path.open("rb") as handle:
+        splitter = CsvSplitter(read_csv_header(handle, entity))
+        yield from splitter.records(handle)
 
 
 class _QuoteScanner:

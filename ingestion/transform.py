@@ -168,17 +168,16 @@ def _typed(column: Column) -> Callable[[Any], Any]:
     return moment
 
 
-Step = Callable[[Any], tuple[tuple[Any, ...], Any]]
-Cache = dict[Any, tuple[tuple[Any, ...], Any]]
+Conversion = tuple[tuple[Any, ...], Any]
 
 
-def _step(
+def column_converter(
     body: str, entity: Entity, column: Column, pseudonymiser: Pseudonymiser
-) -> tuple[Cache, Step]:
-    """One column's work: (values for raw, clear value for identity) from a delivered value.
+) -> Callable[[Any], Conversion]:
+    """One column's work on one delivered value: (values for raw, clear value for identity).
 
-    Returns the column's cache and the function that fills it; the row builder looks values
-    up in the cache first.
+    Raises ``RowProblem``. The one definition of a column's conversion: the row builder caches
+    it per value, the batch loader (``ingestion.batches``) calls it once per distinct value.
     """
     typed = _typed(column)
     token = token_function(pseudonymiser, entity.token_domain(body, column))
@@ -189,9 +188,8 @@ def _step(
     null_part: tuple[Any, ...] = {"drop": ()}.get(privacy, (None,))
     if is_nhs:
         null_part = (*null_part, "f")
-    cache: Cache = {}
 
-    def convert_typed(value: Any) -> tuple[tuple[Any, ...], Any]:
+    def convert_typed(value: Any) -> Conversion:
         parsed = typed(value)
         if is_date:
             canonical = parsed.isoformat()
@@ -213,7 +211,7 @@ def _step(
             part = (*part, "t" if nhs_number_is_valid(clear) else "f")
         return part, clear
 
-    def convert_identifier(value: Any) -> tuple[tuple[Any, ...], Any]:
+    def convert_identifier(value: Any) -> Conversion:
         # The common case (ids, NHS numbers) without the typing detour: often unique, so hot.
         clear = value.strip()
         if is_nhs:
@@ -222,14 +220,34 @@ def _step(
 
     convert = convert_identifier if is_text and privacy == "token" else convert_typed
 
-    def step(value: Any) -> tuple[tuple[Any, ...], Any]:
-        """The slow path, taken once per distinct value: the result is cached."""
+    def convert_value(value: Any) -> Conversion:
         if value is None or (isinstance(value, str) and not value.strip()):
             if not nullable:
                 raise RowProblem(name, "empty value in a column that must not be empty")
-            result: tuple[tuple[Any, ...], Any] = (null_part, None)
-        else:
-            result = convert(value)
+            return null_part, None
+        return convert(value)
+
+    return convert_value
+
+
+Step = Callable[[Any], Conversion]
+Cache = dict[Any, Conversion]
+
+
+def _step(
+    body: str, entity: Entity, column: Column, pseudonymiser: Pseudonymiser
+) -> tuple[Cache, Step]:
+    """One column's work, cached by input value.
+
+    Returns the column's cache and the function that fills it; the row builder looks values
+    up in the cache first.
+    """
+    convert_value = column_converter(body, entity, column, pseudonymiser)
+    cache: Cache = {}
+
+    def step(value: Any) -> Conversion:
+        """The slow path, taken once per distinct value: the result is cached."""
+        result = convert_value(value)
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[value] = result
