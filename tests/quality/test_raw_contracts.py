@@ -112,3 +112,29 @@ def test_the_row_count_gate_fails_when_a_loaded_period_became_empty(raw_database
         conn.execute("delete from raw_police.incidents where _period = '2026-02'")
     result = verify_contract(POLICE, raw_database_url)
     assert [(c.type, c.value) for c in result.failed_checks] == [("metric", 1)]
+
+
+def test_the_row_count_gate_passes_a_period_delivered_empty_from_the_start(raw_database_url):
+    # Schools send an empty attendance file for August: no rows were ever loaded for it, so it
+    # is not a period emptied; a re-delivery that emptied a period still fails (test above).
+    periods = (("2026-07", 26), ("2026-08", 0), ("2026-09", 27))
+    with psycopg.connect(raw_database_url, autocommit=True) as conn:
+        for period, rows in periods:
+            if rows:
+                insert_rows(conn, "raw_police.incidents", police_rows(period, rows))
+            conn.execute(
+                "insert into ingestion.deliveries (delivery_id, body, entity, period,"
+                " delivery_date, file_name, file_sha256, bytes, status, rows_loaded)"
+                " values (%s, 'police', 'incidents', %s, %s, 'f.csv', 'sha', 1, 'loaded', %s)",
+                (f"police/{period}-28/f.csv", period, f"{period}-28", rows),
+            )
+        assert verify_contract(POLICE, raw_database_url).passed
+        # The same month emptied by an approved re-delivery: the first file loaded rows.
+        conn.execute(
+            "insert into ingestion.deliveries (delivery_id, body, entity, period,"
+            " delivery_date, file_name, file_sha256, bytes, status, rows_loaded)"
+            " values ('police/2026-08-28/old.csv', 'police', 'incidents', '2026-08',"
+            " '2026-08-20', 'old.csv', 'sha0', 1, 'superseded', 25)"
+        )
+    result = verify_contract(POLICE, raw_database_url)
+    assert [(c.type, c.value) for c in result.failed_checks] == [("metric", 1)]
