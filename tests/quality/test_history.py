@@ -55,8 +55,9 @@ def _run_steps(pool: multiprocessing.pool.Pool, url: str, name: str, steps: int)
 
 def test_check_steps_in_several_processes_only_append_and_never_wait(fresh_database_url):
     url, steps = fresh_database_url, 6
-    # Forked before any connection is open here, so no child shares this process's sockets.
-    with multiprocessing.get_context("fork").Pool(steps) as pool:
+    # Spawned, not forked: the test process has threads of its own by now (Dagster, gRPC), and a
+    # fork of a threaded process can hang its children on a lock a thread held at the fork.
+    with multiprocessing.get_context("spawn").Pool(steps) as pool:
         # First use of a new database: the steps race to find the tables missing.
         assert _run_steps(pool, url, "first", steps) == []
         with psycopg.connect(url, autocommit=True) as conn:
