@@ -1,4 +1,8 @@
-"""Run every benchmark (or those named): `python -m benchmarks [topic ...]`."""
+"""Run every benchmark (or those named): `python -m benchmarks [topic ...]`.
+
+Options after a single topic go to that benchmark: `python -m benchmarks scale --residents
+20000,100000`.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,16 @@ def main(argv: list[str]) -> int:
         for m in pkgutil.iter_modules(benchmarks.__path__)
         if m.name.startswith("bench_")
     )
+    options = [a for a in argv if a.startswith("-")]
+    if options:  # one topic and its own options
+        first = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+        if first != 1:
+            print(
+                "options follow exactly one topic: python -m benchmarks TOPIC --option ...",
+                file=sys.stderr,
+            )
+            return 2
+        argv, options = argv[:1], argv[1:]
     chosen = [a.replace("-", "_") for a in argv] or topics  # linkage-general too
     unknown = sorted(set(chosen) - set(topics))
     if unknown:
@@ -25,7 +39,7 @@ def main(argv: list[str]) -> int:
         print(f"\n=== benchmark: {topic} ===", flush=True)
         started = time.perf_counter()
         module = importlib.import_module(f"benchmarks.bench_{topic}")
-        module.main()
+        module.main(options) if options else module.main()
         print(f"=== {topic}: {time.perf_counter() - started:.1f} s ===", flush=True)
     return 0
 
