@@ -178,6 +178,19 @@ def _regional_steps(instance, defs) -> tuple[list[tuple[str, float, float]], str
     return steps, run.run_id
 
 
+def slowest_dbt_models(instance, run_id: str, top: int = 8) -> dict[str, float]:
+    """Seconds of the slowest dbt models in the run (dagster-dbt's "Execution Duration")."""
+    import dagster as dg
+
+    durations = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.dagster_event.event_specific_data.materialization
+        seconds = materialization.metadata.get("Execution Duration")
+        if seconds is not None:
+            durations[materialization.asset_key.to_user_string()] = round(float(seconds.value), 1)
+    return dict(sorted(durations.items(), key=lambda item: -item[1])[:top])
+
+
 def _count(conn, query: str, *params) -> int:
     return int(conn.execute(query, params).fetchone()[0] or 0)
 
@@ -281,6 +294,7 @@ def run_one_size(residents: int, seed: int | None, out: Path) -> int:
             seconds["other"] += max(0.0, (end - start) - in_steps)
         url = os.environ["JIGSAW_DATABASE_URL"]
         rows = _stage_rows(url, run_id)
+        slowest = slowest_dbt_models(instance, run_id) if run_id else {}
         dbt_seconds = seconds.get("dbt", 0.0)
         incremental = _incremental(url, dbt_seconds) if dbt_seconds else {}
         peak_mb = max(peak_mb, memory.peak())
@@ -293,6 +307,7 @@ def run_one_size(residents: int, seed: int | None, out: Path) -> int:
         "incremental": {
             k: v for k, v in incremental.items() if k not in INCREMENTAL_BODIES.values()
         },
+        "slowest_dbt_models": slowest,
         "stages": {
             stage: {
                 "seconds": round(seconds.get(stage, 0.0), 1),
