@@ -4,7 +4,8 @@ For each body: one asset per entity (key ``["raw_<body>", "<entity>"]``, group `
 partitioned by delivery period (dynamic partitions ``<body>__periods``, one run may load many
 periods); a ``deliveries_accepted`` check per entity that warns about rejected files; a job
 ``<body>__ingestion``; and a sensor ``<body>__deliveries_sensor`` that adds the periods of newly
-landed files and requests runs for them.
+landed files and requests runs for them: one run per range of neighbouring periods with new
+files, so a body's history pays one run's start-up, not one per period.
 
 ``materialize_landing`` loads everything in the landing folder through Dagster in one run per
 body (the demo uses it).
