@@ -387,6 +387,14 @@ def print_size(figures: dict, previous: dict | None) -> None:
             f"{_ratio(figures['end_to_end_seconds'], previous['end_to_end_seconds'])}, peak "
             f"{_ratio(figures['peak_mb'], previous['peak_mb'])}"
         )
+    slowest = figures.get("slowest_dbt_models") or {}
+    if slowest:
+        earlier = (previous or {}).get("slowest_dbt_models") or {}
+        shown = ", ".join(
+            f"{model} {seconds:.0f} s ({_ratio(seconds, earlier.get(model))})"
+            for model, seconds in slowest.items()
+        )
+        print(f"  slowest dbt models: {shown}")
     for key, label in (
         ("police_incremental_ratio", "police"),
         ("sensors_incremental_ratio", "home sensors"),
@@ -437,7 +445,7 @@ def plot(sizes: list[dict], path: Path) -> None:
     axes.set_ylabel("seconds")
     axes.set_title("Jigsaw pipeline: stage seconds against region size (make demo, 2 cores)")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
