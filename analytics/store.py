@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 
 from jigsaw import schemas
 from quality.schema import create_once
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: the Dagster definitions import
+    import pandas as pd  # this module for its errors, and every process loads them
 
 ANALYTICS_SCHEMA = schemas.ANALYTICS
 PRACTITIONER_SCHEMA = schemas.PRACTITIONER
@@ -92,6 +95,8 @@ def read_mart(
     with conn.cursor() as cursor:
         cursor.execute(query)
         names = [d.name for d in cursor.description]
+        import pandas as pd
+
         return pd.DataFrame(cursor.fetchall(), columns=names)
 
 
@@ -146,6 +151,8 @@ def replace_practitioner_table(
     Readers follow the same rule as a record-level mart (``quality/access.py``): only the
     practitioner role of ``purpose`` may select it, nobody else.
     """
+    import pandas as pd
+
     ensure_tables(conn)
     target = sql.Identifier(PRACTITIONER_SCHEMA, table)
     columns = sql.SQL(", ").join(

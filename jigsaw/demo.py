@@ -52,13 +52,16 @@ def run_demo(
     seed: int | None = None,
     months: int | None = None,
     config=None,
+    stages: Stages | None = None,
 ) -> int:
-    """Returns the exit status; ``config`` (a RegionConfig) overrides the three numbers."""
+    """Returns the exit status; ``config`` (a RegionConfig) overrides the three numbers;
+    ``stages`` (the scaling benchmark's, which also measures each stage) numbers and times the
+    stages."""
     import dagster as dg
 
     from ingestion.demo_region import RegionConfig
 
-    stages = Stages(total=6)
+    stages = stages or Stages(total=6)
     with stages.stage("settings: database, DAGSTER_HOME, pseudonymisation key"):
         # The same settling `make ui` does; here the demo key is used when none is set, on a
         # database the demo owns only.

@@ -4,7 +4,8 @@ For each body: one asset per entity (key ``["raw_<body>", "<entity>"]``, group `
 partitioned by delivery period (dynamic partitions ``<body>__periods``, one run may load many
 periods); a ``deliveries_accepted`` check per entity that warns about rejected files; a job
 ``<body>__ingestion``; and a sensor ``<body>__deliveries_sensor`` that adds the periods of newly
-landed files and requests runs for them.
+landed files and requests runs for them: one run per range of neighbouring periods with new
+files, so a body's history pays one run's start-up, not one per period.
 
 ``materialize_landing`` loads everything in the landing folder through Dagster in one run per
 body (the demo uses it).
@@ -12,6 +13,7 @@ body (the demo uses it).
 
 # No `from __future__ import annotations`: Dagster reads resource annotations at runtime.
 
+import hashlib
 import json
 import logging
 import os
@@ -335,6 +337,61 @@ class _SensorCursor:
         return json.dumps(self.files, sort_keys=True)
 
 
+def _period_run_key(period: str, found: list[tuple[Delivery, str]], retries: dict) -> str:
+    """The run key of a period's pending files: a failed load is requested again under a new
+    key per attempt, as Dagster launches a run key once."""
+    return f"{period}:" + ",".join(
+        sorted(
+            sha[:16] + (f"#{retries[d.delivery_id]}" if d.delivery_id in retries else "")
+            for d, sha in found
+        )
+    )
+
+
+def contiguous_groups(
+    by_period: dict[str, list[tuple[Delivery, str]]], order: list[str]
+) -> list[list[str]]:
+    """The pending periods in runs of neighbours in the partitions' order (what a partition
+    range covers) that want the same entities: each group can be one run over its range
+    without loading a period, or an entity, that has nothing new."""
+    groups: list[list[str]] = []
+    previous_entities = None
+    previous_position = None
+    for position, period in enumerate(order):
+        if period not in by_period:
+            continue
+        entities = {d.entity for d, _ in by_period[period]}
+        if groups and previous_position == position - 1 and entities == previous_entities:
+            groups[-1].append(period)
+        else:
+            groups.append([period])
+        previous_entities, previous_position = entities, position
+    return groups
+
+
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def periods_in_flight(instance: dg.DagsterInstance, job: str, order: list[str]) -> set[str]:
+    """Periods a queued or running run of the body's job covers: a tick must not request them
+    again inside a bigger range (a per-period run key would have deduplicated them)."""
+    busy: set[str] = set()
+    for run in instance.get_runs(filters=dg.RunsFilter(job_name=job, statuses=IN_FLIGHT)):
+        tags = run.tags
+        if "dagster/partition" in tags:
+            busy.add(tags["dagster/partition"])
+        start = tags.get("dagster/asset_partition_range_start")
+        end = tags.get("dagster/asset_partition_range_end")
+        if start in order and end in order:
+            busy.update(order[order.index(start) : order.index(end) + 1])
+    return busy
+
+
 def _build_sensor(
     spec: SourceSpec,
     partitions: dg.DynamicPartitionsDefinition,
@@ -371,36 +428,47 @@ def _build_sensor(
                 retries = ledger.retries_due(conn, spec.body) if known else {}
         except Exception as exc:  # the database may be down; try again next tick
             return dg.SkipReason(f"cannot read the delivery ledger: {exc}")
-        pending = [(d, sha) for d, sha in pending if (d.entity, d.period, sha) not in recorded]
+        existing = list(context.instance.get_dynamic_partitions(partitions.name))
+        busy = periods_in_flight(context.instance, job.name, existing)
+        pending = [
+            (d, sha)
+            for d, sha in pending
+            if (d.entity, d.period, sha) not in recorded and d.period not in busy
+        ]
         by_period: dict[str, list[tuple[Delivery, str]]] = defaultdict(list)
         for delivery, sha in pending:
             by_period[delivery.period].append((delivery, sha))
-        existing = set(context.instance.get_dynamic_partitions(partitions.name))
-        new_periods = sorted(set(by_period) - existing)
-        requests = [
-            dg.RunRequest(
-                # A failed load is requested again under a new key per attempt: Dagster
-                # launches a run key once.
-                run_key=f"{period}:"
-                + ",".join(
-                    sorted(
-                        sha[:16]
-                        + (f"#{retries[d.delivery_id]}" if d.delivery_id in retries else "")
-                        for d, sha in found
-                    )
-                ),
-                partition_key=period,
-                asset_selection=sorted(
-                    {asset_key(spec, spec.entities_by_name[d.entity]) for d, _ in found},
-                    key=lambda k: k.to_user_string(),
-                ),
-                tags={
-                    "jigsaw/deliveries": ",".join(d.delivery_id for d, _ in found)[:4000],
-                    **launch_tags(sensor_name(spec), launched_by=f"sensor:{sensor_name(spec)}"),
-                },
+        new_periods = sorted(set(by_period) - set(existing))
+        keys = {
+            period: _period_run_key(period, found, retries) for period, found in by_period.items()
+        }
+        requests = []
+        for group in contiguous_groups(by_period, [*existing, *new_periods]):
+            found = [item for period in group for item in by_period[period]]
+            tags = {
+                "jigsaw/deliveries": ",".join(d.delivery_id for d, _ in found)[:4000],
+                **launch_tags(sensor_name(spec), launched_by=f"sensor:{sensor_name(spec)}"),
+            }
+            if len(group) == 1:
+                run_key, partition_key = keys[group[0]], group[0]
+            else:
+                # One run loads the whole range (the assets' single-run backfill policy), so a
+                # body's history landing at once pays one run's start-up, not one per period.
+                digest = hashlib.sha256("\n".join(keys[p] for p in group).encode()).hexdigest()
+                run_key, partition_key = f"{group[0]}..{group[-1]}:{digest[:16]}", None
+                tags["dagster/asset_partition_range_start"] = group[0]
+                tags["dagster/asset_partition_range_end"] = group[-1]
+            requests.append(
+                dg.RunRequest(
+                    run_key=run_key,
+                    partition_key=partition_key,
+                    asset_selection=sorted(
+                        {asset_key(spec, spec.entities_by_name[d.entity]) for d, _ in found},
+                        key=lambda k: k.to_user_string(),
+                    ),
+                    tags=tags,
+                )
             )
-            for period, found in sorted(by_period.items())
-        ]
         return dg.SensorResult(
             run_requests=requests,
             dynamic_partitions_requests=(

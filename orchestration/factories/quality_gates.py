@@ -35,7 +35,6 @@ from quality.manifest import (
     marts,
     model_names,
 )
-from quality.perturbation import write_perturbation_table
 from quality.privacy import UPRN, check_privacy
 from quality.publish import publish_marts
 from quality.purpose import check_purpose
@@ -412,6 +411,9 @@ database_roles = build_roles_asset([])
     "cell-key-perturbation package) that dbt applies to every published aggregate count.",
 )
 def perturbation_table() -> dg.MaterializeResult:
+    # Imported here: it brings pandas, which no other part of loading the definitions needs.
+    from quality.perturbation import write_perturbation_table
+
     with psycopg.connect(database_url()) as conn:
         return dg.MaterializeResult(metadata=write_perturbation_table(conn))
 

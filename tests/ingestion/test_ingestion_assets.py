@@ -185,6 +185,15 @@ def test_one_partition_materialises_with_its_own_figures(db_url, landing, specs)
     assert metadata["seconds"] >= 0
 
 
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def _tick(sensor, instance, resources, cursor=None):
+    with dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor) as context:
+        return sensor(context)
+
+
 def test_the_sensor_requests_runs_for_new_deliveries_only(db_url, landing, specs):
     police = [s for s in specs if s.body == "police"]
     d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
@@ -193,29 +202,87 @@ def test_the_sensor_requests_runs_for_new_deliveries_only(db_url, landing, specs
     sensor = defs.resolve_sensor_def("police__deliveries_sensor")
     resources = {"database": PostgresResource(url=db_url)}
     with dg.instance_for_test() as instance:
-        with dg.build_sensor_context(instance=instance, resources=resources) as context:
-            first = sensor(context)
-        assert [r.partition_key for r in first.run_requests] == ["2026-01", "2026-02"]
-        assert first.run_requests[0].asset_selection == [dg.AssetKey(["raw_police", "incidents"])]
+        first = _tick(sensor, instance, resources)
+        # Two new neighbouring periods: one run over their range, not a run per period.
+        [request] = first.run_requests
+        assert request.partition_key is None
+        assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-01", "2026-02")
+        assert request.asset_selection == [dg.AssetKey(["raw_police", "incidents"])]
         # Each run says who launched it and from where.
-        assert (
-            first.run_requests[0].tags["jigsaw/launched_by"] == "sensor:police__deliveries_sensor"
-        )
-        assert first.run_requests[0].tags["jigsaw/launched_from"] == socket.gethostname()
+        assert request.tags["jigsaw/launched_by"] == "sensor:police__deliveries_sensor"
+        assert request.tags["jigsaw/launched_from"] == socket.gethostname()
         [added] = first.dynamic_partitions_requests
         assert added.partitions_def_name == "police__periods"
         assert list(added.partition_keys) == ["2026-01", "2026-02"]
         assert len(json.loads(first.cursor)) == 2
 
-        load_landing(db_url, landing, police)  # as if the requested runs had happened
+        load_landing(db_url, landing, police)  # as if the requested run had happened
         instance.add_dynamic_partitions("police__periods", ["2026-01", "2026-02"])
         d.police_file(landing, "2026-03-10", "2026-02", [d.police_row(2, RISK="medium")])
-        with dg.build_sensor_context(
-            instance=instance, resources=resources, cursor=first.cursor
-        ) as context:
-            second = sensor(context)
+        second = _tick(sensor, instance, resources, first.cursor)
         assert [r.partition_key for r in second.run_requests] == ["2026-02"]
+        assert RANGE_START not in second.run_requests[0].tags
         assert second.dynamic_partitions_requests == []
+
+
+def test_the_sensors_range_run_loads_every_period_in_one_run(db, db_url, landing, specs):
+    police = [s for s in specs if s.body == "police"]
+    for month in (1, 2, 3):
+        period = f"2026-{month:02d}"
+        d.police_file(landing, f"2026-{month + 1:02d}-03", period, [d.police_row(month)])
+    defs = build_ingestion_defs(police, landing)
+    sensor = defs.resolve_sensor_def("police__deliveries_sensor")
+    resources = {"database": PostgresResource(url=db_url)}
+    with dg.instance_for_test() as instance:
+        tick = _tick(sensor, instance, resources)
+        [request] = tick.run_requests
+        [added] = tick.dynamic_partitions_requests
+        instance.add_dynamic_partitions("police__periods", list(added.partition_keys))
+        result = defs.resolve_job_def("police__ingestion").execute_in_process(
+            instance=instance, tags=request.tags, resources=resources
+        )
+        assert result.success
+        assert len(instance.get_runs()) == 1
+        materialized = {
+            m.partition for m in result.asset_materializations_for_node("raw_police__incidents")
+        }
+    assert materialized == {"2026-01", "2026-02", "2026-03"}
+    periods = db.execute("select distinct _period from raw_police.incidents order by 1").fetchall()
+    assert [p for (p,) in periods] == ["2026-01", "2026-02", "2026-03"]
+
+
+def test_the_sensor_splits_ranges_at_periods_with_nothing_new_or_still_loading(
+    db_url, landing, specs
+):
+    police = [s for s in specs if s.body == "police"]
+    for month in (1, 2, 3, 4, 5):
+        d.police_file(landing, f"2026-{month + 1:02d}-03", f"2026-{month:02d}", [d.police_row(1)])
+    defs = build_ingestion_defs(police, landing)
+    sensor = defs.resolve_sensor_def("police__deliveries_sensor")
+    resources = {"database": PostgresResource(url=db_url)}
+    only_march = landing / "only-march"
+    d.police_file(only_march, "2026-04-03", "2026-03", [d.police_row(1)])
+    load_landing(db_url, only_march, police)  # 2026-03's file is in the ledger already
+    periods = [f"2026-{m:02d}" for m in (1, 2, 3, 4, 5)]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("police__periods", periods)
+        requests = _tick(sensor, instance, resources).run_requests
+        ranges = [
+            (r.tags.get(RANGE_START), r.tags.get(RANGE_END), r.partition_key) for r in requests
+        ]
+        # A range never covers 2026-03, which has nothing new: it would be materialised again.
+        assert ranges == [("2026-01", "2026-02", None), ("2026-04", "2026-05", None)]
+
+        # A run still loading 2026-04 and 2026-05: the next tick leaves them to it.
+        instance.create_run_for_job(
+            defs.resolve_job_def("police__ingestion"),
+            tags={RANGE_START: "2026-04", RANGE_END: "2026-05"},
+            status=dg.DagsterRunStatus.STARTED,
+        )
+        requests = _tick(sensor, instance, resources).run_requests
+        assert [(r.tags.get(RANGE_START), r.tags.get(RANGE_END)) for r in requests] == [
+            ("2026-01", "2026-02")
+        ]
 
 
 def test_the_sensor_waits_while_the_ledger_is_unreachable(landing, specs):
