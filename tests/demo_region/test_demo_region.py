@@ -228,7 +228,8 @@ def test_the_hardship_caseload_is_steady_from_the_first_month(effects_region):
     within 20 % of the run's median, and the last quarter's mean within 15 % of the first's."""
     rows = _full_rows(_truth(effects_region, "deliveries.csv"))
     caseload = [
-        n for (body, entity, _), n in sorted(rows.items(), key=lambda item: item[0][2])
+        n
+        for (body, entity, _), n in sorted(rows.items(), key=lambda item: item[0][2])
         if (body, entity) == ("revenues_benefits", "council_tax_support")
     ]
     assert len(caseload) == EFFECTS.months

@@ -435,7 +435,6 @@ def test_a_number_postgres_cannot_hold_is_quarantined_not_fatal(db, db_url, land
     assert_nothing_lost(db, by_body(specs, "home_sensors"))
 
 
-
 def test_a_correction_identical_to_the_loaded_file_is_a_duplicate(db, db_url, landing, specs):
     """The demo region's old edge case: a body's 'correction' that repeats the loaded file's
     bytes for the same period changes nothing and is recorded as a duplicate (the simulator
