@@ -112,3 +112,19 @@ def test_the_row_count_gate_fails_when_a_loaded_period_became_empty(raw_database
         conn.execute("delete from raw_police.incidents where _period = '2026-02'")
     result = verify_contract(POLICE, raw_database_url)
     assert [(c.type, c.value) for c in result.failed_checks] == [("metric", 1)]
+
+
+def test_a_period_delivered_with_nothing_to_report_is_not_an_emptied_one(raw_database_url):
+    """August's school census has no sessions: its header-only file is loaded with 0 rows. That
+    is not a period emptied by a re-delivery, so it does not fail the gate (it did at 20k)."""
+    with psycopg.connect(raw_database_url, autocommit=True) as conn:
+        for period, rows in (("2026-07", 24), ("2026-08", 0), ("2026-09", 26)):
+            if rows:
+                insert_rows(conn, "raw_police.incidents", police_rows(period, rows, start=100))
+            conn.execute(
+                "insert into ingestion.deliveries (delivery_id, body, entity, period,"
+                " delivery_date, file_name, file_sha256, bytes, status, rows_loaded)"
+                " values (%s, 'police', 'incidents', %s, %s, 'f.csv', 'sha', 1, 'loaded', %s)",
+                (f"police/{period}-28/f.csv", period, f"{period}-28", rows),
+            )
+    assert verify_contract(POLICE, raw_database_url).passed
