@@ -122,10 +122,16 @@ class Deliverer:
             self._write(spec, entity, m, later, fixed, "corrected", len(rows), 0)
             return
 
-        # The first file of an extract that is later corrected is missing some rows.
+        # The first file of an extract that is later corrected is missing some rows: at least
+        # one, or the correction would be the same bytes again, which the ledger rightly calls
+        # a duplicate. An extract with no rows has nothing to correct.
+        corrected = corrected and bool(rows)
         first_rows = rows
-        if corrected and rows:
+        if corrected:
             first_rows = [r for r in rows if rng.random() >= 0.08]
+            if len(first_rows) == len(rows):
+                first_rows = rows[:]
+                del first_rows[rng.randrange(len(rows))]
         corrupt: dict[int, str] = {}
         kinds = row_corruptions(entity)
         if noise.corrupt_row > 0:

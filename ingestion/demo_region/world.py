@@ -23,6 +23,28 @@ from ingestion.demo_region.truth import TruthWriter
 
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 NEVER = 10_000
+PLAN_CATEGORIES = ("neglect", "emotional_abuse", "physical_abuse", "sexual_abuse", "multiple")
+PLAN_CATEGORY_SHARES = (0.45, 0.35, 0.08, 0.04, 0.08)
+HARDSHIP_MONTHS = (4, 16)  # a hardship spell lasts 4 to 15 months (numpy's high is exclusive)
+HARDSHIP_BURN_IN_MONTHS = 36  # long enough for the caseload to settle before the period
+HARDSHIP_STREAM = 7  # the hardship generator's stream, next to the seed
+
+
+def at_least_one(chosen: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The rare-event floor: ``chosen`` (a boolean mask over candidates), with the candidate of
+    highest ``weight`` added when nothing was chosen and some candidate has a weight above 0.
+
+    A real body never has a month without a referral, an assessment, a child protection plan,
+    an exclusion or an adult social care contact; a region scaled down to a few thousand
+    residents would, and an extract table empty over a short run fails the raw gate that no
+    table is empty. The choice uses no random draw, so a month that needs no floor is exactly
+    what it was without one.
+    """
+    if chosen.any() or not len(weight) or weight.max() <= 0:
+        return chosen
+    chosen = chosen.copy()
+    chosen[int(np.argmax(weight))] = True
+    return chosen
 
 
 def upn(number: int) -> str:
@@ -155,18 +177,32 @@ class World:
     # --- set-up of body state ---------------------------------------------------------------
 
     def _setup_hardship(self) -> None:
-        pop, rng = self.pop, self.rng
+        # Hardship and the revenues and benefits extracts draw from a generator of their own, so
+        # a change to them does not reshuffle every other body's records.
+        self.hardship_rng = np.random.default_rng([self.config.seed, HARDSHIP_STREAM])
+        pop, rng = self.pop, self.hardship_rng
         cap = len(pop.h_prop)
         self.hard_until = np.full(cap, -NEVER, np.int32)
         self.cts: dict[int, dict] = {}
         self.arrears: dict[int, dict] = {}
         self.hb: dict[int, dict] = {}
+        # Hardship already under way when the period starts comes from running the same onset
+        # hazard and spell lengths over HARDSHIP_BURN_IN_MONTHS before it, so the caseload
+        # starts at the level the monthly process keeps it at. (Drawing it separately once
+        # started far above that level, with every spell ending within 17 months: the
+        # caseload then fell by three quarters over the first year and a half, a trend that
+        # would drown any real effect.)
         households = pop.occupied_households()
-        risk = pop.h_risk[households]
-        already = households[rng.random(len(households)) < np.minimum(0.9, 0.1 + 0.6 * risk)]
-        for h in already.tolist():
-            since = -int(rng.integers(1, 30))
-            self._start_hardship(h, since, -since + int(rng.integers(1, 18)), record=False)
+        since = np.full(cap, -NEVER, np.int32)
+        for m in range(-HARDSHIP_BURN_IN_MONTHS, 0):
+            at_risk = households[self.hard_until[households] < m]
+            starting = at_risk[rng.random(len(at_risk)) < self._onset_hazard(at_risk)]
+            since[starting] = m
+            self.hard_until[starting] = m + rng.integers(
+                HARDSHIP_MONTHS[0], HARDSHIP_MONTHS[1], len(starting)
+            )
+        for h in households[self.hard_until[households] >= 0].tolist():
+            self._start_hardship(h, int(since[h]), int(self.hard_until[h] - since[h]), record=False)
         # Planted: betting premises openings and which homes lie within reach of one.
         self.exposed_from = np.full(self.geo.n_properties, NEVER, np.int32)
         self.opened_at = np.full(self.geo.n_properties, NEVER, np.int32)
@@ -273,7 +309,7 @@ class World:
     # --- hardship (revenues and benefits) -----------------------------------------------
 
     def _start_hardship(self, h: int, m: int, months: int, record: bool = True) -> None:
-        pop, rng = self.pop, self.rng
+        pop, rng = self.pop, self.hardship_rng
         head = int(pop.h_head[h])
         self.hard_until[h] = m + months
         start = month_start(self.config, m) + timedelta(days=int(rng.integers(0, 27)))
@@ -316,17 +352,21 @@ class World:
             m + months,
         )
 
+    def _onset_hazard(self, households: np.ndarray) -> np.ndarray:
+        """Monthly chance that a household not in hardship falls into it (before any effect)."""
+        return 0.002 + 0.02 * self.pop.h_risk[households]
+
     def revenues(self, m: int) -> dict[str, list[dict]]:
-        pop, rng, effects = self.pop, self.rng, self.config.effects
+        pop, rng, effects = self.pop, self.hardship_rng, self.config.effects
         households = pop.occupied_households()
         at_risk = households[self.hard_until[households] < m]
         props = pop.h_prop[at_risk]
-        hazard = 0.002 + 0.02 * pop.h_risk[at_risk]
+        hazard = self._onset_hazard(at_risk)
         hazard = np.where(
             m >= self.exposed_from[props], hazard * effects.betting_rate_ratio, hazard
         )
         for h in at_risk[rng.random(len(at_risk)) < hazard].tolist():
-            self._start_hardship(h, m, int(rng.integers(4, 16)))
+            self._start_hardship(h, m, int(rng.integers(*HARDSHIP_MONTHS)))
         end = month_start(self.config, m + 1) - timedelta(days=1)
         rows = {"council_tax_support": [], "arrears": [], "housing_benefit": []}
         for store, entity in ((self.cts, "council_tax_support"), (self.hb, "housing_benefit")):
@@ -632,9 +672,8 @@ class World:
         p_unauth = np.where(esc, 0.3, 0.004 + 0.05 * risk**2)
         unauth = rng.binomial(possible, p_unauth)
         auth = rng.binomial(possible, 0.035, size=len(pupils))
-        suspend = (pupil_age >= 11) & (
-            rng.random(len(pupils)) < np.where(esc, 0.08, 0.002 + 0.01 * risk)
-        )
+        suspend_chance = np.where(pupil_age >= 11, np.where(esc, 0.08, 0.002 + 0.01 * risk), 0.0)
+        suspend = at_least_one(rng.random(len(pupils)) < suspend_chance, suspend_chance)
         period_text = start.strftime("%Y-%m")
         for k, p in enumerate(pupils.tolist()):
             f = self.person_fields("schools", p, m)
@@ -715,13 +754,22 @@ class World:
         month_end = month_start(self.config, m + 1) - timedelta(days=1)
         children = people[age < 18]
         risk = pop.h_risk[pop.hh[children]]
-        background = children[rng.random(len(children)) < 0.0015 + 0.01 * risk]
-        escalated = children[self.esc_end[children] == m]
+        referral_chance = 0.0015 + 0.01 * risk
+        drawn = rng.random(len(children)) < referral_chance
+        escalating_now = self.esc_end[children] == m
+        # (drawn | escalating) & (drawn | not escalating) is drawn, plus the floor's child.
+        floored = at_least_one(drawn | escalating_now, referral_chance)
+        background = children[floored & (drawn | ~escalating_now)]
+        escalated = children[escalating_now]
         referred = sorted(
             {(int(p), False) for p in background} | {(int(p), True) for p in escalated}
         )
         referrals, assessments = [], []
         plans = []
+        # The floor's assessment: the month's most worrying referral is always assessed.
+        risk_of = dict(zip(children.tolist(), risk.tolist(), strict=True))
+        most_worrying = max(referred, key=lambda r: (r[1], risk_of[r[0]]), default=None)
+        assessed: list[tuple[bool, float, int, dict, date, int | None]] = []  # for the plan floor
         for p, pattern in referred:
             f = self.person_fields("childrens_social_care", p, m)
             received = start + timedelta(days=int(rng.integers(0, 27)))
@@ -773,7 +821,8 @@ class World:
                 f["prop"],
                 "escalation" if pattern else "background",
             )
-            if not pattern and rng.random() > 0.85:
+            not_assessed = rng.random() > 0.85
+            if not pattern and not_assessed and (p, pattern) != most_worrying:
                 continue
             begun = received + timedelta(days=int(rng.integers(0, 5)))
             ended = begun + timedelta(days=int(rng.integers(5, 40)))
@@ -788,27 +837,34 @@ class World:
                     "strategy_discussion",
                 )[int(rng.choice(4, p=[0.36, 0.3, 0.26, 0.08]))]
                 plan = outcome == "strategy_discussion" and rng.random() < 0.4
-            assessments.append(
-                {
-                    "assessment_id": self.next_id("ASM-", 6),
-                    "referral_id": referral,
-                    "child_id": f["ref"],
-                    "start_date": begun,
-                    "end_date": ended if ended <= month_end else None,
-                    "outcome": outcome if ended <= month_end else "open",
-                }
-            )
+            assessment = {
+                "assessment_id": self.next_id("ASM-", 6),
+                "referral_id": referral,
+                "child_id": f["ref"],
+                "start_date": begun,
+                "end_date": ended if ended <= month_end else None,
+                "outcome": outcome if ended <= month_end else "open",
+            }
+            assessments.append(assessment)
+            plan_m = None
             if plan:
                 plan_start = ended + timedelta(days=int(rng.integers(0, 10)))
                 plan_m = m + (plan_start.year - start.year) * 12 + plan_start.month - start.month
-                category = (
-                    "neglect",
-                    "emotional_abuse",
-                    "physical_abuse",
-                    "sexual_abuse",
-                    "multiple",
-                )[int(rng.choice(5, p=[0.45, 0.35, 0.08, 0.04, 0.08]))]
-                self.pending_plans.setdefault(plan_m, []).append((p, plan_start, category))
+                self.pending_plans.setdefault(plan_m, []).append((p, plan_start, self._category()))
+            if begun <= month_end:
+                assessed.append((plan_m is None, risk_of[p], -p, assessment, ended, plan_m))
+        if not self.pending_plans.get(m) and assessed:
+            # The plan floor: no plan starts this month, so the assessed child most at risk
+            # (one with no plan coming first; else one whose coming plan is brought forward)
+            # has one, from a strategy discussion that ends within the month.
+            *_, minus_p, assessment, ended, later = max(assessed, key=lambda a: a[:3])
+            if later is not None:
+                self.pending_plans[later] = [
+                    plan for plan in self.pending_plans[later] if plan[0] != -minus_p
+                ]
+            assessment["end_date"] = min(ended, month_end)
+            assessment["outcome"] = "strategy_discussion"
+            self.pending_plans[m] = [(-minus_p, assessment["end_date"], self._category())]
         for p, plan_start, category in self.pending_plans.pop(m, []):
             f = self.person_fields("childrens_social_care", p, m)
             plan = self.next_id("CPP-", 6)
@@ -834,13 +890,18 @@ class World:
             )
         return {"referrals": referrals, "assessments": assessments, "child_protection_plans": plans}
 
+    def _category(self) -> str:
+        """A child protection plan's category of abuse."""
+        return PLAN_CATEGORIES[int(self.rng.choice(len(PLAN_CATEGORIES), p=PLAN_CATEGORY_SHARES))]
+
     # --- adult social care ------------------------------------------------------------------
 
     def adult_care(self, m: int, people: np.ndarray, age: np.ndarray) -> list[dict]:
         rng = self.rng
         hazard = np.select([age < 18, age < 65, age < 80], [0.0, 0.0007, 0.006], 0.02)
         rows = []
-        for p in people[rng.random(len(people)) < hazard].tolist():
+        contacted = at_least_one(rng.random(len(people)) < hazard, hazard)
+        for p in people[contacted].tolist():
             f = self.person_fields("adult_social_care", p, m)
             nhs = f["nhs"]
             if nhs and len(nhs) == 10:

@@ -14,16 +14,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ingestion.demo_region import DeliveryNoise, RegionConfig
 from jigsaw import database
 from jigsaw.demo import run_demo
+from tests.regions import END_TO_END as CONFIG
 
 pytestmark = pytest.mark.e2e
-
-# Small, with more corrupt files than the default so that rejection is exercised.
-CONFIG = RegionConfig(
-    residents=2000, seed=11, months=6, delivery=DeliveryNoise(corrupt_file=0.05, corrupt_row=0.01)
-)
 
 
 @pytest.fixture(scope="module")

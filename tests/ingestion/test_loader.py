@@ -517,3 +517,23 @@ def test_a_number_postgres_cannot_hold_is_quarantined_not_fatal(db, db_url, land
     ).fetchone()
     assert reason == ("relative_humidity", "'1e999999' is out of range for a number")
     assert_nothing_lost(db, by_body(specs, "home_sensors"))
+
+
+def test_a_correction_identical_to_the_loaded_file_is_a_duplicate(db, db_url, landing, specs):
+    """The demo region's old edge case: a body's 'correction' that repeats the loaded file's
+    bytes for the same period changes nothing and is recorded as a duplicate (the simulator
+    now always corrects something), while the same empty extract for two periods is each
+    period's own delivery."""
+    police = by_body(specs, "police")
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(1)])
+    d.police_file(landing, "2026-02-20", "2026-01", [d.police_row(1)])  # a 'correction'
+    d.police_file(landing, "2026-03-03", "2026-02", [])
+    d.police_file(landing, "2026-04-03", "2026-03", [])  # the same header-only bytes
+    summary = load_landing(db_url, landing, police)
+    assert [r.status for r in summary.results] == ["loaded", "duplicate", "loaded", "loaded"]
+    entries = ledger(db)
+    assert entries["police/2026-02-20/incidents_2026-01.csv"][4] == (
+        "same bytes as police/2026-02-03/incidents_2026-01.csv"
+    )
+    assert entries["police/2026-04-03/incidents_2026-03.csv"][:3] == ("loaded", 0, 0)
+    assert count(db, "raw_police.incidents") == 1
