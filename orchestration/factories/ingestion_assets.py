@@ -43,6 +43,7 @@ from jigsaw.database import export_connection_env
 from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
 from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
+from orchestration.periods import PeriodPartitionsDefinition
 from orchestration.resources import PostgresResource
 
 log = logging.getLogger(__name__)
@@ -419,7 +420,7 @@ def build_ingestion_defs(
     assets, checks, jobs, sensors = [], [], [], []
     scheduled = [(s.body, e.name) for s in specs for e in s.entities if e.delivery_every_months]
     for spec in specs:
-        partitions = dg.DynamicPartitionsDefinition(name=partitions_name(spec))
+        partitions = PeriodPartitionsDefinition(name=partitions_name(spec))
         keys = []
         for entity in spec.entities:
             assets.append(_build_asset(spec, entity, partitions, landing_dir))
