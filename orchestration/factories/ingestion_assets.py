@@ -42,6 +42,7 @@ from jigsaw.attribution import launch_tags
 from jigsaw.database import export_connection_env
 from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
+from orchestration.executor import STEP_EXECUTOR
 from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
 from orchestration.periods import PeriodPartitionsDefinition
 from orchestration.resources import PostgresResource
@@ -434,6 +435,7 @@ def build_ingestion_defs(
             selection=dg.AssetSelection.assets(*keys),
             description=f"Load {spec.title} deliveries into {spec.raw_schema}.",
             tags={"body": spec.body, **RUN_RETRY_TAGS},
+            executor_def=STEP_EXECUTOR,
         )
         jobs.append(job)
         sensors.append(_build_sensor(spec, partitions, job, landing_dir))
