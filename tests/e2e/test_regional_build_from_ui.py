@@ -273,9 +273,9 @@ def test_the_ui_loads_a_late_delivery_and_builds_the_region(region):
         # The multiprocess executor: each step in a process of its own, none in the run
         # worker's (the process that launched them).
         [run_start] = by_type[kind.RUN_START]
-        step_pids = {e.pid for e in by_type[kind.STEP_START]}
+        step_pids = {e.dagster_event.pid for e in by_type[kind.STEP_START]}
         assert len(step_pids) == len(steps)
-        assert run_start.pid not in step_pids
+        assert run_start.dagster_event.pid not in step_pids
         assert any("multiprocess" in (e.user_message or "").lower() for e in events)
 
     with psycopg.connect(url) as conn:
