@@ -37,6 +37,12 @@ class PeriodPartitionsDefinition(dg.DynamicPartitionsDefinition):
     def empty_subset(self) -> PeriodOrderedSubset:
         return PeriodOrderedSubset()
 
+    def __hash__(self) -> int:
+        # Dagster hashes a partitions definition by its repr, which names the class; hash as the
+        # DynamicPartitionsDefinition this equals, so that both are one key in Dagster's dicts
+        # (an asset partitioned by either may share a job with the raw assets).
+        return hash(dg.DynamicPartitionsDefinition(name=self.name))
+
 
 # Stored (a backfill's or a cursor's subset) as the DefaultPartitionsSubset it is, so processes
 # that never import this module (the daemon, the webserver) read it back.

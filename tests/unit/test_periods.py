@@ -20,7 +20,9 @@ def test_a_subset_lists_its_periods_in_order_however_they_were_added():
 
 def test_it_is_the_dynamic_partitions_definition_of_the_same_name():
     periods = PeriodPartitionsDefinition(name="police__periods")
-    assert periods == dg.DynamicPartitionsDefinition(name="police__periods")
+    plain = dg.DynamicPartitionsDefinition(name="police__periods")
+    assert periods == plain and hash(periods) == hash(plain)
+    assert len({periods, plain}) == 1
     assert isinstance(periods, dg.DynamicPartitionsDefinition)
 
 
