@@ -4,9 +4,8 @@ One ingestion run may load many periods (a single-run backfill, or ``materialize
 Dagster writes one materialisation per partition; this module gives each its own rows loaded,
 quarantined and delivered, bytes, seconds, file hash and deliveries (partition-scoped metadata,
 ``context.add_asset_metadata(..., partition_key=...)``), so the UI's Plots tab shows rows per
-delivery. Dagster 1.13 writes a multi-partition run's events in the order of its partition
-subset, which for dynamic partitions is a set (``DefaultPartitionsSubset``), not period order;
-each partition's own materialisation is what the UI shows for it.
+delivery. The materialisations come out in period order (orchestration/periods.py), so the
+asset's latest one is its newest period's.
 
 A period whose file was rejected or held also gets a failed ``deliveries_accepted`` evaluation
 (WARN) on that partition, naming the file and the reason, and the run is tagged

@@ -8,6 +8,7 @@ from ingestion.spec import load_specs
 from jigsaw.attribution import launch_tags
 from jigsaw.instance import RUN_RETRY_TAGS
 from orchestration.defs.analytics import EVALUATION
+from orchestration.executor import STEP_EXECUTOR
 from orchestration.factories.ingestion_assets import up_to_date_check_key
 
 # Ingestion assets are partitioned by delivery and launched by each body's sensor; everything
@@ -37,6 +38,7 @@ regional_build = dg.define_asset_job(
         "over everything loaded so far; and whether every body is in step with the region."
     ),
     tags=RUN_RETRY_TAGS,
+    executor_def=STEP_EXECUTOR,
 )
 
 demo_evaluation = dg.define_asset_job(

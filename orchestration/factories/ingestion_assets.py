@@ -44,7 +44,9 @@ from jigsaw.attribution import launch_tags
 from jigsaw.database import export_connection_env
 from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
+from orchestration.executor import STEP_EXECUTOR
 from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
+from orchestration.periods import PeriodPartitionsDefinition
 from orchestration.resources import DATABASE, PostgresResource
 from quality.schema import require_quality_schema
 
@@ -490,7 +492,7 @@ def build_ingestion_defs(
     assets, checks, jobs, sensors = [], [], [], []
     scheduled = [(s.body, e.name) for s in specs for e in s.entities if e.delivery_every_months]
     for spec in specs:
-        partitions = dg.DynamicPartitionsDefinition(name=partitions_name(spec))
+        partitions = PeriodPartitionsDefinition(name=partitions_name(spec))
         keys = []
         for entity in spec.entities:
             assets.append(_build_asset(spec, entity, partitions, landing_dir))
@@ -504,6 +506,7 @@ def build_ingestion_defs(
             selection=dg.AssetSelection.assets(*keys),
             description=f"Load {spec.title} deliveries into {spec.raw_schema}.",
             tags={"body": spec.body, **RUN_RETRY_TAGS},
+            executor_def=STEP_EXECUTOR,
         )
         jobs.append(job)
         sensors.append(_build_sensor(spec, partitions, job, landing_dir))

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,28 +67,45 @@ def load_region(root: Path, database_url: str) -> dict[str, str]:
     return environment
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(candidates: range | None = None) -> int:
+    """A free local port: any, or the first free one of ``candidates``."""
+    for candidate in candidates or [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in {candidates}")
 
 
-@contextmanager
-def dagster_ui(environment: dict[str, str], log: Path) -> Iterator[str]:
-    """``dagster-webserver`` on the project's definitions on a free port; yields its URL."""
-    port = free_port()
-    command = [
+def webserver_command(host: str, port: int) -> list[str]:
+    """The webserver alone on the project's definitions (no daemon: nothing runs by itself)."""
+    return [
         str(Path(sys.executable).parent / "dagster-webserver"),
         "-m",
         "orchestration.definitions",
         "-h",
-        "127.0.0.1",
+        host,
         "-p",
         str(port),
     ]
+
+
+@contextmanager
+def dagster_ui(
+    environment: dict[str, str],
+    log: Path,
+    ports: range | None = None,
+    command: Callable[[str, int], list[str]] = webserver_command,
+) -> Iterator[str]:
+    """The Dagster UI (``command(host, port)``: by default the webserver alone) on a free port
+    (of ``ports`` when given); yields its URL."""
+    port = free_port(ports)
+    argv = command("127.0.0.1", port)
     with log.open("w") as output:
         process = subprocess.Popen(
-            command,
+            argv,
             cwd=REPO_ROOT,
             env={**os.environ, **environment},
             stdout=output,

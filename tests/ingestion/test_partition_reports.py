@@ -80,3 +80,38 @@ def test_a_clean_run_is_not_tagged(db, landing, specs):
         assert problem_tag("rejected") not in instance.get_run_by_id(run_id).tags
         [(period, metadata)] = _by_partition(instance)
         assert period == "2026-01" and metadata["rows_loaded"] == 1
+
+
+# Six periods, registered and landed out of order; each delivery a different number of rows.
+SHUFFLED_PERIODS = {"2025-10": 4, "2025-07": 1, "2025-12": 6, "2025-09": 3, "2025-11": 5}
+SHUFFLED_PERIODS["2025-08"] = 2
+
+
+def test_one_run_writes_its_periods_materialisations_in_period_order(db, landing, specs):
+    police = [s for s in specs if s.body == "police"]
+    first_row = 1
+    for period, rows in SHUFFLED_PERIODS.items():
+        year, month = (int(part) for part in period.split("-"))
+        delivered = f"{year + month // 12}-{month % 12 + 1:02d}-03"  # the month after
+        rows_of_period = [d.police_row(i) for i in range(first_row, first_row + rows)]
+        d.police_file(landing, delivered, period, rows_of_period)
+        first_row += rows
+
+    with dg.instance_for_test() as instance:
+        # The body's partitions exist in landing order, as a sensor met them, not in order.
+        instance.add_dynamic_partitions("police__periods", list(SHUFFLED_PERIODS))
+        summary = materialize_landing(instance, police, landing)
+        assert summary.all_succeeded
+        [run_id] = summary.runs.values()
+
+        records = instance.fetch_materializations(KEY, limit=50, ascending=True).records
+        assert {r.run_id for r in records} == {run_id}  # one run loaded them all
+        periods = [r.partition_key for r in records]
+        assert periods == sorted(SHUFFLED_PERIODS), periods
+        for record in records:
+            metadata = record.asset_materialization.metadata
+            assert metadata["period"].value == record.partition_key
+            assert metadata["rows_loaded"].value == SHUFFLED_PERIODS[record.partition_key]
+        latest = instance.get_latest_materialization_event(KEY).asset_materialization
+        assert latest.partition == "2025-12"
+        assert latest.metadata["rows_loaded"].value == SHUFFLED_PERIODS["2025-12"]

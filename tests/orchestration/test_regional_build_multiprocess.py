@@ -14,6 +14,7 @@ import pytest
 from jigsaw.database import export_connection_env
 from jigsaw.instance import write_instance_config
 from orchestration.defs import linkage as linkage_defs
+from orchestration.executor import STEP_EXECUTOR
 from tests.linkage.synthetic import generate, write_gazetteer, write_identity
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +43,7 @@ def test_regional_build_linkage_runs_under_the_multiprocess_executor(
     export_connection_env(url)
     job = dg.reconstructable(_regional_build)
     with dg.DagsterInstance.get() as instance:
-        assert job.get_definition().executor_def.name == "multi_or_in_process_executor"
+        assert job.get_definition().executor_def is STEP_EXECUTOR
         with dg.execute_job(job, instance, asset_selection=LINKAGE_STEPS) as result:
             assert result.success, [
                 e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"
