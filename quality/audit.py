@@ -120,6 +120,13 @@ def parse_csvlog(text: str, roles: set[str]) -> Iterator[Access]:
 def collect(conn: Connection, roles: Iterable[str]) -> dict:
     """Append to quality.access_log what the server's csv logs hold and it has not yet."""
     require_quality_schema(conn)
+    destinations = conn.execute("show log_destination").fetchone()[0]
+    collector = conn.execute("show logging_collector").fetchone()[0]
+    if "csvlog" not in destinations.split(",") or collector != "on":
+        # No CSV log to read (the embedded demo server, a default Debian cluster). Its log
+        # directory may even be a file of another program's (pgserver writes "log"): not read.
+        why = f"log_destination = '{destinations}', logging_collector = {collector}"
+        return {"log_files": 0, "accesses_added": 0, "not_collected": why}
     log_directory = conn.execute("show log_directory").fetchone()[0]
     files = [
         name
