@@ -20,6 +20,9 @@ from ingestion.landing import Delivery
 MAX_ATTEMPTS = 3
 RETRY_BACKOFF = dt.timedelta(minutes=5)
 
+# Statuses of deliveries that accounted for their period (an expired one did, until retention).
+_DELIVERED = ["loaded", "superseded", "expired"]
+
 _COLUMNS = (
     "delivery_id, delivery_date, file_sha256, status, period, rows_loaded, attempts,"
     " next_attempt_at, file_name, body, entity"
@@ -201,6 +204,41 @@ def rejected(conn: Connection, body: str, entity: str) -> list[tuple[str, str]]:
         " and status = 'rejected' order by delivery_date desc, delivery_id",
         (body, entity),
     ).fetchall()
+
+
+def unresolved_rejections(conn: Connection, body: str, entity: str) -> list[tuple[str, str]]:
+    """(delivery id, reason) of rejected files whose period has no accepted delivery made
+    after them."""
+    return conn.execute(
+        "select r.delivery_id, r.error from ingestion.deliveries r"
+        " where r.body = %s and r.entity = %s and r.status = 'rejected' and not exists ("
+        "   select 1 from ingestion.deliveries l where l.body = r.body and l.entity = r.entity"
+        "   and l.period = r.period and l.status = any(%s) and l.delivery_date > r.delivery_date)"
+        " order by r.delivery_date, r.delivery_id",
+        (body, entity, _DELIVERED),
+    ).fetchall()
+
+
+def delivered_periods(conn: Connection, body: str, entity: str) -> set[str]:
+    """The periods an extract has delivered."""
+    return {
+        row[0]
+        for row in conn.execute(
+            "select distinct period from ingestion.deliveries"
+            " where body = %s and entity = %s and status = any(%s)",
+            (body, entity, _DELIVERED),
+        )
+    }
+
+
+def latest_delivered_period(conn: Connection, extracts: list[tuple[str, str]]) -> str | None:
+    """The newest period any of ``extracts`` (body, entity) delivered; None before any."""
+    return conn.execute(
+        "select max(d.period) from ingestion.deliveries as d"
+        " join unnest(%s::text[], %s::text[]) as s (body, entity)"
+        " on d.body = s.body and d.entity = s.entity where d.status = any(%s)",
+        ([b for b, _ in extracts], [e for _, e in extracts], _DELIVERED),
+    ).fetchone()[0]
 
 
 def not_applied(conn: Connection, body: str, entity: str) -> list[tuple[str, str, str]]:

@@ -1,4 +1,5 @@
-"""Check history: every gate's verdict appended to quality.check_results, so trends can be queried.
+"""Check history: every gate's verdict appended to quality.check_results, so trends can be queried
+and publishing can ask for each check's latest verdict.
 
 select dataset, check_name, date_trunc('day', checked_at), count(*) filter (where outcome
 = 'failed') from quality.check_results group by 1, 2, 3;
@@ -46,3 +47,15 @@ def record_checks(conn: Connection, records: list[CheckRecord]) -> None:
                 for r in records
             ],
         )
+
+
+def latest_outcomes(conn: Connection) -> dict[tuple[str, str], str]:
+    """The latest outcome of every (dataset, check name) in the history."""
+    require_quality_schema(conn)
+    return {
+        (dataset, check): outcome
+        for dataset, check, outcome in conn.execute(
+            "select distinct on (dataset, check_name) dataset, check_name, outcome "
+            "from quality.check_results order by dataset, check_name, checked_at desc, id desc"
+        ).fetchall()
+    }

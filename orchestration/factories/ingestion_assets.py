@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 ACCEPTED_CHECK = "deliveries_accepted"
 APPLIED_CHECK = "deliveries_applied"
 UP_TO_DATE_CHECK = "deliveries_up_to_date"
-# Statuses of deliveries that accounted for their period (an expired one did, until retention).
-_DELIVERED = ["loaded", "superseded", "expired"]
 DB_FIELDS = ("HOST", "PORT", "USER", "PASSWORD", "NAME")
 
 
@@ -169,18 +167,6 @@ def _decorate_asset(
     return _load
 
 
-def _unresolved_rejections(conn, spec: SourceSpec, entity: Entity) -> list[tuple[str, str]]:
-    """Rejected files whose period has no accepted delivery made after them."""
-    return conn.execute(
-        "select r.delivery_id, r.error from ingestion.deliveries r"
-        " where r.body = %s and r.entity = %s and r.status = 'rejected' and not exists ("
-        "   select 1 from ingestion.deliveries l where l.body = r.body and l.entity = r.entity"
-        "   and l.period = r.period and l.status = any(%s) and l.delivery_date > r.delivery_date)"
-        " order by r.delivery_date, r.delivery_id",
-        (spec.body, entity.name, _DELIVERED),
-    ).fetchall()
-
-
 def _build_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key(spec, entity),
@@ -194,7 +180,7 @@ def _build_check(spec: SourceSpec, entity: Entity) -> dg.AssetChecksDefinition:
         with database.connect() as conn:
             if not ledger.exists(conn):
                 return dg.AssetCheckResult(passed=True, description="no deliveries yet")
-            unresolved = _unresolved_rejections(conn, spec, entity)
+            unresolved = ledger.unresolved_rejections(conn, spec.body, entity.name)
             every = ledger.rejected(conn, spec.body, entity.name)
         metadata = {"unresolved_rejections": len(unresolved), "rejections_ever": len(every)}
         if unresolved:
@@ -284,20 +270,8 @@ def _build_up_to_date_check(
         with database.connect() as conn:
             if not ledger.exists(conn):  # a check reads the ledger; loads create it
                 return dg.AssetCheckResult(passed=True, description="no deliveries yet")
-            delivered = {
-                row[0]
-                for row in conn.execute(
-                    "select distinct period from ingestion.deliveries"
-                    " where body = %s and entity = %s and status = any(%s)",
-                    (spec.body, entity.name, _DELIVERED),
-                )
-            }
-            region_latest = conn.execute(
-                "select max(d.period) from ingestion.deliveries as d"
-                " join unnest(%s::text[], %s::text[]) as s (body, entity)"
-                " on d.body = s.body and d.entity = s.entity where d.status = any(%s)",
-                ([b for b, _ in scheduled], [e for _, e in scheduled], _DELIVERED),
-            ).fetchone()[0]
+            delivered = ledger.delivered_periods(conn, spec.body, entity.name)
+            region_latest = ledger.latest_delivered_period(conn, scheduled)
         if region_latest is None:
             return dg.AssetCheckResult(passed=True, description="no deliveries in the region yet")
         missing = missing_periods(delivered, every, region_latest)

@@ -29,6 +29,7 @@ from quality.audit import collect, enable_audit
 from quality.contract_files import ContractFile
 from quality.differencing import check_differencing
 from quality.disclosure import PTABLE, THRESHOLD, check_disclosure
+from quality.history import latest_outcomes
 from quality.manifest import (
     MartModel,
     lineage,
@@ -39,7 +40,6 @@ from quality.privacy import UPRN, check_privacy
 from quality.publish import publish_marts
 from quality.purpose import check_purpose
 from quality.roles import ensure_roles
-from quality.schema import require_quality_schema
 
 ROLES_KEY = dg.AssetKey(["quality", "database_roles"])
 PERTURBATION_KEY = dg.AssetKey(["quality", "perturbation_table"])
@@ -286,14 +286,7 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
 def gates_blocking_publication(
     conn: psycopg.Connection, mart: str, gates: PublishingGates
 ) -> list[str]:
-    require_quality_schema(conn)
-    latest = {
-        (dataset, check): outcome
-        for dataset, check, outcome in conn.execute(
-            "select distinct on (dataset, check_name) dataset, check_name, outcome "
-            "from quality.check_results order by dataset, check_name, checked_at desc, id desc"
-        ).fetchall()
-    }
+    latest = latest_outcomes(conn)
     own = f"{schemas.MARTS_BUILD}.{mart}"
     blocked = [
         f"{own}:{g} {latest.get((own, g), 'not run')}"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
+import dagster as dg
 import pytest
 
 from ingestion.pipeline import load_landing, prepare_database
@@ -114,3 +118,70 @@ def test_the_files_delivered_for_expired_periods_are_deleted_from_landing(
     assert sorted(deleted) == sorted([old, unreadable])
     assert not old.exists() and not unreadable.exists() and kept.exists()
     assert delete_landed_files(db, police, landing, AS_OF) == []
+
+
+def _expired_and_kept_files(landing):
+    """One police delivery past retention on AS_OF, one within it."""
+    old = d.police_file(landing, "2023-01-03", "2022-12", [d.police_row(1), d.police_row(2)])
+    kept = d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(3)])
+    return old, kept
+
+
+def _run_retention_command(db_url, landing, *options) -> str:
+    """``python -m ingestion.retention`` as an operator runs it, on this test's database."""
+    env = {**os.environ, "JIGSAW_DATABASE_URL": db_url, "JIGSAW_LANDING_DIR": str(landing)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ingestion.retention", "--as-of", AS_OF.isoformat(), *options],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+def test_a_dry_run_reports_what_would_expire_and_deletes_nothing(db, db_url, landing, specs):
+    old, kept = _expired_and_kept_files(landing)
+    load_landing(db_url, landing, by_body(specs, "police"))
+    ledger_before = ledger(db)
+
+    report = _run_retention_command(db_url, landing, "--dry-run")
+
+    assert "would expire police.incidents 2022-12: 1 deliveries" in report
+    assert "2026-01" not in report
+    assert "1 extract periods past retention on 2030-02-15" in report
+    assert "0 landed files deleted" in report
+    assert ledger(db) == ledger_before  # nothing marked expired
+    assert count(db, "raw_police.incidents", "_period = '2022-12'") == 2
+    assert count(db, "identity.person_records", "_period = '2022-12'") == 2
+    assert old.exists() and kept.exists()
+
+
+def test_keep_landed_files_purges_the_rows_and_leaves_the_files(db, db_url, landing, specs):
+    old, kept = _expired_and_kept_files(landing)
+    load_landing(db_url, landing, by_body(specs, "police"))
+
+    report = _run_retention_command(db_url, landing, "--keep-landed-files")
+
+    assert "expired police.incidents 2022-12: 1 deliveries, 2 raw" in report
+    assert "0 landed files deleted" in report
+    assert count(db, "raw_police.incidents", "_period = '2022-12'") == 0
+    assert ledger(db)["police/2023-01-03/incidents_2022-12.csv"][0] == "expired"
+    assert old.exists() and kept.exists()
+
+
+def test_the_retention_job_keeps_landed_files_when_told_to(db, db_url, landing, specs, monkeypatch):
+    from orchestration.defs.retention import RetentionConfig, purge_expired_periods
+    from orchestration.resources import PostgresResource
+
+    monkeypatch.setenv("JIGSAW_LANDING_DIR", str(landing))
+    old, kept = _expired_and_kept_files(landing)
+    load_landing(db_url, landing, by_body(specs, "police"))
+
+    # The job's purge step with its run config; rebuilding dbt's incremental tables after it
+    # is tests/dbt/test_retention_job.py's business.
+    context = dg.build_op_context(resources={"database": PostgresResource(url=db_url)})
+    config = RetentionConfig(as_of=AS_OF.isoformat(), delete_landed_files=False)
+    expired = purge_expired_periods(context, config)
+
+    assert expired == 1
+    assert count(db, "raw_police.incidents", "_period = '2022-12'") == 0
+    assert ledger(db)["police/2023-01-03/incidents_2022-12.csv"][0] == "expired"
+    assert old.exists() and kept.exists()

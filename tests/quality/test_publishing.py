@@ -119,34 +119,44 @@ def _core_contract(root: Path) -> ContractFile:
     return read_contract(path, root)
 
 
-def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
-    roles_url, use_database, tmp_path
-):
-    use_database(roles_url)
-    # Each build: (core rows, mart rows). The second leaks a count of 3; the third has a core
-    # row without its key; the fourth is good but a broken delivery was found meanwhile.
-    builds = iter(
-        [
-            (["p1"], V1),
-            (["p1"], [("A", "x", 5), ("A", "y", 30)]),
-            ([None], V2),
-            (["p1"], V2),
-        ]
-    )
+def _dbt_like_build(next_build):
+    """Like dbt: core and mart built in one step. ``next_build()`` gives the (core keys, mart
+    rows, SQL then run on the built mart or None) of each run."""
 
     @dg.multi_asset(specs=[dg.AssetSpec("people_core"), dg.AssetSpec(MART, deps=["people_core"])])
     def dbt_build():
-        """Like dbt: core and mart built in one step."""
-        core_rows, mart_rows = next(builds)
+        core_keys, mart_rows, then = next_build()
         with psycopg.connect(resolve_database_url(), autocommit=True) as conn:
             conn.execute("create schema if not exists core")
             conn.execute("drop table if exists core.people_core")
             conn.execute("create table core.people_core (person_key text)")
-            for key in core_rows:
+            for key in core_keys:
                 conn.execute("insert into core.people_core values (%s)", (key,))
             _build(conn, mart_rows)
+            if then:
+                conn.execute(then)
         yield dg.MaterializeResult(asset_key="people_core")
         yield dg.MaterializeResult(asset_key=MART)
+
+    return dbt_build
+
+
+def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
+    roles_url, use_database, tmp_path
+):
+    use_database(roles_url)
+    # Each build: (core rows, mart rows, no SQL after). The second leaks a count of 3; the
+    # third has a core row without its key; the fourth is good but a broken delivery was found
+    # meanwhile.
+    builds = iter(
+        [
+            (["p1"], V1, None),
+            (["p1"], [("A", "x", 5), ("A", "y", 30)], None),
+            ([None], V2, None),
+            (["p1"], V2, None),
+        ]
+    )
+    dbt_build = _dbt_like_build(lambda: next(builds))
 
     core = _core_contract(tmp_path)
     police = next(c for c in load_contracts() if c.dataset == "raw_police.incidents")
@@ -203,7 +213,97 @@ def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
             conn,
             [CheckRecord("soda_raw_contract", "raw_police.incidents", "raw", "passed", "ERROR")],
         )
-    builds = iter([(["p1"], V2)])
+    builds = iter([(["p1"], V2, None)])
     result, was_published, failed = run()
     assert result.success and was_published
     assert _analyst_reads(roles_url) == V2
+
+
+def _gated_materialize(manifest: dict, builds):
+    """One Dagster run: the mart built like dbt (``builds`` yields its rows and the SQL then
+    run on it, or None), gated by its own checks, and published if they passed."""
+    dbt_build = _dbt_like_build(lambda: (["p1"], *next(builds)))
+    publish_assets, gates = build_mart_defs(manifest, load_specs(), [])
+    result = dg.materialize([dbt_build, database_roles, *publish_assets, *gates],
+                            raise_on_error=False)  # fmt: skip
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    return dg.AssetKey(["marts", MART]) in materialized, failed
+
+
+def _latest_outcome(url: str, check_name: str) -> str:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select outcome from quality.check_results where dataset = %s and check_name = %s"
+            " order by checked_at desc, id desc limit 1",
+            (f"marts_build.{MART}", check_name),
+        ).fetchone()[0]
+
+
+def test_a_mart_with_a_clear_identifier_is_not_published(roles_url, use_database):
+    use_database(roles_url)
+    builds = iter(
+        [
+            (V1, None),
+            # Full postcodes slip into the mart: one column caught by its name, one by content.
+            (
+                V2,
+                f"alter table marts_build.{MART} add column postcode text default 'LS1 4AB',"
+                " add column home_area text default 'LS2 9JT'",
+            ),
+        ]
+    )
+    was_published, failed = _gated_materialize(_manifest(), builds)
+    assert was_published and not failed
+    assert _analyst_reads(roles_url) == V1
+
+    was_published, failed = _gated_materialize(_manifest(), builds)
+
+    assert not was_published
+    [evaluation] = failed
+    assert (evaluation.asset_key, evaluation.check_name) == (
+        dg.AssetKey([MART]), "no_clear_identifiers",
+    )  # fmt: skip
+    findings = evaluation.metadata["findings"].value
+    assert {(f["column"], f["rule"], f["detected_by"]) for f in findings} == {
+        ("postcode", "full postcode", "name"),
+        ("home_area", "full postcode", "content"),
+    }
+    assert "postcode: full postcode (name)" in evaluation.description
+    assert "LS2 9JT" not in str(findings)  # findings mask what they found
+    assert _latest_outcome(roles_url, "no_clear_identifiers") == "failed"
+    assert _analyst_reads(roles_url) == V1, "analysts must keep the last good version"
+
+
+def test_a_mart_reading_a_body_that_does_not_permit_its_purpose_is_not_published(
+    roles_url, use_database
+):
+    use_database(roles_url)
+    builds = iter([(V1, None), (V2, None)])
+    was_published, failed = _gated_materialize(_manifest(), builds)
+    assert was_published and not failed
+
+    # The mart's lineage now reaches the home sensors, whose agreement does not permit
+    # early intervention.
+    manifest = _manifest()
+    manifest["sources"]["source.jigsaw.raw_home_sensors.sensor_readings"] = {
+        "source_name": "raw_home_sensors", "name": "sensor_readings",
+    }  # fmt: skip
+    manifest["nodes"]["model.jigsaw.people_core"]["depends_on"]["nodes"].append(
+        "source.jigsaw.raw_home_sensors.sensor_readings"
+    )
+    was_published, failed = _gated_materialize(manifest, builds)
+
+    assert not was_published
+    [evaluation] = failed
+    assert (evaluation.asset_key, evaluation.check_name) == (
+        dg.AssetKey([MART]), "purpose_limitation",
+    )  # fmt: skip
+    [finding] = evaluation.metadata["findings"].value
+    assert (finding["mart"], finding["purpose"], finding["source"]) == (
+        MART, "early_intervention", "raw_home_sensors",
+    )  # fmt: skip
+    assert "permits only housing_condition, public_health, research" in finding["reason"]
+    assert "raw_home_sensors" in evaluation.description
+    assert _latest_outcome(roles_url, "purpose_limitation") == "failed"
+    assert _analyst_reads(roles_url) == V1, "analysts must keep the last good version"
