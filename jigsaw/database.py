@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -182,12 +182,9 @@ def export_connection_env(url: str) -> None:
 
 
 @contextmanager
-def connection_env_for_subprocess(url: str) -> Iterator[None]:
-    """The connection in the environment only while a child process (dbt) is started within
-    the block; the variables are as they were afterwards."""
-    names = connection_env(url)
+def environment_restored(names: Iterable[str]) -> Iterator[None]:
+    """The environment variables ``names`` are as they were before the block, whatever it set."""
     saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(names)
     try:
         yield
     finally:
@@ -196,6 +193,16 @@ def connection_env_for_subprocess(url: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def connection_env_for_subprocess(url: str) -> Iterator[None]:
+    """The connection in the environment only while a child process (dbt) is started within
+    the block; the variables are as they were afterwards."""
+    names = connection_env(url)
+    with environment_restored(names):
+        os.environ.update(names)
+        yield
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:

@@ -41,7 +41,7 @@ from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
 from jigsaw.attribution import launch_tags
-from jigsaw.database import export_connection_env
+from jigsaw.database import environment_restored, export_connection_env
 from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
 from orchestration.executor import STEP_EXECUTOR
@@ -515,19 +515,12 @@ def _run_environment(database_url: str | None, landing_dir: Path | None) -> Iter
     URL given here must reach them that way, not as a second ``database`` resource.
     """
     names = ["JIGSAW_DATABASE_URL", *(f"JIGSAW_DB_{n}" for n in DB_FIELDS), "JIGSAW_LANDING_DIR"]
-    saved = {name: os.environ.get(name) for name in names}
-    try:
+    with environment_restored(names):
         if database_url:
             export_connection_env(database_url)
         if landing_dir is not None:
             os.environ["JIGSAW_LANDING_DIR"] = str(Path(landing_dir).resolve())
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _project_definitions() -> dg.Definitions:
