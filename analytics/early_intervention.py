@@ -6,6 +6,10 @@ on later ones, and the training months stop ``LABEL_MONTHS`` before the first te
 training label looks into the test period. Features look back only (the mart's rolling windows
 end at the month), and nothing derived from the label window is a feature.
 
+The boosting settings are chosen on a validation window cut from the end of the training months
+(``VALIDATION_MONTHS``, with its own ``LABEL_MONTHS`` gap before it), then the chosen model is
+refitted on all training months; the test months are never used to choose.
+
 Compared: a rule (contacts from at least two of police, A&E and school in the last 6 months),
 a logistic regression and a gradient-boosted model. The operating point is the practitioners'
 capacity: each month they can review the top ``CAPACITY_SHARE`` of children by score.
@@ -27,6 +31,7 @@ from fairlearn.metrics import (
 from sklearn.calibration import calibration_curve
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -68,9 +73,17 @@ FEATURES = [
 ]
 GROUP_COLUMNS = ["sex_code", "age_band", "imd_group"]
 COLUMNS = ["person_key", "month_start", "sex_code", *FEATURES, LABEL, LABEL_COMPLETE]
-# Shallow trees with large leaves: the label is rare (under 1 % of child-months), and deeper
-# trees learn noise. Chosen among five settings on the 20k demo region (see README).
-BOOSTING = {"max_iter": 150, "learning_rate": 0.05, "max_depth": 2, "min_samples_leaf": 200}
+# The boosting settings are chosen from this grid on the validation months (see
+# ``choose_boosting``). Shallow trees and large leaves are in it because the label is rare (under
+# 1 % of child-months) and deeper trees can learn noise; the grid lets the validation months say.
+BOOSTING_GRID = {
+    "max_depth": [2, 3],
+    "learning_rate": [0.03, 0.1],
+    "max_iter": [150, 300],
+    "min_samples_leaf": [100, 300],
+}
+# The last training months held out to choose the settings: enough for a few dozen positives.
+VALIDATION_MONTHS = 3
 MODELS = ("rule", "logistic_regression", "gradient_boosting")
 CHOSEN_MODEL = "gradient_boosting"
 REVIEW_TABLE = "early_intervention_review_list"
@@ -84,6 +97,7 @@ class ModelRun:
     fairness: pd.DataFrame | None = None
     split: dict = field(default_factory=dict)
     review_list: pd.DataFrame | None = None
+    boosting: dict = field(default_factory=dict)  # chosen settings and their validation figures
 
 
 def children(frame: pd.DataFrame) -> pd.DataFrame:
@@ -141,13 +155,58 @@ def rule_score(data: pd.DataFrame) -> np.ndarray:
     ).to_numpy(dtype=float)
 
 
-def fit_models(train: pd.DataFrame, seed: int = 0) -> dict:
+def validation_split(train: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Positions in ``train`` to fit on and to validate on: the last ``VALIDATION_MONTHS``
+    training months validate; fitting stops ``LABEL_MONTHS`` before them, as the training months
+    stop before the test months, so no fitting label looks into the validation months."""
+    months = sorted(train["month_start"].unique())
+    if len(months) < VALIDATION_MONTHS + LABEL_MONTHS + 3:
+        raise InsufficientDataError(
+            f"{MART}: {len(months)} training months; choosing the boosting settings needs at "
+            f"least {VALIDATION_MONTHS + LABEL_MONTHS + 3}"
+        )
+    first_validation = months[-VALIDATION_MONTHS]
+    fit_end = first_validation - pd.DateOffset(months=LABEL_MONTHS)
+    month = train["month_start"].to_numpy()
+    fit_rows = np.flatnonzero(month < np.datetime64(fit_end))
+    validation_rows = np.flatnonzero(month >= np.datetime64(first_validation))
+    split = {
+        "fit_months": f"{months[0]:%Y-%m} to {pd.Timestamp(month[fit_rows].max()):%Y-%m}",
+        "validation_months": f"{first_validation:%Y-%m} to {months[-1]:%Y-%m}",
+        "validation_rows": len(validation_rows),
+        "validation_positives": int(train[LABEL].to_numpy()[validation_rows].sum()),
+    }
+    return fit_rows, validation_rows, split
+
+
+def choose_boosting(train: pd.DataFrame, seed: int = 0) -> tuple[GridSearchCV, dict]:
+    """Each setting of ``BOOSTING_GRID`` fitted on the early training months and scored by
+    average precision on the validation months; the best (first on a tie) is refitted on all
+    training months."""
+    fit_rows, validation_rows, split = validation_split(train)
+    search = GridSearchCV(
+        HistGradientBoostingClassifier(random_state=seed),
+        BOOSTING_GRID,
+        scoring="average_precision",
+        cv=[(fit_rows, validation_rows)],
+        refit=True,
+    )
+    search.fit(train[FEATURES].fillna(-1).to_numpy(), train[LABEL].astype(int).to_numpy())
+    chosen = {
+        "settings": dict(search.best_params_),
+        "validation_average_precision": float(search.best_score_),
+        "settings_tried": len(search.cv_results_["params"]),
+        **split,
+    }
+    return search, chosen
+
+
+def fit_models(train: pd.DataFrame, seed: int = 0) -> tuple[dict, dict]:
     x, y = train[FEATURES].fillna(-1).to_numpy(), train[LABEL].astype(int).to_numpy()
     logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     logistic.fit(x, y)
-    boosted = HistGradientBoostingClassifier(**BOOSTING, random_state=seed)
-    boosted.fit(x, y)
-    return {"logistic_regression": logistic, "gradient_boosting": boosted}
+    boosted, chosen = choose_boosting(train, seed)
+    return {"logistic_regression": logistic, "gradient_boosting": boosted.best_estimator_}, chosen
 
 
 def scores(models: dict, data: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -230,7 +289,7 @@ def run_model(frame: pd.DataFrame, seed: int = 0) -> ModelRun:
         raise InsufficientDataError(
             f"{MART}: {int(train[LABEL].sum())} positive labels in training months"
         )
-    models = fit_models(train, seed)
+    models, boosting = fit_models(train, seed)
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     curves: dict[str, dict] = {}
     train_scores, test_scores = scores(models, train), scores(models, test)
@@ -251,8 +310,18 @@ def run_model(frame: pd.DataFrame, seed: int = 0) -> ModelRun:
     chosen_flags = capacity_flags(test, test_scores[CHOSEN_MODEL])
     fairness = fairness_table(test, chosen_flags)
     review = review_list(data, models[CHOSEN_MODEL])
+    # The chosen settings and their validation figure, kept with the metrics (numbers only).
+    metrics["gradient_boosting"]["validation"] = {
+        "average_precision": boosting["validation_average_precision"],
+        **{name: float(value) for name, value in boosting["settings"].items()},
+    }
     return ModelRun(
-        metrics=metrics, curves=curves, fairness=fairness, split=split, review_list=review
+        metrics=metrics,
+        curves=curves,
+        fairness=fairness,
+        split=split,
+        review_list=review,
+        boosting=boosting,
     )
 
 

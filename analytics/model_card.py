@@ -28,6 +28,19 @@ def _metrics_table(run: ei.ModelRun) -> str:
     return "\n".join(lines)
 
 
+def _boosting_choice(run: ei.ModelRun) -> str:
+    chosen = run.boosting
+    settings = ", ".join(f"{k}={v}" for k, v in chosen["settings"].items())
+    return (
+        f"Gradient boosting settings ({settings}) chosen among {chosen['settings_tried']} on the "
+        f"validation months {chosen['validation_months']} (fitted on "
+        f"{chosen['fit_months']}; average precision "
+        f"{chosen['validation_average_precision']:.3f} on {chosen['validation_rows']} "
+        f"child-months, {chosen['validation_positives']} positives), then refitted on all "
+        "training months. The test months were not used to choose."
+    )
+
+
 def disclosed_fairness(table: pd.DataFrame) -> pd.DataFrame:
     """The fairness table with the rates of groups under the threshold withheld."""
     shown = table.copy()
@@ -79,6 +92,8 @@ plan starting in the {ei.LABEL_MONTHS} months after it.
   {split.get("test_positives")} positives)
 
 {_metrics_table(run)}
+
+{_boosting_choice(run)}
 
 The rule baseline flags children with contacts from two or more of police, A&E and school
 (exclusion or {ei.RULE_ABSENCE_SESSIONS}+ unauthorised absence sessions) in the last 6 months.

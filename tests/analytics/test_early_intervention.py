@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sklearn.model_selection import ParameterGrid
 
 from analytics import early_intervention as ei
 from analytics.model_card import atrs_entry, disclosed_fairness, model_card
@@ -32,6 +33,38 @@ def test_time_split_leaves_the_label_window_out_of_training(features):
     assert test["month_start"].nunique() == ei.TEST_MONTHS
     assert test[ei.LABEL_COMPLETE].all() and train[ei.LABEL_COMPLETE].all()
     assert split["train_rows"] == len(train) and split["test_rows"] == len(test)
+
+
+def test_boosting_settings_are_chosen_on_training_months_only(features, run):
+    train, test, _ = ei.time_split(ei.children(features))
+    fit_rows, validation_rows, _ = ei.validation_split(train)
+    fit, validation = train.iloc[fit_rows], train.iloc[validation_rows]
+    first_test = test["month_start"].min()
+    # no validation label reaches the test months, no fitting label the validation months
+    assert validation["month_start"].max() + pd.DateOffset(months=ei.LABEL_MONTHS) < first_test
+    assert fit["month_start"].max() + pd.DateOffset(months=ei.LABEL_MONTHS) < (
+        validation["month_start"].min()
+    )
+    assert validation["month_start"].nunique() == ei.VALIDATION_MONTHS
+    assert validation[ei.LABEL].sum() > 0
+    chosen = run.boosting["settings"]
+    assert set(chosen) == set(ei.BOOSTING_GRID)
+    assert all(chosen[name] in values for name, values in ei.BOOSTING_GRID.items())
+    assert run.boosting["settings_tried"] == len(ParameterGrid(ei.BOOSTING_GRID))
+    assert 0 < run.boosting["validation_average_precision"] <= 1
+    # the metrics record them with their validation figure
+    assert run.metrics[ei.CHOSEN_MODEL]["validation"]["average_precision"] == (
+        run.boosting["validation_average_precision"]
+    )
+    assert run.metrics[ei.CHOSEN_MODEL]["validation"]["max_depth"] == chosen["max_depth"]
+
+
+def test_choosing_settings_needs_enough_training_months(features):
+    train, _, _ = ei.time_split(ei.children(features))
+    months = sorted(train["month_start"].unique())
+    short = train[train["month_start"].isin(months[-(ei.VALIDATION_MONTHS + ei.LABEL_MONTHS) :])]
+    with pytest.raises(InsufficientDataError, match="choosing the boosting settings"):
+        ei.validation_split(short)
 
 
 def test_no_feature_is_the_label_or_looks_forward():
@@ -77,6 +110,7 @@ def test_model_card_and_atrs_entry_carry_the_run_figures(run):
         assert section in card
     auc = run.metrics[ei.CHOSEN_MODEL]["test"]["auc_roc"]
     assert f"{auc:.3f}" in card and f"{auc:.3f}" in atrs_entry(run)
+    assert f"{run.boosting['validation_average_precision']:.3f}" in card
 
 
 def test_too_few_months_is_said_not_faked(features):
