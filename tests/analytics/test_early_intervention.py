@@ -53,8 +53,9 @@ def test_boosting_settings_are_chosen_on_training_months_only(features, run):
     assert run.boosting["settings_tried"] == len(ParameterGrid(ei.BOOSTING_GRID))
     assert 0 < run.boosting["validation_average_precision"] <= 1
     # the metrics record them with their validation figure
-    assert run.metrics[ei.CHOSEN_MODEL]["validation"]["average_precision"] == (
-        run.boosting["validation_average_precision"]
+    assert (
+        run.metrics[ei.CHOSEN_MODEL]["validation"]["average_precision"]
+        == (run.boosting["validation_average_precision"])
     )
     assert run.metrics[ei.CHOSEN_MODEL]["validation"]["max_depth"] == chosen["max_depth"]
 
