@@ -103,6 +103,8 @@ class ModelRun:
 def children(frame: pd.DataFrame) -> pd.DataFrame:
     data = frame[frame["age_years"].between(0, MAX_CHILD_AGE)].copy()
     data["month_start"] = pd.to_datetime(data["month_start"])
+    # A fixed row order: the mart is read without one, and the fits must not depend on it.
+    data = data.sort_values(["month_start", "person_key"], ignore_index=True)
     for column in FEATURES:
         data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
     data["age_band"] = pd.cut(
@@ -185,7 +187,9 @@ def choose_boosting(train: pd.DataFrame, seed: int = 0) -> tuple[GridSearchCV, d
     training months."""
     fit_rows, validation_rows, split = validation_split(train)
     search = GridSearchCV(
-        HistGradientBoostingClassifier(random_state=seed),
+        # No automatic early stopping: it would hold out random rows (other months of the same
+        # children); the number of iterations is chosen on the validation months instead.
+        HistGradientBoostingClassifier(early_stopping=False, random_state=seed),
         BOOSTING_GRID,
         scoring="average_precision",
         cv=[(fit_rows, validation_rows)],
