@@ -61,9 +61,29 @@ QUARANTINE_COLUMNS = (
 _LINEAGE_WRITTEN = [name for name, _ in LINEAGE_COLUMNS if name != "_loaded_at"]
 
 
-def _spool() -> IO[str]:
-    """A temporary file for the quarantined rows, COPY'd after raw."""
-    return tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="")
+class _QuarantineSpool:
+    """A delivery's quarantined rows, spooled to a temporary file and COPY'd after raw; both
+    load paths (row by row and in batches) write them the same way."""
+
+    def __init__(self, delivery_id: str, body: str, entity: str, sha256: str) -> None:
+        self._head = (delivery_id, body, entity, sha256)
+        # Closed by __exit__: the spool lives as long as the load that fills it.
+        self._file = tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
+        self._rows = csv.writer(self._file)
+
+    def __enter__(self) -> _QuarantineSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def add(self, row_number: int, column: str | None, reason: str, original: str) -> None:
+        self._rows.writerow((*self._head, row_number, column, _clean(reason), _clean(original)))
+
+    def copy_into_quarantine(self, conn: Connection) -> None:
+        _copy_spool(
+            conn, sql.SQL("ingestion.quarantine"), QUARANTINE_COLUMNS, self._file, "(format csv)"
+        )
 
 
 @dataclass(frozen=True)
@@ -145,8 +165,10 @@ def _load_rows(
     build = RowBuilder(spec.body, entity, pseudonymiser, lineage, identity_head).build
     statement = _raw_copy(spec, entity)
     delivered = loaded = quarantined = 0
-    with tempfile.TemporaryFile() as identity_spool, _spool() as quarantine_spool:
-        quarantine_rows = csv.writer(quarantine_spool)
+    with (
+        tempfile.TemporaryFile() as identity_spool,
+        _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine,
+    ):
         with (
             # Identity rows in COPY's text format, made by psycopg's own row formatter (C):
             # a third of the cost of csv.writer for the same rows.
@@ -171,18 +193,9 @@ def _load_rows(
                             write_identity(identity)
                         continue
                 quarantined += 1
-                quarantine_rows.writerow(
-                    (delivery_id, spec.body, entity.name, sha256, row_number, problem[0],
-                     _clean(problem[1]), _clean(original))
-                )  # fmt: skip
+                quarantine.add(row_number, problem[0], problem[1], original)
         _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
-        _copy_spool(
-            conn,
-            sql.SQL("ingestion.quarantine"),
-            QUARANTINE_COLUMNS,
-            quarantine_spool,
-            "(format csv)",
-        )
+        quarantine.copy_into_quarantine(conn)
     return delivered, loaded, quarantined
 
 
@@ -250,8 +263,7 @@ def _load_batches(
     ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
     cursor = conn.cursor()
     delivered = loaded = quarantined = 0
-    with _spool() as quarantine_spool:
-        quarantine_rows = csv.writer(quarantine_spool)
+    with _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine:
         producer.start()
         try:
             while (item := built.get()) is not _DONE:
@@ -269,20 +281,11 @@ def _load_batches(
                 loaded += item.loaded
                 quarantined += len(item.quarantined)
                 for row_number, column, reason, original in item.quarantined:
-                    quarantine_rows.writerow(
-                        (delivery_id, spec.body, entity.name, sha256, row_number, column,
-                         _clean(reason), _clean(original))
-                    )  # fmt: skip
+                    quarantine.add(row_number, column, reason, original)
         finally:
             stop.set()
             producer.join()
-        _copy_spool(
-            conn,
-            sql.SQL("ingestion.quarantine"),
-            QUARANTINE_COLUMNS,
-            quarantine_spool,
-            "(format csv)",
-        )
+        quarantine.copy_into_quarantine(conn)
     return delivered, loaded, quarantined
 
 
