@@ -40,6 +40,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m jigsaw.cli lint-sql
+	$(PY) -m quality.derived_files --check
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
