@@ -2,14 +2,27 @@
 
     A purpose-limited model unions only the bodies whose sharing agreements permit its
     purpose, so its dbt lineage (which the purpose_limitation gate walks) reaches no other
-    body. Give `purpose` and compilation also checks each body's source meta
-    (permitted_purposes, copied from the body's source spec) and fails on a body that does
-    not permit it. -#}
+    body. A body's permitted purposes are its source spec's: dbt reads them from the macros
+    generated from the spec (macros/agreements/<body>.sql, `python -m quality.derived_files`).
+    Give `purpose` and compilation also checks each body's source meta (generated from the
+    same spec) and fails on a body that does not permit it, so a stale generated file stops the
+    build. -#}
+
+{#- The sharing agreements, by body: each generated macro agreement__<body>() returns the
+    agreement's reference and permitted purposes. Found among the project's macros, like the
+    contributions below. -#}
+{% macro sharing_agreements() -%}
+    {%- set prefix = 'agreement__' -%}
+    {%- set found = {} -%}
+    {%- for name in context.keys() | sort if name.startswith(prefix) -%}
+        {%- do found.update({name[prefix | length:]: context[name]()}) -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
 
 {#- The contribution registry: each body declares what it adds to the regional model in a
     macro of its own, macros/contributions/<body>.sql, named contributions__<body>, returning
-    its permitted purposes and, per kind ('person_records', 'service_contacts'), one shape per
-    extract. The registry is found among the project's macros, which dbt has already parsed
+    per kind ('person_records', 'service_contacts') one shape per extract. The registry is found among the project's macros, which dbt has already parsed
     when it parses models, so the refs below are known at parse time and the lineage (which
     the purpose_limitation gate walks) holds exactly the bodies chosen. -#}
 {% macro body_contributions() -%}
@@ -21,13 +34,15 @@
     {{ return(found) }}
 {%- endmacro %}
 
-{#- The bodies contributing `kind` whose declared purposes include `purpose` (any purpose when
-    none is given), sorted by name. -#}
+{#- The bodies contributing `kind` whose sharing agreement permits `purpose` (any purpose when
+    none is given), sorted by name. A body with no agreement contributes to no purpose. -#}
 {% macro contributing_bodies(kind, purpose=none) -%}
+    {%- set agreements = sharing_agreements() -%}
     {%- set bodies = [] -%}
     {%- for body, contribution in body_contributions().items() -%}
+        {%- set permitted = agreements.get(body, {}).get('permitted_purposes', []) -%}
         {%- if contribution.get(kind) and (
-            purpose is none or purpose in contribution.get('permitted_purposes', [])
+            (purpose is none and body in agreements) or purpose in permitted
         ) -%}
             {%- do bodies.append(body) -%}
         {%- endif -%}
@@ -228,8 +243,9 @@
     select * from located
 {%- endmacro %}
 
-{#- `dbt run-operation print_body_contributions`: the registry as JSON, for tests that tie each
-    body's declared purposes to its source spec. -#}
+{#- `dbt run-operation print_body_contributions`: the registry and the agreements as JSON, for
+    tests that tie them to the source specs. -#}
 {% macro print_body_contributions() -%}
-    {%- do print(tojson(body_contributions())) -%}
+    {%- do print(tojson({
+        'contributions': body_contributions(), 'agreements': sharing_agreements()})) -%}
 {%- endmacro %}

@@ -1,10 +1,11 @@
 """The contribution registry and the sharing agreements say the same thing.
 
 A body's permitted purposes are owned by its source spec. dbt must know them while it parses
-(to choose which bodies a purpose-limited union reads), so two copies exist in dbt: the
-contribution macro (macros/contributions/<body>.sql) and the source meta in
-`_<body>__sources.yml`. These tests tie both copies to the spec, and check that the registry
-reaches exactly the bodies the unions read, through the dbt lineage.
+(to choose which bodies a purpose-limited union reads), so `python -m quality.derived_files`
+generates two copies in dbt from the spec: the agreement macro (macros/agreements/<body>.sql)
+and the source meta in `_<body>__sources.yml`. These tests show what dbt reads is the spec's,
+that the compile-time check stops a build whose copies disagree, and that the registry reaches
+exactly the bodies the unions read, through the dbt lineage.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def dbt(project: Path, database_url: str, *args: str) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def contributions(tmp_path_factory, database_url: str) -> dict[str, dict]:
+def registry(tmp_path_factory, database_url: str) -> dict[str, dict]:
     target = str(tmp_path_factory.mktemp("target"))
     completed = dbt(
         dbt_project_dir(), database_url, "run-operation", "print_body_contributions",
@@ -62,16 +63,36 @@ def contributions(tmp_path_factory, database_url: str) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
+def contributions(registry) -> dict[str, dict]:
+    """Each contributing body's contribution, with the purposes its agreement permits."""
+    agreements = registry["agreements"]
+    return {
+        body: {**contribution, "permitted_purposes": agreements.get(body, {}).get(
+            "permitted_purposes", [])}
+        for body, contribution in registry["contributions"].items()
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
 def manifest() -> dict:
     return json.loads(ensure_manifest(jigsaw_dbt_project()).read_text())
 
 
-def test_every_contributing_body_has_a_spec_and_the_same_purposes(contributions):
-    assert contributions, "no contributions__<body> macro found"
-    for body, contribution in contributions.items():
+def test_every_contributing_body_has_a_spec(registry):
+    assert registry["contributions"], "no contributions__<body> macro found"
+    for body, contribution in registry["contributions"].items():
         assert body in SPECS, f"contributions__{body} names no body with a source spec"
-        spec_purposes = SPECS[body].sharing_agreement.permitted_purposes
-        assert sorted(contribution["permitted_purposes"]) == sorted(spec_purposes), body
+        assert "permitted_purposes" not in contribution, f"{body}: purposes are the spec's"
+
+
+def test_dbt_reads_each_specs_agreement(registry):
+    assert registry["agreements"] == {
+        body: {
+            "reference": spec.sharing_agreement.reference,
+            "permitted_purposes": list(spec.sharing_agreement.permitted_purposes),
+        }
+        for body, spec in SPECS.items()
+    }
 
 
 def test_source_meta_purposes_match_the_specs(manifest):
@@ -130,20 +151,20 @@ def test_unions_read_exactly_the_permitted_contributors(
     assert _bodies_read_by(manifest, model) == expected
 
 
-def test_a_contribution_claiming_a_purpose_its_agreement_lacks_fails_compilation(
+def test_an_agreement_claiming_a_purpose_the_source_meta_lacks_fails_compilation(
     tmp_path, database_url: str
 ):
-    """The compile-time purpose check (macro assert_bodies_permit) reads the source meta, so a
-    contribution macro that claims more than the agreement permits stops the build."""
+    """The compile-time purpose check (macro assert_bodies_permit) reads the source meta, so an
+    agreement macro edited by hand (or left stale) to claim more stops the build."""
     project = tmp_path / "dbt_project"
     shutil.copytree(dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
-    police = project / "macros" / "contributions" / "police.sql"
-    police.write_text(
-        police.read_text().replace(
-            "'permitted_purposes': ['safeguarding', 'early_intervention']",
-            "'permitted_purposes': ['safeguarding', 'early_intervention', 'financial_inclusion']",
-        )
+    police = project / "macros" / "agreements" / "police.sql"
+    claimed = police.read_text().replace(
+        '"permitted_purposes": ["safeguarding", "early_intervention"]',
+        '"permitted_purposes": ["safeguarding", "early_intervention", "financial_inclusion"]',
     )
+    assert claimed != police.read_text()
+    police.write_text(claimed)
     completed = dbt(
         project, database_url, "compile", "--select",
         "int_person_records_keyed_for_financial_inclusion",

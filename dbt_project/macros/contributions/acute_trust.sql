@@ -2,8 +2,6 @@
     contacts. Read through macro body_contributions. -#}
 {% macro contributions__acute_trust() -%}
     {{ return({
-        'permitted_purposes': [
-            'safeguarding', 'early_intervention', 'public_health', 'housing_condition'],
         'person_records': [{
             'entity': 'ae_attendances', 'model': 'stg_acute_trust__ae_attendances',
             'record_id': 'attendance_id',

@@ -2,8 +2,6 @@
     contacts. Read through macro body_contributions. -#}
 {% macro contributions__adult_social_care() -%}
     {{ return({
-        'permitted_purposes': [
-            'safeguarding', 'early_intervention', 'service_planning', 'public_health'],
         'person_records': [{
             'entity': 'care_contacts', 'model': 'stg_adult_social_care__care_contacts',
             'record_id': 'contact_id',

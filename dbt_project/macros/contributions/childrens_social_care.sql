@@ -3,7 +3,6 @@
     body_contributions. -#}
 {% macro contributions__childrens_social_care() -%}
     {{ return({
-        'permitted_purposes': ['safeguarding', 'early_intervention', 'service_planning'],
         'person_records': [
             {
                 'entity': 'referrals', 'model': 'stg_childrens_social_care__referrals',

@@ -3,9 +3,6 @@
     body_contributions. -#}
 {% macro contributions__housing_provider() -%}
     {{ return({
-        'permitted_purposes': [
-            'early_intervention', 'financial_inclusion', 'housing_condition', 'public_health',
-            'service_planning'],
         'person_records': [{
             'entity': 'tenancies', 'model': 'stg_housing_provider__tenancies',
             'record_id': 'tenancy_ref',

@@ -2,7 +2,6 @@
     the same incidents as service contacts. Read through macro body_contributions. -#}
 {% macro contributions__police() -%}
     {{ return({
-        'permitted_purposes': ['safeguarding', 'early_intervention'],
         'person_records': [{
             'entity': 'incidents', 'model': 'stg_police__incidents',
             'record_id': "incident_no || ':' || person_ref_token",

@@ -3,8 +3,6 @@
     body_contributions. -#}
 {% macro contributions__revenues_benefits() -%}
     {{ return({
-        'permitted_purposes': [
-            'early_intervention', 'financial_inclusion', 'service_planning', 'research'],
         'person_records': [
             {
                 'entity': 'council_tax_support',

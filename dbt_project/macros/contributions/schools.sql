@@ -2,7 +2,6 @@
     exclusions as service contacts. Read through macro body_contributions. -#}
 {% macro contributions__schools() -%}
     {{ return({
-        'permitted_purposes': ['safeguarding', 'early_intervention', 'service_planning'],
         'person_records': [
             {
                 'entity': 'attendance', 'model': 'stg_schools__attendance',
