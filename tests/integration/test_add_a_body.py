@@ -1,8 +1,10 @@
-"""Adding a public body is data, not code: a spec, a staging model, its contributions and a
-contract.
+"""Adding a public body is data, not code: a spec, a staging model and its contributions; the
+files that repeat the spec (dbt source, agreement macro, raw and staging contracts) are written
+by ``python -m quality.derived_files``.
 
 A fire service's home safety visits are added in copies of the specs, the dbt project and the
-contracts (files of its own only); a fresh interpreter loads the real definitions from those
+contracts (files of its own only); the generator writes the rest, and its ``--check`` (what
+``make lint`` runs) then passes; a fresh interpreter loads the real definitions from those
 copies, and the new body has its ingestion asset, its sensor, its raw Soda gate and a dbt
 staging asset downstream of it. Built with real dbt on the small handcrafted region, its
 visits reach core.fct_service_contact and the early-intervention mart its agreement permits,
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw.database import connection_env
 from jigsaw.paths import REPO_ROOT, contracts_dir, dbt_project_dir, specs_dir
 from orchestration.factories.dbt_assets import dbt_executable
@@ -52,18 +55,6 @@ entities:
          description: Date of the visit.}
       - {name: risk_level, type: text, allowed_values: [low, medium, high],
          description: Fire risk assessed at the visit.}
-"""
-
-SOURCES = """\
-version: 2
-sources:
-  - name: raw_fire_service
-    description: Fire service extracts as loaded into raw.
-    schema: raw_fire_service
-    meta: {body: fire_service, permitted_purposes: [safeguarding, early_intervention]}
-    tables:
-      - name: home_safety_visits
-        description: Home fire safety visits.
 """
 
 MODELS = """\
@@ -110,7 +101,6 @@ select * from renamed
 CONTRIBUTIONS = """\
 {% macro contributions__fire_service() -%}
     {{ return({
-        'permitted_purposes': ['safeguarding', 'early_intervention'],
         'person_records': [{
             'entity': 'home_safety_visits', 'model': 'stg_fire_service__home_safety_visits',
             'record_id': 'visit_id', 'birth_year': 'null::integer', 'sex_code': 'null::text',
@@ -124,19 +114,6 @@ CONTRIBUTIONS = """\
             'given_uprn': 'uprn'}],
     }) }}
 {%- endmacro %}
-"""
-
-CONTRACT = """\
-dataset: jigsaw/${var.database}/raw_fire_service/home_safety_visits
-variables:
-  database:
-    type: string
-checks:
-  - row_count:
-columns:
-  - name: visit_id
-    checks:
-      - missing:
 """
 
 PROBE = """\
@@ -167,20 +144,34 @@ def _copy_project(tmp_path: Path) -> dict[str, str]:
     )
     staging = dbt / "models" / "staging" / "fire_service"
     staging.mkdir()
-    (staging / "_fire_service__sources.yml").write_text(SOURCES)
     (staging / "_fire_service__models.yml").write_text(MODELS)
     (staging / "stg_fire_service__home_safety_visits.sql").write_text(STAGING_SQL)
     (dbt / "macros" / "contributions" / "fire_service.sql").write_text(CONTRIBUTIONS)
 
     contracts = tmp_path / "contracts"
     shutil.copytree(contracts_dir(), contracts)
-    (contracts / "raw" / "fire_service").mkdir()
-    (contracts / "raw" / "fire_service" / "home_safety_visits.yml").write_text(CONTRACT)
-    return {
+    copies = {
         "JIGSAW_SPECS_DIR": str(specs),
         "JIGSAW_DBT_PROJECT_DIR": str(dbt),
         "JIGSAW_CONTRACTS_DIR": str(contracts),
     }
+    env = {**os.environ, **copies}
+    generate = [sys.executable, "-m", "quality.derived_files"]
+    written = subprocess.run(generate, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert written.returncode == 0, written.stderr[-3000:]
+    # Only the new body's files are written: the others already agree with their specs.
+    written_paths = [Path(line.removeprefix("wrote ")) for line in written.stdout.splitlines()]
+    assert sorted(str(path.relative_to(tmp_path)) for path in written_paths) == [
+        "contracts/raw/fire_service/home_safety_visits.yml",
+        "contracts/staging/stg_fire_service__home_safety_visits.yml",
+        "dbt_project/macros/agreements/fire_service.sql",
+        "dbt_project/models/staging/fire_service/_fire_service__sources.yml",
+    ], written.stdout
+    checked = subprocess.run(
+        [*generate, "--check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    return copies
 
 
 def test_a_new_body_needs_no_python(tmp_path):
@@ -237,6 +228,7 @@ def test_a_new_body_reaches_core_and_the_marts_it_may(tmp_path, fresh_database_u
         **copies,
         **connection_env(fresh_database_url),
         "PROBE_DATABASE_URL": fresh_database_url,
+        KEY_VARIABLE: DEMO_KEY,  # the small region is keyed with it, whatever ran before
         "DO_NOT_TRACK": "1",
     }
     loaded = subprocess.run(
