@@ -44,7 +44,7 @@ from psycopg import sql
 
 from jigsaw import database
 from jigsaw.paths import dbt_project_dir
-from quality.disclosure import dbt_vars_arguments
+from quality.dbt_vars import dbt_vars_arguments
 
 TARGET_RATIO = 0.15
 # (entity, record identifier, date or timestamp columns moved on by a month) of each body's

@@ -17,7 +17,7 @@ from pathlib import Path
 from jigsaw import database
 from jigsaw.paths import REPO_ROOT, dbt_project_dir
 from jigsaw.settings import prepare_environment, prepare_tool_environment
-from quality.disclosure import dbt_vars, dbt_vars_arguments
+from quality.dbt_vars import dbt_vars, dbt_vars_arguments
 
 UI_HOST = "127.0.0.1"
 UI_PORT = 3000
@@ -115,7 +115,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_lint_sql(args: argparse.Namespace) -> int:
     # The dbt templater compiles every model, which needs a reachable profile.
     prepare_tool_environment()
-    # dbt's vars come from quality/disclosure.py: the templater gets them as its context.
+    # dbt's vars come from quality/dbt_vars.py: the templater gets them as its context.
     with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as config:
         config.write("[sqlfluff:templater:dbt:context]\n")
         config.writelines(f"{name} = {value}\n" for name, value in dbt_vars().items())

@@ -1,9 +1,12 @@
 """Every PostgreSQL schema Jigsaw writes, named once.
 
-Python reads the names from here. dbt cannot import Python, so it spells its folder schemas in
-``dbt_project.yml`` (``+schema``, kept verbatim by ``macros/generate_schema_name.sql``) and its
-source schemas in each ``_<source>__sources.yml``; ``tests/unit/test_schemas.py`` holds both, and
-the Soda contracts' dataset names (checked by ``quality/contract_files.py``), to this module.
+Python reads the names from here. dbt cannot import Python, so every dbt command of the project
+gets them as vars (``DBT_VARS``, passed by ``quality.dbt_vars``): ``dbt_project.yml`` sets each
+folder's ``+schema`` to ``{{ var('schema_<name>') }}`` (kept verbatim by
+``macros/generate_schema_name.sql``) and the hand-written sources read ``linkage`` and
+``quality`` the same way; the raw sources are generated from the specs with ``raw_schema``
+(``quality/derived_files.py``). ``tests/unit/test_schemas.py`` holds the built manifest, and the
+Soda contracts' dataset names (checked by ``quality/contract_files.py``), to this module.
 """
 
 from __future__ import annotations
@@ -27,6 +30,18 @@ DBT_FOLDER_SCHEMAS = {
     "intermediate": INTERMEDIATE,
     "core": CORE,
     "marts": MARTS_BUILD,
+}
+
+
+# What dbt reads as var('schema_<name>'): the schemas its models are built in and its
+# hand-written sources read.
+DBT_VARS = {
+    "schema_staging": STAGING,
+    "schema_intermediate": INTERMEDIATE,
+    "schema_core": CORE,
+    "schema_marts_build": MARTS_BUILD,
+    "schema_linkage": LINKAGE,
+    "schema_quality": QUALITY,
 }
 
 

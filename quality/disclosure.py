@@ -1,7 +1,7 @@
 """Statistical disclosure control on aggregate marts: the one owner of its threshold and method.
 
 dbt applies it (macros/marts.sql) with the values passed here as ``--vars`` by every dbt
-invocation of the project (``dbt_vars_arguments``); the gates below check the built mart with
+invocation of the project (``quality.dbt_vars``); the gates below check the built mart with
 the same values; the docs quote them from here.
 
 Primary suppression: no published count from 1 to THRESHOLD - 1 (a suppressed cell is NULL).
@@ -11,7 +11,6 @@ recovered by subtraction, so a group must have no suppressed cell or at least tw
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -25,16 +24,6 @@ THRESHOLD = 10
 # multiples of ROUNDING_BASE.
 PTABLE = "ptable_10_5"
 ROUNDING_BASE = 5
-
-
-def dbt_vars() -> dict:
-    """What dbt reads as ``var(...)``: dbt_project.yml holds no copy of them."""
-    return {"disclosure_threshold": THRESHOLD}
-
-
-def dbt_vars_arguments() -> list[str]:
-    """``--vars`` for every dbt command of the project (parse, build, run, docs, show)."""
-    return ["--vars", json.dumps(dbt_vars())]
 
 
 COUNT_NAME = re.compile(r"^(n|count)_|_(count|n)$|^(count|people|persons|families|households)$")

@@ -16,7 +16,7 @@ from orchestration.factories.dbt_assets import (
     jigsaw_dbt_project,
 )
 from orchestration.resources import DATABASE, PostgresResource
-from quality.disclosure import dbt_vars_arguments
+from quality.dbt_vars import dbt_vars_arguments
 
 project = jigsaw_dbt_project()
 manifest_path = ensure_manifest(project)

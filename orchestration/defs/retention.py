@@ -18,7 +18,7 @@ from jigsaw.attribution import launch_tags
 from jigsaw.paths import landing_dir
 from orchestration.defs.dbt import manifest_path
 from orchestration.resources import DATABASE, PostgresResource
-from quality.disclosure import dbt_vars_arguments
+from quality.dbt_vars import dbt_vars_arguments
 
 # dbt models that keep rows between runs (materialized incremental): the only place derived
 # rows of a purged period could outlive it.

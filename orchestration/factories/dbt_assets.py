@@ -23,7 +23,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from jigsaw.paths import dbt_project_dir
-from quality.disclosure import dbt_vars_arguments
+from quality.dbt_vars import dbt_vars_arguments
 
 # profiles.yml reads these; parsing renders the profile but never connects, so placeholders do.
 PARSE_PLACEHOLDER_ENV = {

@@ -20,7 +20,7 @@ from jigsaw import database
 from jigsaw.database import connection_env
 from jigsaw.paths import dbt_project_dir
 from orchestration.factories.dbt_assets import dbt_executable
-from quality.disclosure import dbt_vars_arguments
+from quality.dbt_vars import dbt_vars_arguments
 from tests.dbt.region import load_small_region
 
 

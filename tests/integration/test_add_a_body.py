@@ -26,7 +26,7 @@ from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw.database import connection_env
 from jigsaw.paths import REPO_ROOT, contracts_dir, dbt_project_dir, specs_dir
 from orchestration.factories.dbt_assets import dbt_executable
-from quality.disclosure import dbt_vars_arguments
+from quality.dbt_vars import dbt_vars_arguments
 from tests.dbt.region import PERSON_KEYS
 
 SPEC = """\

@@ -26,7 +26,7 @@ from orchestration.factories.dbt_assets import (
     ensure_manifest,
     jigsaw_dbt_project,
 )
-from quality.disclosure import dbt_vars_arguments
+from quality.dbt_vars import dbt_vars_arguments
 
 SPECS = {spec.body: spec for spec in load_specs()}
 

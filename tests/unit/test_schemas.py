@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from jigsaw import schemas
 from jigsaw.paths import REPO_ROOT, dbt_project_dir
 from orchestration.factories.dbt_assets import ensure_manifest, jigsaw_dbt_project
 from quality.contract_files import load_contracts
+from quality.dbt_vars import dbt_vars
 
 PRODUCT_PACKAGES = ["jigsaw", "ingestion", "linkage", "quality", "analytics", "orchestration"]
 # Names that mean only a schema: outside the owner no Python string may spell them. (The
@@ -38,9 +40,27 @@ def _folder_configs() -> dict:
 
 
 def test_dbt_project_gives_each_folder_the_owners_schema():
+    """Each folder's ``+schema`` is a var the Python passes from the owner; dbt spells none."""
     configs = _folder_configs()
     declared = {folder: c["+schema"] for folder, c in configs.items() if "+schema" in c}
-    assert declared == schemas.DBT_FOLDER_SCHEMAS
+    variable = re.compile(r"^\{\{ var\('(?P<name>schema_[a-z_]+)'\) \}\}$")
+    assert set(declared) == set(schemas.DBT_FOLDER_SCHEMAS)
+    for folder, value in declared.items():
+        found = variable.match(value)
+        assert found, f"models.{folder}.+schema: {value!r} is not a var from jigsaw/schemas.py"
+        assert dbt_vars()[found["name"]] == schemas.DBT_FOLDER_SCHEMAS[folder], folder
+
+
+def test_no_dbt_yaml_spells_a_schema_the_owner_passes():
+    """Hand-written dbt YAML reads schemas as vars; generated sources spell raw_<body> only."""
+    spelled = [
+        f"{path.relative_to(REPO_ROOT)}: schema: {value}"
+        for path in sorted(dbt_project_dir().rglob("*.yml"))
+        if "target" not in path.parts
+        for value in re.findall(r"^\s*\+?schema:\s*(\S+)\s*$", path.read_text(), re.MULTILINE)
+        if value.strip("'\"") in schemas.DBT_VARS.values()
+    ]
+    assert spelled == []
 
 
 def test_every_model_lands_in_its_folders_schema(manifest):
