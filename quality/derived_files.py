@@ -15,13 +15,16 @@ hand where it only repeats:
   period, the row-count change against the previous delivery, per column its type, ``missing``
   for a non-nullable column and ``invalid`` for allowed values). Checks added by hand, on the
   table or on a column, are kept where they are.
+- ``dbt_project/models/staging/<body>/_<body>__models.yml``: the lineage columns each staging
+  model starts with, and their descriptions. The rest (the body's own columns, their
+  descriptions and tests) is written by hand and kept.
 - ``quality/contracts/staging/<model>.yml``: the staging gate's columns, as the staging model's
   YAML (``_<folder>__models.yml``) lists them. Checks added by hand are kept.
 
 ``python -m quality.derived_files`` writes them; ``--check`` (run by ``make lint``) writes
 nothing and fails, naming each file and showing the difference, when a committed file is not
-what the spec implies. The staging SQL and the staging model YAML stay hand-written: they
-rename, type and describe, which the spec does not say.
+what the spec implies. The staging SQL and the rest of the staging model YAML stay
+hand-written: they rename, type and describe, which the spec does not say.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ import difflib
 import json
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -359,14 +361,53 @@ def raw_contract_file(spec: SourceSpec, entity: Entity, contracts: Path) -> Deri
     return DerivedFile(path, text)
 
 
-# --- staging contracts ---------------------------------------------------------------------
+# --- staging models and contracts ----------------------------------------------------------
+
+# The lineage columns every body's staging model starts with (macro staging_lineage_columns in
+# macros/standardise.sql, in its order), and what each holds.
+STAGING_LINEAGE = {
+    "delivery_id": (
+        "The delivery the row came in (<body>/<delivery date>/<file>); raw _delivery_id."
+    ),
+    "source_period": "The month (YYYY-MM) the delivery covers; raw _period.",
+    "period_start": "First day of the delivery period.",
+    "source_row_number": (
+        "1-based row (or record) number in the delivered file; raw _source_row_number."
+    ),
+    "loaded_at": "When the row was loaded into raw; raw _loaded_at.",
+}
+BODY_COLUMN_DESCRIPTION = "The public body the record comes from (the source spec's body name)."
+STAGING_MODELS_HEADER = _header(
+    [
+        f"The lineage columns ({', '.join(STAGING_LINEAGE)}) and the body column's description"
+        f" are written by {GENERATOR}; the rest is written by hand."
+    ]
+)
 
 
-def _staging_models(dbt_dir: Path) -> Iterator[tuple[Path, dict]]:
-    """Each staging model described in a ``_<folder>__models.yml``, with that file's path."""
-    for models_file in sorted((dbt_dir / "models" / "staging").glob("*/_*__models.yml")):
-        for model in (read_yaml(models_file) or {}).get("models") or []:
-            yield models_file, model
+def _with_lineage(model: dict) -> dict:
+    """A body's staging model with the lineage columns first, described in one voice; any test
+    added to one of them is kept."""
+    columns = model.get("columns") or []
+    by_name = {column["name"]: column for column in columns}
+    lineage = [
+        {**by_name.get(name, {}), "name": name, "description": description}
+        for name, description in STAGING_LINEAGE.items()
+    ]
+    rest = [
+        {**column, "description": BODY_COLUMN_DESCRIPTION} if column["name"] == "body" else column
+        for column in columns
+        if column["name"] not in STAGING_LINEAGE
+    ]
+    return {**model, "columns": lineage + rest}
+
+
+def staging_models_file(models_file: Path, document: dict) -> DerivedFile:
+    models = [_with_lineage(model) for model in document.get("models") or []]
+    dumped = yaml.safe_dump(
+        {**document, "models": models}, sort_keys=False, allow_unicode=True, width=HEADER_WIDTH
+    )
+    return DerivedFile(models_file, STAGING_MODELS_HEADER + dumped)
 
 
 def staging_contract_file(
@@ -421,15 +462,21 @@ def derived_files(
         files.append(sources_file(spec, dbt_dir))
         files.append(agreement_file(spec, dbt_dir))
         files += [raw_contract_file(spec, entity, contracts) for entity in spec.entities]
-    # A body's staging models are gated from their first day; another staging model (linkage's,
-    # quality's) is kept in line once a contract for it exists.
     bodies = {spec.body for spec in specs}
-    files += [
-        staging_contract_file(models_file, model, dbt_dir, contracts)
-        for models_file, model in _staging_models(dbt_dir)
-        if models_file.parent.name in bodies
-        or (contracts / "staging" / f"{model['name']}.yml").exists()
-    ]
+    for models_file in sorted((dbt_dir / "models" / "staging").glob("*/_*__models.yml")):
+        document = read_yaml(models_file) or {}
+        is_a_body = models_file.parent.name in bodies
+        if is_a_body:
+            derived = staging_models_file(models_file, document)
+            files.append(derived)
+            document = yaml.safe_load(derived.text)
+        # A body's staging models are gated from their first day; another staging model
+        # (linkage's, quality's) is kept in line once a contract for it exists.
+        files += [
+            staging_contract_file(models_file, model, dbt_dir, contracts)
+            for model in document.get("models") or []
+            if is_a_body or (contracts / "staging" / f"{model['name']}.yml").exists()
+        ]
     return files
 
 

@@ -62,12 +62,7 @@ version: 2
 models:
   - name: stg_fire_service__home_safety_visits
     description: Home fire safety visits, typed and standardised.
-    columns:
-      - {name: delivery_id, description: Delivery the row came from.}
-      - {name: source_row_number, description: Row number in the delivered file.}
-      - {name: source_period, description: Extract period of the delivery.}
-      - {name: period_start, description: First day of the extract period.}
-      - {name: loaded_at, description: When the row was loaded.}
+    columns:  # the lineage columns first are the generator's
       - {name: body, description: The body, fire_service.}
       - {name: visit_id, description: Visit reference.}
       - {name: person_ref_token, description: Token of the occupier identifier.}
@@ -165,6 +160,7 @@ def _copy_project(tmp_path: Path) -> dict[str, str]:
         "contracts/raw/fire_service/home_safety_visits.yml",
         "contracts/staging/stg_fire_service__home_safety_visits.yml",
         "dbt_project/macros/agreements/fire_service.sql",
+        "dbt_project/models/staging/fire_service/_fire_service__models.yml",
         "dbt_project/models/staging/fire_service/_fire_service__sources.yml",
     ], written.stdout
     checked = subprocess.run(

@@ -12,13 +12,13 @@ import yaml
 
 from ingestion.spec import load_specs
 from jigsaw.paths import contracts_dir, dbt_project_dir
-from quality.derived_files import derived_files, differences, main, write
+from quality.derived_files import STAGING_LINEAGE, derived_files, differences, main, write
 
 
 @pytest.fixture
 def copies(tmp_path) -> tuple[Path, Path]:
     dbt = tmp_path / "dbt_project"
-    shutil.copytree(dbt_project_dir() / "models", dbt / "models")
+    shutil.copytree(dbt_project_dir(), dbt, ignore=shutil.ignore_patterns("target", "logs"))
     contracts = tmp_path / "contracts"
     shutil.copytree(contracts_dir(), contracts)
     return dbt, contracts
@@ -57,7 +57,8 @@ def test_a_spec_change_reaches_the_raw_contract(copies):
     widened = incidents.model_copy(update={"row_count_tolerance": 0.75})
     spec = police.model_copy(update={"entities": [widened]})
 
-    [_sources, contract] = derived_files([spec], dbt_dir=dbt, contracts=contracts)[:2]
+    files = derived_files([spec], dbt_dir=dbt, contracts=contracts)
+    contract = next(f for f in files if f.path == contracts / "raw" / "police" / "incidents.yml")
 
     checks = yaml.safe_load(contract.text)["checks"]
     metric = next(c["metric"] for c in checks if "metric" in c)
@@ -84,3 +85,26 @@ def test_checks_added_by_hand_survive_a_rewrite(copies):
     kept = next(c for c in rewritten["columns"] if c["name"] == "_source_row_number")
     assert kept["checks"] == [column_check]
     assert differences(derived_files(dbt_dir=dbt, contracts=contracts)) == []
+
+
+def test_a_staging_model_gets_the_lineage_columns_and_keeps_its_own(copies):
+    dbt, contracts = copies
+    models_file = dbt / "models" / "staging" / "police" / "_police__models.yml"
+    document = yaml.safe_load(models_file.read_text())
+    [model] = document["models"]
+    own = [c for c in model["columns"] if c["name"] not in STAGING_LINEAGE]
+    tested = {"name": "loaded_at", "description": "mine", "data_tests": ["not_null"]}
+    model["columns"] = [*own, tested]  # lineage dropped, one moved with a test of its own
+    models_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    write(derived_files(dbt_dir=dbt, contracts=contracts))
+
+    [model] = yaml.safe_load(models_file.read_text())["models"]
+    assert [c["name"] for c in model["columns"]] == [*STAGING_LINEAGE, *(c["name"] for c in own)]
+    loaded_at = next(c for c in model["columns"] if c["name"] == "loaded_at")
+    assert loaded_at == {
+        "name": "loaded_at", "description": STAGING_LINEAGE["loaded_at"],
+        "data_tests": ["not_null"],
+    }  # fmt: skip
+    contract = yaml.safe_load((contracts / "staging" / "stg_police__incidents.yml").read_text())
+    assert [c["name"] for c in contract["columns"]] == [c["name"] for c in model["columns"]]
