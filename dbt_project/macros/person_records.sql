@@ -8,11 +8,11 @@
     same spec) and fails on a body that does not permit it, so a stale generated file stops the
     build. -#}
 
-{#- The sharing agreements, by body: each generated macro agreement__<body>() returns the
-    agreement's reference and permitted purposes. Found among the project's macros, like the
-    contributions below. -#}
-{% macro sharing_agreements() -%}
-    {%- set prefix = 'agreement__' -%}
+{#- A registry that is data: the result of each project macro named <prefix><body>, by body.
+    The macros are found among the project's macros, which dbt has already parsed when it parses
+    models, so the refs chosen from them are known at parse time and the lineage (which the
+    purpose_limitation gate walks) holds exactly the bodies chosen. -#}
+{% macro macros_by_body(prefix) -%}
     {%- set found = {} -%}
     {%- for name in context.keys() | sort if name.startswith(prefix) -%}
         {%- do found.update({name[prefix | length:]: context[name]()}) -%}
@@ -20,18 +20,17 @@
     {{ return(found) }}
 {%- endmacro %}
 
+{#- The sharing agreements, by body: each generated macro agreement__<body>() returns the
+    agreement's reference and permitted purposes. -#}
+{% macro sharing_agreements() -%}
+    {{ return(macros_by_body('agreement__')) }}
+{%- endmacro %}
+
 {#- The contribution registry: each body declares what it adds to the regional model in a
     macro of its own, macros/contributions/<body>.sql, named contributions__<body>, returning
-    per kind ('person_records', 'service_contacts') one shape per extract. The registry is found among the project's macros, which dbt has already parsed
-    when it parses models, so the refs below are known at parse time and the lineage (which
-    the purpose_limitation gate walks) holds exactly the bodies chosen. -#}
+    per kind ('person_records', 'service_contacts') one shape per extract. -#}
 {% macro body_contributions() -%}
-    {%- set prefix = 'contributions__' -%}
-    {%- set found = {} -%}
-    {%- for name in context.keys() | sort if name.startswith(prefix) -%}
-        {%- do found.update({name[prefix | length:]: context[name]()}) -%}
-    {%- endfor -%}
-    {{ return(found) }}
+    {{ return(macros_by_body('contributions__')) }}
 {%- endmacro %}
 
 {#- The bodies contributing `kind` whose sharing agreement permits `purpose` (any purpose when
