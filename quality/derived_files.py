@@ -21,7 +21,9 @@ hand where it only repeats:
 - ``quality/contracts/staging/<model>.yml``: the staging gate's columns, as the staging model's
   YAML (``_<folder>__models.yml``) lists them. Checks added by hand are kept.
 
-``python -m quality.derived_files`` writes them; ``--check`` (run by ``make lint``) writes
+They are committed rather than built on the fly, so dbt, Soda and a reviewer read them as they
+are (a spec change shows in review with its consequences). ``python -m quality.derived_files``
+writes them; ``--check`` (run by ``make lint``) writes
 nothing and fails, naming each file and showing the difference, when a committed file is not
 what the spec implies. The staging SQL and the rest of the staging model YAML stay
 hand-written: they rename, type and describe, which the spec does not say.
