@@ -197,7 +197,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     entity = spec.entities[0]
     delivery = delivery_for(spec, path)
     delivery_id = delivery.delivery_id
-    lineage = (delivery_id, delivery.period, "0" * 64)
+    lineage = (1, delivery.period)  # a delivery key (raw_tables.LINEAGE_COLUMNS), as the loader
     head = (spec.body, entity.name, delivery_id, delivery.period)
     builder = BatchBuilder(spec.body, entity, Pseudonymiser(), lineage, head)
     raw_file, identity_file = path.with_suffix(".raw"), path.with_suffix(".identity")
@@ -208,8 +208,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
             raw_out.write(built.raw_csv)
             identity_out.write(built.identity_csv)
             rows += built.loaded
-    raw_names = [n for n, _ in LINEAGE_COLUMNS if n != "_loaded_at"]
-    raw_names += [n for n, _ in raw_columns(entity)]
+    raw_names = [n for n, _ in LINEAGE_COLUMNS] + [n for n, _ in raw_columns(entity)]
     targets = [
         (sql.SQL("{}.{}").format(sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)),
          raw_names, raw_file),
