@@ -145,10 +145,10 @@ def raw_columns(entity: Entity) -> list[tuple[str, str]]:
     return columns
 
 
-def lineage_view(entity: Entity) -> str:
+def lineage_view(table: str) -> str:
     """The name of the view (in the raw schema) that shows a raw table's rows with their full
     lineage: what dbt's sources, analysts and the raw gate's row samples read."""
-    return f"{entity.name}__lineage"
+    return f"{table}__lineage"
 
 
 def create_raw_table(conn: Connection, spec: SourceSpec, entity: Entity) -> None:
@@ -173,14 +173,13 @@ def create_raw_table(conn: Connection, spec: SourceSpec, entity: Entity) -> None
             sql.Identifier(entity.name),
         )
     )
-    create_lineage_view(conn, spec, entity)
 
 
 def create_lineage_view(conn: Connection, spec: SourceSpec, entity: Entity) -> None:
-    """The raw table's rows as they were stored before the delivery key: its lineage from the
-    ledger, then the delivered columns. A left join, so a row the ledger does not know would
-    still show (with no delivery id), and PostgreSQL skips the join when no ledger column is
-    read (the delivery key is unique)."""
+    """The raw table's rows as they were stored before the delivery key: their lineage from
+    the ledger (which must exist), then the delivered columns. A left join, so a row the ledger
+    does not know would still show (with no delivery id), and PostgreSQL skips the join when no
+    ledger column is read (the delivery key is unique)."""
     shown = [
         sql.SQL("{} as {}").format(sql.SQL(expression), sql.Identifier(name))
         for name, expression in LINEAGE_VIEW_COLUMNS
@@ -192,7 +191,7 @@ def create_lineage_view(conn: Connection, spec: SourceSpec, entity: Entity) -> N
             " left join ingestion.deliveries as d on d.delivery_key = r._delivery_key"
         ).format(
             sql.Identifier(spec.raw_schema),
-            sql.Identifier(lineage_view(entity)),
+            sql.Identifier(lineage_view(entity.name)),
             sql.SQL(", ").join(shown),
             sql.Identifier(spec.raw_schema),
             sql.Identifier(entity.name),
@@ -201,7 +200,7 @@ def create_lineage_view(conn: Connection, spec: SourceSpec, entity: Entity) -> N
     conn.execute(
         sql.SQL("comment on view {}.{} is {}").format(
             sql.Identifier(spec.raw_schema),
-            sql.Identifier(lineage_view(entity)),
+            sql.Identifier(lineage_view(entity.name)),
             sql.Literal(
                 f"{spec.raw_schema}.{entity.name} with each row's lineage from the delivery"
                 " ledger (ingestion.deliveries): delivery id, period, file sha256, row number,"
@@ -249,6 +248,7 @@ def migrate_to_delivery_key(conn: Connection, spec: SourceSpec, entity: Entity) 
         )
     )
     create_raw_table(conn, spec, entity)
+    create_lineage_view(conn, spec, entity)
     delivered = [sql.Identifier(column) for column, _ in raw_columns(entity)]
     moved = conn.execute(
         sql.SQL(
@@ -360,6 +360,7 @@ def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
                 )
                 continue
             table = f"{spec.raw_schema}.{entity.name}"
-            view = f"{spec.raw_schema}.{lineage_view(entity)}"
+            view = f"{spec.raw_schema}.{lineage_view(entity.name)}"
             if not _exists(conn, table, f"{table}__period", view):
                 create_raw_table(conn, spec, entity)
+                create_lineage_view(conn, spec, entity)

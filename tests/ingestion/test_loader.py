@@ -40,7 +40,9 @@ def assert_nothing_lost(db: psycopg.Connection, specs: list[SourceSpec]) -> None
     """For every loaded delivery: delivered = loaded + quarantined, and the tables agree."""
     # Raw rows carry a delivery key; their delivery id is seen through the lineage view.
     tables = {
-        (s.body, e.name): f"{s.raw_schema}.{lineage_view(e)}" for s in specs for e in s.entities
+        (s.body, e.name): f"{s.raw_schema}.{lineage_view(e.name)}"
+        for s in specs
+        for e in s.entities
     }
     loaded = db.execute(
         "select delivery_id, body, entity, rows_delivered, rows_loaded, rows_quarantined"

@@ -63,6 +63,7 @@ sources:
     meta: {body: fire_service, permitted_purposes: [safeguarding, early_intervention]}
     tables:
       - name: home_safety_visits
+        identifier: home_safety_visits__lineage
         description: Home fire safety visits.
 """
 
