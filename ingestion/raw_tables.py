@@ -35,8 +35,6 @@ LINEAGE_VIEW_COLUMNS: list[tuple[str, str]] = [
     ("_source_row_number", "r._source_row_number"),
     ("_loaded_at", "d.finished_at"),  # when the load recorded its rows, in its transaction
 ]
-# Raw tables made before the delivery key (migrated by ``prepare_database``).
-OLD_LINEAGE_COLUMNS = ("_delivery_id", "_file_sha256", "_loaded_at")
 
 
 # Clear identifiers for linkage, one row per delivered person-bearing row. Only the engineer
@@ -234,8 +232,9 @@ def migrate_to_delivery_key(conn: Connection, spec: SourceSpec, entity: Entity) 
     so the rows lose nothing, and an operator has nothing to do by hand. Rebuilt, not altered in
     place, so the table is as compact as a new one (dropped columns would keep their bytes).
     The views built on the old table (dbt's staging views) are dropped with it: the next dbt
-    build makes them again, on the lineage view. Raises when a row's delivery is not in the
-    ledger (nothing is migrated then, and nothing lost).
+    build makes them again, on the lineage view. The new table has the privileges the schema's
+    default privileges give (``quality.roles.ensure_roles`` grants them again). Raises when a
+    row's delivery is not in the ledger (nothing is migrated then, and nothing lost).
     """
     schema, name = sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)
     old = sql.Identifier(f"{entity.name}__before_delivery_key")
