@@ -57,8 +57,8 @@ class Loader:
         if delivery not in self.keys:
             self.keys[delivery] = self.conn.execute(
                 "insert into ingestion.deliveries (delivery_id, body, entity, period,"
-                " delivery_date, file_name, file_sha256, bytes, status)"
-                " values (%s, %s, %s, %s, '2026-04-02', %s, %s, 0, 'loaded')"
+                " delivery_date, file_name, file_sha256, bytes, status, finished_at)"
+                " values (%s, %s, %s, %s, '2026-04-02', %s, %s, 0, 'loaded', now())"
                 " returning delivery_key",
                 (delivery, body, entity, period, delivery.split("/")[2], "0" * 64),
             ).fetchone()[0]

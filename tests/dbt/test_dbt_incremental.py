@@ -24,9 +24,10 @@ def incremental_run(dbt_build: DbtRun, region_database: str, tmp_path_factory) -
     with psycopg.connect(region_database) as conn:
         key = conn.execute(
             "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
-            " file_name, file_sha256, bytes, status) values"
+            " file_name, file_sha256, bytes, status, finished_at) values"
             " ('police/2026-03-02/incidents_2026-02.csv', 'police', 'incidents', '2026-02',"
-            " '2026-03-02', 'incidents_2026-02.csv', %s, 0, 'loaded') returning delivery_key",
+            " '2026-03-02', 'incidents_2026-02.csv', %s, 0, 'loaded', now())"
+            " returning delivery_key",
             ("1" * 64,),
         ).fetchone()[0]
         conn.execute(

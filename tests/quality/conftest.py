@@ -45,8 +45,8 @@ def _delivery_keys(conn: psycopg.Connection, table: str, rows: list[dict]) -> li
                 body, date, file_name = delivery_id.split("/")
                 keys[delivery_id] = conn.execute(
                     "insert into ingestion.deliveries (delivery_id, body, entity, period,"
-                    " delivery_date, file_name, file_sha256, bytes, status)"
-                    " values (%s, %s, %s, %s, %s, %s, %s, 0, 'loaded')"
+                    " delivery_date, file_name, file_sha256, bytes, status, finished_at)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, 0, 'loaded', now())"
                     " on conflict (delivery_id) do update set body = excluded.body"
                     " returning delivery_key",
                     (delivery_id, body, table.split(".")[1], row["_period"], date, file_name, sha),
