@@ -148,6 +148,14 @@ def add_monthly_delivery(url: str, body: str) -> tuple[str, str, int]:
         year, month = (int(p) for p in latest.split("-"))
         period = f"{year + month // 12}-{month % 12 + 1:02d}"
         delivery = f"{body}/bench/{entity}_{period}_{uuid.uuid4().hex[:8]}"
+        # Recorded in the ledger as the loader records a delivery: the rows carry its key.
+        key = conn.execute(
+            "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
+            " file_name, file_sha256, bytes, status, finished_at)"
+            " values (%s, %s, %s, %s, current_date, %s, %s, 0, 'loaded', now())"
+            " returning delivery_key",
+            (delivery, body, entity, period, delivery.split("/")[-1], "0" * 64),
+        ).fetchone()[0]
         columns = [
             row[0]
             for row in conn.execute(
@@ -158,12 +166,10 @@ def add_monthly_delivery(url: str, body: str) -> tuple[str, str, int]:
         ]
         values = []
         for column in columns:
-            if column == "_delivery_id":
-                values.append(sql.Literal(delivery))
+            if column == "_delivery_key":
+                values.append(sql.Literal(key))
             elif column == "_period":
                 values.append(sql.Literal(period))
-            elif column == "_loaded_at":
-                values.append(sql.SQL("now()"))
             elif column == identifier:
                 values.append(
                     sql.SQL("{} || {}").format(sql.Identifier(column), sql.Literal("-" + period))
@@ -187,9 +193,13 @@ def add_monthly_delivery(url: str, body: str) -> tuple[str, str, int]:
 def remove_delivery(url: str, table: str, delivery: str) -> None:
     schema, name = table.split(".")
     with psycopg.connect(url) as conn:
-        conn.execute(
-            sql.SQL("delete from {} where _delivery_id = %s").format(sql.Identifier(schema, name)),
+        key = conn.execute(
+            "delete from ingestion.deliveries where delivery_id = %s returning delivery_key",
             (delivery,),
+        ).fetchone()[0]
+        conn.execute(
+            sql.SQL("delete from {} where _delivery_key = %s").format(sql.Identifier(schema, name)),
+            (key,),
         )
 
 

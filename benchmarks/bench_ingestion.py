@@ -146,9 +146,10 @@ def measure_plain_copy(url: str, path: Path) -> int:
         return conn.execute("select count(*) from plain_copy").fetchone()[0]
 
 
-def measure_loader(url: str, path: Path, row_by_row: bool = False) -> tuple[int, float]:
+def measure_loader(url: str, path: Path, row_by_row: bool = False) -> tuple[int, float, dict]:
     """One ``load_delivery`` of the file, timed from its start (file hash, ledger, load) to its
-    commit; imports and table creation are not timed, as for the ceiling."""
+    commit; imports and table creation are not timed, as for the ceiling. Also what a raw row
+    costs on disk: the raw table's total size (heap, index, TOAST) over its rows."""
     from ingestion.landing import delivery_for
     from ingestion.loader import load_delivery
     from ingestion.pipeline import prepare_database
@@ -159,8 +160,11 @@ def measure_loader(url: str, path: Path, row_by_row: bool = False) -> tuple[int,
     with psycopg.connect(url, autocommit=True) as conn:
         prepare_database(conn, [spec])
         result = load_delivery(conn, spec, delivery, Pseudonymiser(), row_by_row=row_by_row)
+        size = conn.execute(
+            "select pg_total_relation_size(%s::regclass)", (f"{spec.raw_schema}.{ENTITY}",)
+        ).fetchone()[0]
     assert result.rows_delivered == result.rows_loaded, result
-    return result.rows_loaded, result.seconds
+    return result.rows_loaded, result.seconds, {"raw_bytes_per_row": size / result.rows_loaded}
 
 
 def measure_pandas(url: str, path: Path) -> int:
@@ -175,7 +179,7 @@ def measure_pandas(url: str, path: Path) -> int:
     return len(frame)
 
 
-def measure_row_by_row_loader(url: str, path: Path) -> tuple[int, float]:
+def measure_row_by_row_loader(url: str, path: Path) -> tuple[int, float, dict]:
     return measure_loader(url, path, row_by_row=True)
 
 
@@ -193,7 +197,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     entity = spec.entities[0]
     delivery = delivery_for(spec, path)
     delivery_id = delivery.delivery_id
-    lineage = (delivery_id, delivery.period, "0" * 64)
+    lineage = (1, delivery.period)  # a delivery key (raw_tables.LINEAGE_COLUMNS), as the loader
     head = (spec.body, entity.name, delivery_id, delivery.period)
     builder = BatchBuilder(spec.body, entity, Pseudonymiser(), lineage, head)
     raw_file, identity_file = path.with_suffix(".raw"), path.with_suffix(".identity")
@@ -204,8 +208,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
             raw_out.write(built.raw_csv)
             identity_out.write(built.identity_csv)
             rows += built.loaded
-    raw_names = [n for n, _ in LINEAGE_COLUMNS if n != "_loaded_at"]
-    raw_names += [n for n, _ in raw_columns(entity)]
+    raw_names = [n for n, _ in LINEAGE_COLUMNS] + [n for n, _ in raw_columns(entity)]
     targets = [
         (sql.SQL("{}.{}").format(sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)),
          raw_names, raw_file),
@@ -303,14 +306,17 @@ def _child(method: str, url: str, path: Path) -> None:
     started = time.perf_counter()
     rows = METHODS[method](url, path)
     seconds = time.perf_counter() - started
-    if isinstance(rows, tuple):  # the method timed only its own part
-        rows, seconds = rows
+    extra = {}
+    if isinstance(rows, tuple):  # the method timed only its own part (and measured more)
+        rows, seconds, *more = rows
+        extra = more[0] if more else {}
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures = {
         "rows": rows,
         "seconds": seconds,
         "peak_mb": usage.ru_maxrss / 1024,
         "client_cpu_s": usage.ru_utime + usage.ru_stime,
+        **extra,
     }
     print(json.dumps(figures))
 
@@ -387,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         "loader_vs_ceiling": round(rates["loader"] / rates["ceiling"], 3),
         "loader_vs_dlt": round(rates["loader"] / rates["dlt"], 2) if "dlt" in rates else None,
         "loader_peak_mb": round(figures["loader"]["peak_mb"]),
+        "raw_bytes_per_row": round(figures["loader"]["raw_bytes_per_row"], 1),
         "ceiling_vs_plain_copy": round(rates["ceiling"] / rates["copy"], 3),
         "loader_vs_row_by_row": round(rates["loader"] / rates["row_by_row"], 2),
         "row_by_row_vs_plain_copy": round(rates["row_by_row"] / rates["copy"], 3),
@@ -401,6 +408,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"loader / dlt: {summary['loader_vs_dlt']:.1f}x (target >= 5)")
     print(f"loader peak memory: {summary['loader_peak_mb']} MB (target < 500 MB); "
           f"{summary['loader_vs_row_by_row']:.1f}x the row-by-row loader")  # fmt: skip
+    print(f"raw table on disk: {summary['raw_bytes_per_row']:.0f} bytes per row (heap and index)")
     print(json.dumps(summary))
 
 

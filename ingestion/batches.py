@@ -338,7 +338,7 @@ class BatchBuilder:
         body: str,
         entity: Entity,
         pseudonymiser: Pseudonymiser,
-        lineage: tuple[str, str, str],
+        lineage: tuple[int, str],
         identity_head: tuple[str, str, str, str],
     ) -> None:
         self.entity = entity
@@ -487,9 +487,10 @@ class BatchBuilder:
         return found
 
     @staticmethod
-    def _constants(values: tuple[str, ...], rows: int) -> list[pa.Array]:
+    def _constants(values: tuple[str | int, ...], rows: int) -> list[pa.Array]:
+        """Each value repeated over the rows, typed as it is (an integer is written unquoted)."""
         zeros = pa.array(np.zeros(rows, np.int32))
-        return [pa.array([v], pa.string()).take(zeros) for v in values]
+        return [pa.array([v]).take(zeros) for v in values]
 
 
 def _csv(table: pa.Table) -> bytes:

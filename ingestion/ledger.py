@@ -130,6 +130,14 @@ def retries_due(conn: Connection, body: str) -> dict[str, int]:
     return dict(rows)
 
 
+def new_delivery_key(conn: Connection) -> int:
+    """A key for a delivery about to be loaded: its raw rows carry it (``_delivery_key``) and
+    ``record`` stores it with the delivery, in the same transaction."""
+    return conn.execute(
+        "select nextval(pg_get_serial_sequence('ingestion.deliveries', 'delivery_key'))"
+    ).fetchone()[0]
+
+
 def record(
     conn: Connection,
     delivery: Delivery,
@@ -140,19 +148,26 @@ def record(
     rows: tuple[int, int, int] | None = None,
     error: str | None = None,
     started_at: dt.datetime | None = None,
+    delivery_key: int | None = None,
 ) -> None:
     """Write what became of a delivery. A delivery tried before (a failed load) keeps its row:
-    the attempt count goes up, and a failure sets when the next attempt is due."""
+    the attempt count goes up, and a failure sets when the next attempt is due.
+
+    ``delivery_key``: the key its raw rows carry (``new_delivery_key``), for a loaded delivery;
+    a delivery recorded without one keeps its key, or gets a new one."""
     delivered, loaded, quarantined = rows or (None, None, None)
     conn.execute(
         "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
         " file_name, file_sha256, bytes, status, rows_delivered, rows_loaded, rows_quarantined,"
-        " error, started_at, finished_at, attempts, next_attempt_at)"
+        " error, started_at, finished_at, attempts, next_attempt_at, delivery_key)"
         " values (%(id)s, %(body)s, %(entity)s, %(period)s, %(date)s, %(file)s, %(sha)s,"
         " %(bytes)s, %(status)s, %(delivered)s, %(loaded)s, %(quarantined)s, %(error)s,"
         " coalesce(%(started)s, clock_timestamp()), clock_timestamp(), 1,"
-        " case when %(status)s = 'failed' then clock_timestamp() + %(backoff)s end)"
+        " case when %(status)s = 'failed' then clock_timestamp() + %(backoff)s end,"
+        " coalesce(%(key)s::integer,"
+        "   nextval(pg_get_serial_sequence('ingestion.deliveries', 'delivery_key'))))"
         " on conflict (delivery_id) do update set status = excluded.status,"
+        " delivery_key = coalesce(%(key)s::integer, ingestion.deliveries.delivery_key),"
         " file_sha256 = excluded.file_sha256, bytes = excluded.bytes,"
         " rows_delivered = excluded.rows_delivered, rows_loaded = excluded.rows_loaded,"
         " rows_quarantined = excluded.rows_quarantined, error = excluded.error,"
@@ -176,6 +191,7 @@ def record(
             "error": error,
             "started": started_at,
             "backoff": RETRY_BACKOFF,
+            "key": delivery_key,
         },
     )
 

@@ -57,8 +57,9 @@ QUARANTINE_COLUMNS = (
     "reason",
     "original_line",
 )
-# Lineage written by the loader; _loaded_at takes its default, now(), the transaction's time.
-_LINEAGE_WRITTEN = [name for name, _ in LINEAGE_COLUMNS if name != "_loaded_at"]
+# Lineage written by the loader on every raw row: the delivery key and period, then the row
+# number (see raw_tables.LINEAGE_COLUMNS).
+_LINEAGE_WRITTEN = [name for name, _ in LINEAGE_COLUMNS]
 
 
 class _QuarantineSpool:
@@ -154,13 +155,14 @@ def _load_rows(
     delivery: Delivery,
     sha256: str,
     pseudonymiser: Pseudonymiser,
+    delivery_key: int,
 ) -> tuple[int, int, int]:
     """COPY the file's good rows into raw (and identity); quarantine the rest.
 
     Returns (rows delivered, rows loaded, rows quarantined). Raises ``FileRejected``.
     """
     delivery_id, period = delivery.delivery_id, delivery.period
-    lineage = (delivery_id, period, sha256)
+    lineage = (delivery_key, period)
     identity_head = (spec.body, entity.name, delivery_id, period)
     build = RowBuilder(spec.body, entity, pseudonymiser, lineage, identity_head).build
     statement = _raw_copy(spec, entity)
@@ -237,6 +239,7 @@ def _load_batches(
     delivery: Delivery,
     sha256: str,
     pseudonymiser: Pseudonymiser,
+    delivery_key: int,
 ) -> tuple[int, int, int]:
     """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
     builds the next batches while this one COPYs batch k into raw and identity (Arrow releases
@@ -246,7 +249,7 @@ def _load_batches(
         spec.body,
         entity,
         pseudonymiser,
-        (delivery_id, period, sha256),
+        (delivery_key, period),
         (spec.body, entity.name, delivery_id, period),
     )
     built: queue.Queue = queue.Queue(maxsize=_BATCHES_AHEAD)
@@ -467,10 +470,11 @@ def _load_in_transaction(
     if loaded_now is not None:
         delete_period_rows(conn, spec, entity, delivery.period, [loaded_now.delivery_id])
         ledger.mark_superseded(conn, loaded_now.delivery_id, delivery.delivery_id)
+    key = ledger.new_delivery_key(conn)
     if entity.format == "csv" and not row_by_row:
-        counts = _load_batches(conn, spec, entity, delivery, sha256, pseudonymiser)
+        counts = _load_batches(conn, spec, entity, delivery, sha256, pseudonymiser, key)
     else:
-        counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser)
+        counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser, key)
     delivered, loaded, quarantined = counts
     before = (loaded_now.rows_loaded or 0) if loaded_now is not None else 0
     if operator is None and shrinks_too_far(before, loaded, entity.row_count_tolerance):
@@ -484,7 +488,7 @@ def _load_in_transaction(
         note = f"applied by {operator}" + (
             f"; replaces {loaded_now.delivery_id}" if loaded_now else ""
         )
-    record("loaded", rows=counts, error=note)
+    record("loaded", rows=counts, error=note, delivery_key=key)
     if operator is not None:
         ledger.decide(conn, delivery.delivery_id, "loaded", note, operator)
     return result(

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import yaml
 
-from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
+from ingestion.raw_tables import LINEAGE_COLUMNS, LINEAGE_VIEW_COLUMNS, lineage_view, raw_columns
 from ingestion.spec import Column, Entity, SourceSpec, load_specs
 from jigsaw import schemas
 from jigsaw.paths import REPO_ROOT, contracts_dir, dbt_project_dir
@@ -49,8 +49,10 @@ from jigsaw.yamlfile import read_yaml
 
 GENERATOR = "python -m quality.derived_files"
 
-# What each lineage column of a raw table holds (the loader's LINEAGE_COLUMNS say its type).
+# What each lineage column holds: on a raw row (the loader's LINEAGE_COLUMNS say its type) or
+# in its lineage view, which dbt reads (LINEAGE_VIEW_COLUMNS).
 LINEAGE_DESCRIPTIONS = {
+    "_delivery_key": "The delivery the row came in: joins ingestion.deliveries.delivery_key.",
     "_delivery_id": "The delivery the row came in (<body>/<delivery date>/<file>).",
     "_period": "The month (YYYY-MM) the delivery covers.",
     "_file_sha256": "SHA-256 of the delivered file.",
@@ -178,10 +180,11 @@ def sources_document(spec: SourceSpec) -> dict:
                 "tables": [
                     {
                         "name": entity.name,
+                        "identifier": lineage_view(entity.name),
                         "description": entity.description,
                         "columns": [
                             {"name": name, "description": LINEAGE_DESCRIPTIONS[name]}
-                            for name, _ in _lineage_types()
+                            for name, _ in LINEAGE_VIEW_COLUMNS
                         ]
                         + [
                             {"name": name, "description": description}

@@ -1,9 +1,10 @@
 """A few failing rows for a failed contract check, so the UI shows where to look, not only how many.
 
-Raw rows are located by their lineage (delivery and row number in the delivered file); other
-layers show the offending value only. Only missing, invalid (allowed values) and duplicate-key
-checks are sampled, on the columns they test: categorical values and pseudonymous keys, never
-a clear identifier (raw holds none).
+Raw rows are located by their lineage (delivery and row number in the delivered file), read
+through the raw table's lineage view (the rows carry a delivery key; the view joins the ledger
+for the delivery id); other layers show the offending value only. Only missing, invalid
+(allowed values) and duplicate-key checks are sampled, on the columns they test: categorical
+values and pseudonymous keys, never a clear identifier (raw holds none).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from psycopg import Connection, sql
 
+from ingestion.raw_tables import lineage_view
 from jigsaw.yamlfile import read_yaml
 from quality.soda_runner import SodaCheckOutcome
 
@@ -44,8 +46,8 @@ def sample_failing_rows(
 ) -> list[dict]:
     """Up to SAMPLE_SIZE rows that fail ``check``; [] when the check type is not sampled."""
     document = read_yaml(contract_path) or {}
-    relation = sql.Identifier(schema, table)
     located = schema.startswith("raw_")
+    relation = sql.Identifier(schema, lineage_view(table) if located else table)
     if check.type in ("missing", "invalid") and check.column:
         col = sql.Identifier(check.column)
         shown = [*LINEAGE, check.column] if located else [check.column]

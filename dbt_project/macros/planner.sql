@@ -9,12 +9,14 @@
 {#- on-run-start: ANALYZE the source tables whose statistics are missing or stale by
     autovacuum's own rule (changed rows since the last analyse > 50 + 10 % of the table), so
     a run plans on the data it reads. A table the role may not analyse is skipped by
-    PostgreSQL with a warning. -#}
+    PostgreSQL with a warning. A raw source is read through its lineage view
+    (identifier <table>__lineage): the table behind it, named as the source, is analysed. -#}
 {% macro analyze_stale_sources() -%}
     {%- if execute -%}
         {%- set tables = [] -%}
         {%- for source in graph.sources.values() -%}
             {%- do tables.append("('" ~ source.schema ~ "', '" ~ source.identifier ~ "')") -%}
+            {%- do tables.append("('" ~ source.schema ~ "', '" ~ source.name ~ "')") -%}
         {%- endfor -%}
         {%- if tables -%}
             {%- set stale_query -%}

@@ -1,7 +1,8 @@
 """A tiny handcrafted region for the dbt tests: known people, households, places and counts.
 
 Raw tables are created by ``ingestion.raw_tables`` exactly as the loader makes them; rows are
-inserted directly with their tokens (no files, no HMAC), and the linkage tables are filled with
+inserted directly with their tokens (no files, no HMAC), each delivery recorded in the ledger
+as loaded (its key on the rows, as the loader writes them), and the linkage tables are filled with
 a simple deterministic rule (people A, B and C are keyed by identity resolution, D is not, so
 D's records get an interim key).
 
@@ -49,15 +50,27 @@ class Loader:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
         self.rows: dict[tuple[str, str, str], int] = {}
+        self.keys: dict[str, int] = {}
+
+    def delivery_key(self, delivery: str, body: str, entity: str, period: str) -> int:
+        """The ledger's key of a delivery, recorded as loaded the first time it is named."""
+        if delivery not in self.keys:
+            self.keys[delivery] = self.conn.execute(
+                "insert into ingestion.deliveries (delivery_id, body, entity, period,"
+                " delivery_date, file_name, file_sha256, bytes, status, finished_at)"
+                " values (%s, %s, %s, %s, '2026-04-02', %s, %s, 0, 'loaded', now())"
+                " returning delivery_key",
+                (delivery, body, entity, period, delivery.split("/")[2], "0" * 64),
+            ).fetchone()[0]
+        return self.keys[delivery]
 
     def insert(self, body: str, entity: str, period: str, **values: Any) -> tuple[str, int]:
         key = (body, entity, period)
         self.rows[key] = self.rows.get(key, 0) + 1
         delivery = f"{body}/2026-04-02/{entity}_{period}.csv"
         row = {
-            "_delivery_id": delivery,
+            "_delivery_key": self.delivery_key(delivery, body, entity, period),
             "_period": period,
-            "_file_sha256": "0" * 64,
             "_source_row_number": self.rows[key],
             **values,
         }

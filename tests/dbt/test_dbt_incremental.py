@@ -22,19 +22,27 @@ def incremental_run(dbt_build: DbtRun, region_database: str, tmp_path_factory) -
     import psycopg
 
     with psycopg.connect(region_database) as conn:
+        key = conn.execute(
+            "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
+            " file_name, file_sha256, bytes, status, finished_at) values"
+            " ('police/2026-03-02/incidents_2026-02.csv', 'police', 'incidents', '2026-02',"
+            " '2026-03-02', 'incidents_2026-02.csv', %s, 0, 'loaded', now())"
+            " returning delivery_key",
+            ("1" * 64,),
+        ).fetchone()[0]
         conn.execute(
             """
             insert into raw_police.incidents (
-                _delivery_id, _period, _file_sha256, _source_row_number, incident_no,
+                _delivery_key, _period, _source_row_number, incident_no,
                 nominal_id_token, dob_year, sex, incident_at, incident_type, involvement,
                 risk_grade
             ) values (
-                'police/2026-03-02/incidents_2026-02.csv', '2026-02', %s, 1, 'inc-7',
+                %s, '2026-02', 1, 'inc-7',
                 %s, 1985, 'F', '2026-02-14 18:00', 'anti_social_behaviour', 'witness',
                 'standard'
             )
             """,
-            ("1" * 64, region.token("police", "B")),
+            (key, region.token("police", "B")),
         )
         conn.execute(
             "insert into linkage.person_xref (body, person_ref_token, person_key, method,"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 from psycopg import sql
 
+from ingestion.raw_tables import lineage_view
 from ingestion.spec import load_specs
 from tests.dbt.conftest import own_region_fixture
 
@@ -22,7 +23,8 @@ SIXTY_MONTH_BODIES = ("housing_provider", "revenues_benefits", "schools")
 
 
 def record_region_in_ledger(db) -> None:
-    """The region's rows were inserted without the loader; record their deliveries as it would."""
+    """The region's rows were inserted without the loader; record their deliveries as it would
+    (those the region recorded already keep their entry)."""
     for spec in load_specs():
         for entity in spec.entities:
             db.execute(
@@ -37,7 +39,7 @@ def record_region_in_ledger(db) -> None:
                 ).format(
                     body=sql.Literal(spec.body),
                     entity=sql.Literal(entity.name),
-                    table=sql.Identifier(spec.raw_schema, entity.name),
+                    table=sql.Identifier(spec.raw_schema, lineage_view(entity.name)),
                 )
             )
     db.commit()

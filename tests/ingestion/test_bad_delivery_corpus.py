@@ -87,7 +87,8 @@ def test_every_bad_delivery_ends_as_expected_through_the_bodys_job(db, landing, 
     assert unbalanced == []
     assert (
         db.execute(
-            "select count(*) from raw_housing_provider.tenancies where _delivery_id = %s", (good,)
+            "select count(*) from raw_housing_provider.tenancies__lineage where _delivery_id = %s",
+            (good,),
         ).fetchone()[0]
         == 2
     )

@@ -44,7 +44,7 @@ def period_rows(db: psycopg.Connection, period: str) -> int:
 
 
 def raw_ids(db: psycopg.Connection) -> set[str]:
-    rows = db.execute("select distinct _delivery_id from raw_police.incidents").fetchall()
+    rows = db.execute("select distinct _delivery_id from raw_police.incidents__lineage").fetchall()
     return {r[0] for r in rows}
 
 

@@ -78,7 +78,7 @@ def test_definitions_hold_an_asset_check_job_and_sensor_per_spec(specs):
     assert metadata["sharing_agreement"] == "ISA-POL-2026-03"
     assert metadata["permitted_purposes"] == "safeguarding, early_intervention"
     columns = [c.name for c in metadata["dagster/column_schema"].columns]
-    assert columns[:4] == ["_delivery_id", "_period", "_file_sha256", "_source_row_number"]
+    assert columns[:3] == ["_delivery_key", "_period", "_source_row_number"]
     assert "nominal_id_token" in columns and "surname" not in columns
     check_keys = {k for k in graph.asset_check_keys if k.asset_key == police.key}
     assert check_keys == {

@@ -351,9 +351,8 @@ def write_gazetteer(url: str, gazetteer: pd.DataFrame, period: str = "2026-01") 
 
     spec = next(s for s in load_specs() if s.body == "reference")
     rows = gazetteer.assign(
-        _delivery_id=f"reference/{period}-01/gazetteer_{period}.csv",
+        _delivery_key=1,  # no ledger here: linkage reads the rows, not their delivery
         _period=period,
-        _file_sha256="0" * 64,
         _source_row_number=range(1, len(gazetteer) + 1),
         lsoa_code="E01000001",
         ward_code="E05000001",
@@ -362,9 +361,8 @@ def write_gazetteer(url: str, gazetteer: pd.DataFrame, period: str = "2026-01") 
         northing=300000,
     )
     columns = [
-        "_delivery_id",
+        "_delivery_key",
         "_period",
-        "_file_sha256",
         "_source_row_number",
         "uprn",
         "address_line",

@@ -31,7 +31,33 @@ def police_rows(period: str, count: int, start: int = 0) -> list[dict]:
     ]
 
 
+def _delivery_keys(conn: psycopg.Connection, table: str, rows: list[dict]) -> list[dict]:
+    """The rows as the loader stores them: a row's ``_delivery_id`` becomes the key of that
+    delivery in the ledger (recorded there as loaded, the first time)."""
+    keys: dict[str, int] = {}
+    stored = []
+    for row in rows:
+        row = dict(row)
+        delivery_id = row.pop("_delivery_id", None)
+        sha = row.pop("_file_sha256", "0" * 64)
+        if delivery_id is not None:
+            if delivery_id not in keys:
+                body, date, file_name = delivery_id.split("/")
+                keys[delivery_id] = conn.execute(
+                    "insert into ingestion.deliveries (delivery_id, body, entity, period,"
+                    " delivery_date, file_name, file_sha256, bytes, status, finished_at)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, 0, 'loaded', now())"
+                    " on conflict (delivery_id) do update set body = excluded.body"
+                    " returning delivery_key",
+                    (delivery_id, body, table.split(".")[1], row["_period"], date, file_name, sha),
+                ).fetchone()[0]
+            row["_delivery_key"] = keys[delivery_id]
+        stored.append(row)
+    return stored
+
+
 def insert_rows(conn: psycopg.Connection, table: str, rows: list[dict]) -> None:
+    rows = _delivery_keys(conn, table, rows)
     columns = list(rows[0])
     placeholders = ", ".join(["%s"] * len(columns))
     with conn.cursor() as cursor:
