@@ -40,11 +40,11 @@ from ingestion.pipeline import load_deliveries, prepare_database
 from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
-from jigsaw.attribution import launch_tags
 from jigsaw.database import environment_restored, export_connection_env
-from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
+from orchestration.attribution import launch_tags
 from orchestration.executor import STEP_EXECUTOR
+from orchestration.instance import RUN_RETRY_TAGS
 from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
 from orchestration.periods import PeriodPartitionsDefinition
 from orchestration.resources import DATABASE, PostgresResource

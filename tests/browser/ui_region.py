@@ -19,8 +19,8 @@ import dagster as dg
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
-from jigsaw.instance import write_instance_config
 from jigsaw.paths import REPO_ROOT
+from orchestration.instance import write_instance_config
 from tests.ingestion import deliveries as d
 
 PERIOD_ROWS = {"2026-01": 3, "2026-02": 7}  # rows in each accepted delivery
