@@ -149,9 +149,9 @@ def measure_plain_copy(url: str, path: Path) -> int:
 def measure_loader(url: str, path: Path, row_by_row: bool = False) -> tuple[int, float]:
     """One ``load_delivery`` of the file, timed from its start (file hash, ledger, load) to its
     commit; imports and table creation are not timed, as for the ceiling."""
+    from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
     from ingestion.loader import load_delivery
-    from ingestion.pipeline import prepare_database
     from ingestion.pseudonymise import Pseudonymiser
 
     spec = SourceSpec.model_validate(SPEC)
@@ -183,8 +183,8 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     """Only PostgreSQL's share of a load: COPY the loader's finished rows (raw, then identity),
     built beforehand and not timed. No client, however fast, can load faster than this."""
     from ingestion.batches import BatchBuilder, csv_batches
+    from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
-    from ingestion.pipeline import prepare_database
     from ingestion.pseudonymise import Pseudonymiser
     from ingestion.raw_rows import IDENTITY_COLUMNS
     from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns

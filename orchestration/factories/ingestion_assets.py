@@ -28,6 +28,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion import ledger
+from ingestion.folder_load import load_deliveries, prepare_database
 from ingestion.landing import (
     Delivery,
     delivery_for,
@@ -36,7 +37,6 @@ from ingestion.landing import (
     period_number,
     period_of,
 )
-from ingestion.pipeline import load_deliveries, prepare_database
 from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec

@@ -13,7 +13,7 @@ import pytest
 
 from ingestion import ledger as ledger_queries
 from ingestion.cli import main as cli
-from ingestion.pipeline import load_landing
+from ingestion.folder_load import load_landing
 from ingestion.pseudonymise import KEY_VARIABLE
 from orchestration.factories.ingestion_assets import (
     APPLIED_CHECK,

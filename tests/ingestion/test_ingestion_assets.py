@@ -12,7 +12,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ingestion.pipeline import load_landing
+from ingestion.folder_load import load_landing
 from ingestion.pseudonymise import MissingKeyError
 from ingestion.spec import SpecError, load_specs
 from orchestration.factories.ingestion_assets import (

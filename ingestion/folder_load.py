@@ -2,7 +2,7 @@
 
 Dagster's ingestion assets call the same functions per (entity, period); this module is for
 the demo runner, tests and tools: ``load_landing(database_url)`` returns a summary, and
-``python -m ingestion.pipeline`` prints one.
+``python -m ingestion.folder_load`` prints one.
 """
 
 from __future__ import annotations
