@@ -11,7 +11,7 @@ export PYTHONUNBUFFERED := 1
 .PHONY: install demo test test-fast lint format ui region bench docs clean report
 
 # pip prints each package as it goes (a few minutes on a fresh machine), so the install is
-# never silent; DAGSTER_HOME and the other settings are settled by orchestration/settings.py.
+# never silent; DAGSTER_HOME and the other settings are settled by orchestration/cli/settings.py.
 $(STAMP): pyproject.toml constraints.txt
 	@echo "install: [1/2] virtualenv and pip ($(VENV))"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

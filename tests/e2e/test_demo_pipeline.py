@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 
 from jigsaw import database
-from orchestration.demo import run_demo
+from orchestration.cli.demo import run_demo
 from tests.regions import END_TO_END as CONFIG
 
 pytestmark = pytest.mark.e2e

@@ -33,7 +33,7 @@ from ingestion.demo_region import RegionConfig, generate_region
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE, Pseudonymiser
 from ingestion.spec import load_specs
 from jigsaw import database
-from orchestration import settings
+from orchestration.cli import settings
 from tests.browser.ui_region import dagster_ui
 
 # Loading the region, the sensor's run and the build: well over the suite's default timeout on

@@ -93,7 +93,7 @@ def test_the_basement_imports_no_floor_above_it(tmp_path):
     (tmp_path / "jigsaw" / "__init__.py").write_text("")
     (tmp_path / "jigsaw" / "runner.py").write_text(
         "from jigsaw.paths import landing_dir\n"  # its own floor: allowed
-        "from orchestration.demo import run_demo\n"
+        "from orchestration.cli.demo import run_demo\n"
     )
     found = violations(tmp_path, ("jigsaw",))
-    assert found == ["jigsaw/runner.py:2 imports orchestration.demo (a floor above jigsaw)"]
+    assert found == ["jigsaw/runner.py:2 imports orchestration.cli.demo (a floor above jigsaw)"]

@@ -1,5 +1,5 @@
 """One owner for the settings `make demo`, `make ui` and `make docs` share
-(orchestration/settings.py): the UI gets the demo key for the demo's database only, and every
+(orchestration/cli/settings.py): the UI gets the demo key for the demo's database only, and every
 setting is documented."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
-from orchestration import settings
-from orchestration.cli import ui_command
+from orchestration.cli import settings
+from orchestration.cli.commands import ui_command
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from jigsaw import database
 from jigsaw.paths import REPO_ROOT, dbt_project_dir
-from orchestration.settings import prepare_environment, prepare_tool_environment
+from orchestration.cli.settings import prepare_environment, prepare_tool_environment
 from quality.disclosure import dbt_vars, dbt_vars_arguments
 
 UI_HOST = "127.0.0.1"
@@ -26,7 +26,7 @@ DOCS_PORT = 8080
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from orchestration.demo import run_demo
+    from orchestration.cli.demo import run_demo
 
     # run_demo settles the settings itself (its first stage), as `make ui` will.
     return run_demo(residents=args.residents, seed=args.seed, months=args.months)
@@ -97,7 +97,7 @@ def run_dbt(*dbt_args: str) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from orchestration.docs_site import build_docs_site, serve_docs_site
+    from orchestration.cli.docs_site import build_docs_site, serve_docs_site
 
     prepare_tool_environment()
     status = run_dbt("docs", "generate")
