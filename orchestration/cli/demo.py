@@ -84,8 +84,8 @@ def run_demo(
             ensure_roles(conn, database.parse_url(url).dbname)
             ensure_quality_schema(conn)
 
+    from orchestration.cli.landing_runs import materialize_landing
     from orchestration.definitions import defs
-    from orchestration.factories.ingestion_assets import materialize_landing
 
     instance = dg.DagsterInstance.get()
     with stages.stage("loading deliveries (ingestion assets and raw gates, one run per body)"):

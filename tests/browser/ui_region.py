@@ -40,7 +40,7 @@ def write_landing(landing: Path) -> None:
 def load_region(root: Path, database_url: str) -> dict[str, str]:
     """Loads the deliveries through the project's police ingestion job; returns the
     environment the UI must run with (the same database, landing and Dagster home)."""
-    from orchestration.factories.ingestion_assets import materialize_landing
+    from orchestration.cli.landing_runs import materialize_landing
 
     landing = root / "landing"
     write_landing(landing)

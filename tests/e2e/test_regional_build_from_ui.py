@@ -102,7 +102,7 @@ def region(server_url, tmp_path_factory):
     """The demo region's deliveries, loaded through the ingestion jobs (in process, as
     ``make demo`` loads them, with the settings it settles), in a database and Dagster home of
     its own; then one more police delivery landed, for the UI's sensor to find."""
-    from orchestration.factories.ingestion_assets import materialize_landing
+    from orchestration.cli.landing_runs import materialize_landing
     from quality.roles import ensure_roles
 
     url = database.with_database(server_url, f"jigsaw_uibuild_{uuid.uuid4().hex[:10]}")
