@@ -21,16 +21,15 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion import ledger
-from ingestion.folder_load import load_deliveries, prepare_database
+from ingestion.folder_load import load_folder
 from ingestion.landing import (
     Delivery,
     delivery_for,
     file_sha256,
-    find_deliveries,
     period_number,
     period_of,
 )
-from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
+from ingestion.pseudonymise import MissingKeyError
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
 from jigsaw.paths import landing_dir as default_landing_dir
@@ -129,20 +128,18 @@ def _decorate_asset(
     def _load(context: dg.AssetExecutionContext, database: PostgresResource):
         periods = list(context.partition_keys)
         wanted = set(periods)
-        deliveries = [
-            d
-            for d in find_deliveries(_landing(landing_dir), [spec])
-            if d.entity == entity.name and d.period in wanted
-        ]
         try:
-            pseudonymiser = Pseudonymiser()
+            with database.connect() as conn:
+                results = load_folder(
+                    conn,
+                    [spec],
+                    _landing(landing_dir),
+                    lambda d: d.entity == entity.name and d.period in wanted,
+                ).results
+                # The load run's setup: the raw checks that follow only append to the history.
+                require_quality_schema(conn)
         except MissingKeyError as exc:  # one clear line in the run, not a traceback
             raise dg.Failure(description=str(exc), allow_retries=False) from None
-        with database.connect() as conn:
-            prepare_database(conn, [spec])
-            # The load run's setup: the raw checks that follow only append to the history.
-            require_quality_schema(conn)
-            results = load_deliveries(conn, [spec], deliveries, pseudonymiser)
         for result in results:
             if result.status in PROBLEM_STATUSES:
                 context.log.error(f"{result.delivery_id}: {result.status}: {result.error}")
@@ -151,7 +148,7 @@ def _decorate_asset(
                     f"{result.delivery_id}: {result.status}, {result.rows_loaded} rows loaded, "
                     f"{result.rows_quarantined} quarantined"
                 )
-        if not deliveries:
+        if not results:
             context.log.warning(f"no {entity.name} delivery in landing for {', '.join(periods)}")
         return report_partitions(context, asset_key(spec, entity), ACCEPTED_CHECK, results)
 
