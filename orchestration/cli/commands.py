@@ -114,8 +114,15 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_lint_sql(args: argparse.Namespace) -> int:
-    # The dbt templater compiles every model, which needs a reachable profile.
-    prepare_tool_environment()
+    # The dbt templater compiles every model, which needs a reachable profile: with no server
+    # configured, the embedded one is started for the lint and stopped after it (unless it was
+    # already running), so `make lint` leaves nothing behind.
+    with database.embedded_server_stopped_after():
+        prepare_tool_environment()
+        return _sqlfluff_on_the_models()
+
+
+def _sqlfluff_on_the_models() -> int:
     # dbt's vars come from quality/disclosure.py: the templater gets them as its context.
     with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as config:
         config.write("[sqlfluff:templater:dbt:context]\n")
