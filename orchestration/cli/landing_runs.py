@@ -8,7 +8,7 @@ same code. It lives with the command line, not the factories: it launches runs o
 code location (``orchestration.definitions``), which the factories must not import.
 """
 
-# No `from __future__ import annotations`, like the factories whose definitions it runs.
+from __future__ import annotations
 
 import logging
 import os
