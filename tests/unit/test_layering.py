@@ -97,3 +97,21 @@ def test_the_basement_imports_no_floor_above_it(tmp_path):
     )
     found = violations(tmp_path, ("jigsaw",))
     assert found == ["jigsaw/runner.py:2 imports orchestration.cli.demo (a floor above jigsaw)"]
+
+
+def test_inside_orchestration_the_floors_point_one_way_too():
+    """``orchestration.definitions`` assembles the factories and ``defs/`` modules, and the
+    command line (``orchestration.cli``) drives all of them: neither is imported from below."""
+    found = []
+    for path in sorted((REPO_ROOT / "orchestration").rglob("*.py")):
+        module = module_name(path, REPO_ROOT)
+        if module.startswith("orchestration.cli"):
+            continue
+        assembled = module.startswith(("orchestration.factories", "orchestration.defs"))
+        for line, name in imported_modules(path, module):
+            upward = name.startswith("orchestration.cli") or (
+                assembled and name == "orchestration.definitions"
+            )
+            if upward:
+                found.append(f"{path.relative_to(REPO_ROOT)}:{line} imports {name}")
+    assert found == []
