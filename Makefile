@@ -11,7 +11,7 @@ export PYTHONUNBUFFERED := 1
 .PHONY: install demo test test-fast lint format ui region bench docs clean report
 
 # pip prints each package as it goes (a few minutes on a fresh machine), so the install is
-# never silent; DAGSTER_HOME and the other settings are settled by jigsaw/settings.py.
+# never silent; DAGSTER_HOME and the other settings are settled by orchestration/cli/settings.py.
 $(STAMP): pyproject.toml constraints.txt
 	@echo "install: [1/2] virtualenv and pip ($(VENV))"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ install: $(STAMP)
 
 ## make demo: set up, generate the demo region and run the whole pipeline on it.
 demo: $(STAMP)
-	$(PY) -m jigsaw.cli demo
+	$(PY) -m orchestration.cli demo
 
 ## make test: the test suite on a real PostgreSQL (throwaway databases).
 test: $(STAMP)
@@ -39,7 +39,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m jigsaw.cli lint-sql
+	$(PY) -m orchestration.cli lint-sql
 	$(PY) -m quality.derived_files --check
 
 format: $(STAMP)
@@ -48,7 +48,7 @@ format: $(STAMP)
 
 ## make ui: the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP)
-	$(PY) -m jigsaw.cli ui
+	$(PY) -m orchestration.cli ui
 
 ## make region: write the demo region's deliveries to data/landing (RESIDENTS=20000 SEED=...)
 region: $(STAMP)
@@ -57,7 +57,7 @@ region: $(STAMP)
 ## make report: the studies, model, damp alerts and their evaluation, and the analysts' HTML
 ## report under data/reports/ (on the marts the last `make demo` published)
 report: $(STAMP)
-	$(PY) -m jigsaw.cli report
+	$(PY) -m orchestration.cli report
 
 ## make bench: benchmarks that print figures (speed, memory, accuracy)
 bench: $(STAMP)
@@ -65,8 +65,8 @@ bench: $(STAMP)
 
 ## make docs: build the dbt docs catalogue and serve it on http://127.0.0.1:8080 (Ctrl-C stops)
 docs: $(STAMP)
-	$(PY) -m jigsaw.cli docs
+	$(PY) -m orchestration.cli docs
 
 clean:
-	-test -x $(PY) && $(PY) -m jigsaw.cli stop-database
+	-test -x $(PY) && $(PY) -m orchestration.cli stop-database
 	rm -rf .jigsaw data dbt_project/target dbt_project/logs

@@ -93,7 +93,7 @@ def has_region(url: str) -> bool:
 
 def build_region(url: str, residents: int) -> None:
     from ingestion.demo_region import RegionConfig, generate_region
-    from ingestion.pipeline import load_landing
+    from ingestion.folder_load import load_landing
     from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 
     os.environ.setdefault(KEY_VARIABLE, DEMO_KEY)

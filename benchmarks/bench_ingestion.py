@@ -150,9 +150,9 @@ def measure_loader(url: str, path: Path, row_by_row: bool = False) -> tuple[int,
     """One ``load_delivery`` of the file, timed from its start (file hash, ledger, load) to its
     commit; imports and table creation are not timed, as for the ceiling. Also what a raw row
     costs on disk: the raw table's total size (heap, index, TOAST) over its rows."""
+    from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
     from ingestion.loader import load_delivery
-    from ingestion.pipeline import prepare_database
     from ingestion.pseudonymise import Pseudonymiser
 
     spec = SourceSpec.model_validate(SPEC)
@@ -187,11 +187,11 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     """Only PostgreSQL's share of a load: COPY the loader's finished rows (raw, then identity),
     built beforehand and not timed. No client, however fast, can load faster than this."""
     from ingestion.batches import BatchBuilder, csv_batches
+    from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
-    from ingestion.pipeline import prepare_database
     from ingestion.pseudonymise import Pseudonymiser
+    from ingestion.raw_rows import IDENTITY_COLUMNS
     from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
-    from ingestion.transform import IDENTITY_COLUMNS
 
     spec = SourceSpec.model_validate(SPEC)
     entity = spec.entities[0]

@@ -58,7 +58,7 @@ def demo_region_database(residents: int, months: int, folder: Path) -> tuple[str
     """A throwaway database holding the demo region's deliveries; and its truth by token."""
     from ingestion.demo_region.config import RegionConfig
     from ingestion.demo_region.generate import generate_region
-    from ingestion.pipeline import load_landing
+    from ingestion.folder_load import load_landing
 
     url = database.with_database(database.test_server_url(), f"jigsaw_bench_{uuid.uuid4().hex[:8]}")
     database.ensure_database(url)

@@ -3,8 +3,8 @@
 ``python -m benchmarks scale --residents 20000,100000[,1000000]``
 
 For each size, in a process of its own (so its memory is its own), the benchmark runs exactly
-what ``make demo`` runs (``jigsaw.demo.run_demo``: generate the region, roles, every body's
-deliveries through the ingestion assets, the regional build, the evaluation) against a fresh
+what ``make demo`` runs (``orchestration.cli.demo.run_demo``: generate the region, roles, every
+body's deliveries through the ingestion assets, the regional build, the evaluation) against a fresh
 database, with its own state, landing and ground-truth folders. It prints per stage: seconds,
 peak memory of the process tree (this process and every child: dbt, Soda), rows, and the ratio
 to the previous size. The regional build is split into linkage, dbt, gates (Soda contracts and
@@ -44,7 +44,7 @@ import psutil
 
 from jigsaw import database
 from jigsaw.paths import REPO_ROOT, dbt_project_dir
-from jigsaw.progress import Stages
+from orchestration.cli.progress import Stages
 
 DEFAULT_SIZES = "20000,100000"
 DEFAULT_PLOT = REPO_ROOT / "docs" / "images" / "scaling_curve.png"
@@ -62,7 +62,7 @@ STAGES = (
     "evaluation",
     "other",
 )
-# make demo's stages (jigsaw/demo.py), in order, and what each one counts as here.
+# make demo's stages (orchestration/cli/demo.py), in order, and what each one counts as here.
 DEMO_STAGES = ("other", "region", "other", "ingestion", "regional_build", "evaluation")
 # Asset groups of the regional build's steps; steps of no asset (checks) are gates.
 GROUP_STAGES = {
@@ -262,7 +262,7 @@ def run_one_size(residents: int, seed: int | None, out: Path) -> int:
     import dagster as dg
 
     from ingestion.demo_region import RegionConfig
-    from jigsaw.demo import run_demo
+    from orchestration.cli.demo import run_demo
 
     stages = MeasuredStages(total=6)
     with TreeMemory() as memory:

@@ -1,9 +1,9 @@
 """A CSV delivery in bounded batches of columns: split, typed, tokenised and checked per batch.
 
-The row-by-row path (``ingestion.readers`` + ``ingestion.transform.RowBuilder``) does each
+The row-by-row path (``ingestion.readers`` + ``ingestion.raw_rows.RowBuilder``) does each
 value's work in Python, row by row. Here a block of the file (``BLOCK_BYTES``, whole lines) is
 split into columns by Arrow's CSV parser, and each column's work is done once per *distinct*
-value of the batch, by the very same per-value conversion (``transform.column_converter``),
+value of the batch, by the very same per-value conversion (``raw_rows.column_converter``),
 or, for the common shape of number and identifier, by its Arrow twin (below); results are
 spread back over the rows with Arrow's ``take``. Empty checks of free text are one regex over
 the column. The finished rows leave as COPY CSV text written by Arrow.
@@ -38,9 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ingestion.pseudonymise import UPRN_DOMAIN, Pseudonymiser
-from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
-from ingestion.spec import Column, Entity
-from ingestion.transform import (
+from ingestion.raw_rows import (
     _MAX_NUMERIC_EXPONENT,
     IDENTITY_FIELDS,
     RowBuilder,
@@ -48,6 +46,8 @@ from ingestion.transform import (
     column_converter,
     token_function,
 )
+from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
+from ingestion.spec import Column, Entity
 
 # About 40,000 rows of a typical extract: big enough for Arrow, small enough that the
 # producer and COPY overlap and memory stays bounded (two batches in flight).
@@ -229,7 +229,7 @@ def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> G
 # --- conversions in Arrow ----------------------------------------------------------------------
 #
 # For the common shape of a value (ASCII, no surrounding spaces, plain digits) a column's
-# conversion is done in Arrow; every other value takes transform.column_converter. Each is the
+# conversion is done in Arrow; every other value takes raw_rows.column_converter. Each is the
 # twin of the Python rule it names, on the values it accepts; test_batches checks them against
 # it value by value, and test_batch_equivalence on whole deliveries.
 
@@ -237,7 +237,7 @@ Vector = Callable[[pa.Array], tuple[np.ndarray, list[pa.Array], pa.Array]]
 # What Python's str.isspace (and re's \s) call space among ASCII characters.
 _ASCII_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f "
 _TRIMMED = f"(?s)^[^{_ASCII_SPACE}](.*[^{_ASCII_SPACE}])?$"  # not blank, nothing to strip
-_PLAIN_NUMBER = "^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$"  # transform._NUMERIC without exponent
+_PLAIN_NUMBER = "^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$"  # raw_rows._NUMERIC without exponent
 _NHS_WEIGHTS = np.arange(10, 1, -1)
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 
 from ingestion import ledger
+from ingestion.folder_load import load_landing
 from ingestion.operations import OperatorError, approve, discard, reinstate
-from ingestion.pipeline import load_landing
 from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
 from ingestion.spec import load_specs
 from jigsaw.database import resolve_database_url

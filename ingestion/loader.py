@@ -40,10 +40,10 @@ from ingestion import ledger
 from ingestion.batches import Batch, BatchBuilder, csv_batches
 from ingestion.landing import Delivery, file_sha256
 from ingestion.pseudonymise import Pseudonymiser
+from ingestion.raw_rows import IDENTITY_COLUMNS, RowBuilder, RowProblem
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.readers import FileRejected, read_records
 from ingestion.spec import Entity, SourceSpec
-from ingestion.transform import IDENTITY_COLUMNS, RowBuilder, RowProblem
 
 log = logging.getLogger(__name__)
 

@@ -115,6 +115,35 @@ def stop_embedded_server() -> bool:
     return True
 
 
+def embedded_server_running() -> bool:
+    return (state_dir() / "pgdata" / "postmaster.pid").exists()
+
+
+@contextmanager
+def embedded_server_stopped_after() -> Iterator[None]:
+    """For a command that needs a server only while it runs (``make lint``: sqlfluff's dbt
+    templater compiles the models, and compiling asks the database about relations). When no
+    server is configured (no JIGSAW_DATABASE_URL, no PG*) and the embedded one is not running,
+    the embedded server the block starts is stopped when it ends; one already running (``make
+    demo``'s, perhaps serving ``make ui``) is left alone. The handle taken here asks pgserver to
+    stop the server when its last holder lets go, so a process that took a handle meanwhile
+    keeps it up."""
+    if os.environ.get("JIGSAW_DATABASE_URL") or _url_from_libpq_env() or embedded_server_running():
+        yield
+        return
+    import pgserver
+
+    pgdata = state_dir() / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # Taken before anything resolves the URL: embedded_server_url() then gets this same handle
+    # (pgserver keeps one per data folder and process) rather than one that keeps the server up.
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    try:
+        yield
+    finally:
+        server.cleanup()
+
+
 def describe(url: str) -> str:
     """A URL with any password masked, safe to print."""
     parts = parse_url(url)

@@ -1,8 +1,9 @@
-"""The Dagster code location: everything under orchestration/defs/, plus global policy.
+"""The Dagster code location: ``workspace.yaml`` (and ``dagster dev``) load ``defs`` from here.
 
-Nothing is listed here by hand. Each module in ``orchestration/defs/`` exposes a ``defs``
-(a ``dagster.Definitions``) built by the factories from specs and the dbt manifest; this file
-merges them and applies what holds for all of them.
+It imports every module in ``orchestration/defs/`` whose name does not start with ``_``, takes
+the ``defs`` (a ``dagster.Definitions``) each must define (a TypeError names a module that does
+not), merges them, and sets owners, kinds, code versions and freshness on every asset
+(``orchestration.policies.apply_global_policies``). Nothing else: no asset is listed here.
 """
 
 from __future__ import annotations

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.spec import load_specs
-from jigsaw.attribution import launch_tags
-from jigsaw.instance import RUN_RETRY_TAGS
+from orchestration.attribution import launch_tags
 from orchestration.defs.analytics import EVALUATION
 from orchestration.executor import STEP_EXECUTOR
 from orchestration.factories.ingestion_assets import up_to_date_check_key
+from orchestration.instance import RUN_RETRY_TAGS
 
 # Ingestion assets are partitioned by delivery and launched by each body's sensor; everything
 # downstream of them (linkage, dbt, checks, publishing, analytics) is one regional build, but

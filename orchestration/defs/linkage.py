@@ -35,7 +35,7 @@ UPRN_SOURCES = [
 
 
 # The linkage steps write tables the others read; one at a time (dagster.yaml gives every pool
-# one slot, see jigsaw.instance), so the multiprocess executor never interleaves them.
+# one slot, see orchestration.instance), so the multiprocess executor never interleaves them.
 POOL = "linkage"
 
 

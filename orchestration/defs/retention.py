@@ -14,8 +14,8 @@ from dagster_dbt import DbtCliResource
 
 from ingestion.retention import delete_landed_files, purge_expired
 from ingestion.spec import load_specs
-from jigsaw.attribution import launch_tags
 from jigsaw.paths import landing_dir
+from orchestration.attribution import launch_tags
 from orchestration.defs.dbt import manifest_path
 from orchestration.resources import DATABASE, PostgresResource
 from quality.dbt_vars import dbt_vars_arguments

@@ -6,9 +6,6 @@ periods); a ``deliveries_accepted`` check per entity that warns about rejected f
 ``<body>__ingestion``; and a sensor ``<body>__deliveries_sensor`` that adds the periods of newly
 landed files and requests runs for them: one run per range of neighbouring periods with new
 files, so a body's history pays one run's start-up, not one per period.
-
-``materialize_landing`` loads everything in the landing folder through Dagster in one run per
-body (the demo uses it).
 """
 
 # No `from __future__ import annotations`: Dagster reads resource annotations at runtime.
@@ -16,35 +13,29 @@ body (the demo uses it).
 import hashlib
 import json
 import logging
-import os
-import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
 from ingestion import ledger
+from ingestion.folder_load import load_folder
 from ingestion.landing import (
     Delivery,
     delivery_for,
     file_sha256,
-    find_deliveries,
     period_number,
     period_of,
 )
-from ingestion.pipeline import load_deliveries, prepare_database
-from ingestion.pseudonymise import MissingKeyError, Pseudonymiser
+from ingestion.pseudonymise import MissingKeyError
 from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import Entity, SourceSpec
-from jigsaw.attribution import launch_tags
-from jigsaw.database import environment_restored, export_connection_env
-from jigsaw.instance import RUN_RETRY_TAGS
 from jigsaw.paths import landing_dir as default_landing_dir
+from orchestration.attribution import launch_tags
 from orchestration.executor import STEP_EXECUTOR
+from orchestration.instance import RUN_RETRY_TAGS
 from orchestration.partition_reports import PROBLEM_STATUSES, report_partitions
 from orchestration.periods import PeriodPartitionsDefinition
 from orchestration.resources import DATABASE, PostgresResource
@@ -55,7 +46,6 @@ log = logging.getLogger(__name__)
 ACCEPTED_CHECK = "deliveries_accepted"
 APPLIED_CHECK = "deliveries_applied"
 UP_TO_DATE_CHECK = "deliveries_up_to_date"
-DB_FIELDS = ("HOST", "PORT", "USER", "PASSWORD", "NAME")
 
 
 def partitions_name(spec: SourceSpec) -> str:
@@ -138,20 +128,18 @@ def _decorate_asset(
     def _load(context: dg.AssetExecutionContext, database: PostgresResource):
         periods = list(context.partition_keys)
         wanted = set(periods)
-        deliveries = [
-            d
-            for d in find_deliveries(_landing(landing_dir), [spec])
-            if d.entity == entity.name and d.period in wanted
-        ]
         try:
-            pseudonymiser = Pseudonymiser()
+            with database.connect() as conn:
+                results = load_folder(
+                    conn,
+                    [spec],
+                    _landing(landing_dir),
+                    lambda d: d.entity == entity.name and d.period in wanted,
+                ).results
+                # The load run's setup: the raw checks that follow only append to the history.
+                require_quality_schema(conn)
         except MissingKeyError as exc:  # one clear line in the run, not a traceback
             raise dg.Failure(description=str(exc), allow_retries=False) from None
-        with database.connect() as conn:
-            prepare_database(conn, [spec])
-            # The load run's setup: the raw checks that follow only append to the history.
-            require_quality_schema(conn)
-            results = load_deliveries(conn, [spec], deliveries, pseudonymiser)
         for result in results:
             if result.status in PROBLEM_STATUSES:
                 context.log.error(f"{result.delivery_id}: {result.status}: {result.error}")
@@ -160,7 +148,7 @@ def _decorate_asset(
                     f"{result.delivery_id}: {result.status}, {result.rows_loaded} rows loaded, "
                     f"{result.rows_quarantined} quarantined"
                 )
-        if not deliveries:
+        if not results:
             context.log.warning(f"no {entity.name} delivery in landing for {', '.join(periods)}")
         return report_partitions(context, asset_key(spec, entity), ACCEPTED_CHECK, results)
 
@@ -491,110 +479,3 @@ def build_ingestion_defs(
         sensors=sensors,
         resources={"database": DATABASE},
     )
-
-
-@dataclass
-class LandingRunSummary:
-    """What ``materialize_landing`` did: one Dagster run per body with deliveries."""
-
-    runs: dict[str, str] = field(default_factory=dict)  # body -> run id
-    periods: dict[str, list[str]] = field(default_factory=dict)
-    succeeded: dict[str, bool] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def all_succeeded(self) -> bool:
-        return all(self.succeeded.values())
-
-
-@contextmanager
-def _run_environment(database_url: str | None, landing_dir: Path | None) -> Iterator[None]:
-    """JIGSAW_DATABASE_URL (and JIGSAW_DB_*) and JIGSAW_LANDING_DIR for the runs' duration.
-
-    The assets, the Soda gates and dbt all resolve the database from the environment, so a
-    URL given here must reach them that way, not as a second ``database`` resource.
-    """
-    names = ["JIGSAW_DATABASE_URL", *(f"JIGSAW_DB_{n}" for n in DB_FIELDS), "JIGSAW_LANDING_DIR"]
-    with environment_restored(names):
-        if database_url:
-            export_connection_env(database_url)
-        if landing_dir is not None:
-            os.environ["JIGSAW_LANDING_DIR"] = str(Path(landing_dir).resolve())
-        yield
-
-
-def _project_definitions() -> dg.Definitions:
-    """The whole code location (ingestion, Soda gates, dbt, linkage), imported when needed:
-    ``orchestration.definitions`` imports this module."""
-    from orchestration.definitions import defs
-
-    return defs
-
-
-def materialize_landing(
-    instance: dg.DagsterInstance,
-    specs: list[SourceSpec] | None = None,
-    landing_dir: Path | None = None,
-    database_url: str | None = None,
-    run_config: dict | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> LandingRunSummary:
-    """Register every landed period as a partition and load them all, one run per body.
-
-    Each run covers the body's whole partition range (the assets load many periods in one
-    run); rejected files are recorded and reported, not fatal. ``database_url`` defaults to
-    JIGSAW_DATABASE_URL. ``progress`` (the demo's console) is told "body 3 of 10: ..." as each
-    body's run starts and ends.
-
-    Without ``specs`` (the demo), each run is the body's ``<body>__ingestion`` job from the
-    project's merged definitions, so the raw Soda gates (blocking ``soda_raw_contract``
-    checks) run with the loads. With ``specs`` (tests, a body not yet in the project), the
-    jobs come from those specs' ingestion definitions alone: loads and
-    ``deliveries_accepted`` only.
-    """
-    from ingestion.spec import load_specs
-
-    started = time.perf_counter()
-    project = specs is None
-    specs = load_specs() if specs is None else specs
-    Pseudonymiser()  # fail before any run when there is no key
-    root = _landing(landing_dir)
-    summary = LandingRunSummary()
-    periods_by_body: dict[str, set[str]] = defaultdict(set)
-    for delivery in find_deliveries(root, specs):
-        periods_by_body[delivery.body].add(delivery.period)
-    with _run_environment(database_url, root):
-        defs = _project_definitions() if project else build_ingestion_defs(specs, root)
-        with_deliveries = [spec for spec in specs if periods_by_body.get(spec.body)]
-        for number, spec in enumerate(with_deliveries, start=1):
-            periods = sorted(periods_by_body[spec.body])
-            body_started = time.perf_counter()
-            step = f"body {number} of {len(with_deliveries)}: {spec.body}"
-            if progress:
-                progress(f"{step} ({len(periods)} periods, {periods[0]} to {periods[-1]})")
-            name = partitions_name(spec)
-            existing = instance.get_dynamic_partitions(name)
-            missing = [p for p in periods if p not in existing]
-            if missing:
-                instance.add_dynamic_partitions(name, missing)
-            ordered = instance.get_dynamic_partitions(name)
-            positions = sorted(ordered.index(p) for p in periods)
-            tags = {
-                "dagster/asset_partition_range_start": ordered[positions[0]],
-                "dagster/asset_partition_range_end": ordered[positions[-1]],
-                "jigsaw/trigger": "materialize_landing",
-                **launch_tags("materialize_landing"),
-            }
-            result = defs.resolve_job_def(job_name(spec)).execute_in_process(
-                instance=instance, tags=tags, raise_on_error=False, run_config=run_config
-            )
-            summary.runs[spec.body] = result.run_id
-            summary.periods[spec.body] = periods
-            summary.succeeded[spec.body] = result.success
-            if not result.success:
-                log.error("ingestion run for %s failed (run %s)", spec.body, result.run_id)
-            if progress:
-                outcome = "loaded" if result.success else "FAILED (see the run in the UI)"
-                progress(f"{step}: {outcome} in {time.perf_counter() - body_started:.0f} s")
-    summary.seconds = time.perf_counter() - started
-    return summary

@@ -19,8 +19,8 @@ import dagster as dg
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
-from jigsaw.instance import write_instance_config
 from jigsaw.paths import REPO_ROOT
+from orchestration.instance import write_instance_config
 from tests.ingestion import deliveries as d
 
 PERIOD_ROWS = {"2026-01": 3, "2026-02": 7}  # rows in each accepted delivery
@@ -40,7 +40,7 @@ def write_landing(landing: Path) -> None:
 def load_region(root: Path, database_url: str) -> dict[str, str]:
     """Loads the deliveries through the project's police ingestion job; returns the
     environment the UI must run with (the same database, landing and Dagster home)."""
-    from orchestration.factories.ingestion_assets import materialize_landing
+    from orchestration.cli.landing_runs import materialize_landing
 
     landing = root / "landing"
     write_landing(landing)

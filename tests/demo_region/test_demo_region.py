@@ -265,7 +265,7 @@ def test_no_effect_planted_means_none_measured(tmp_path):
 
 def test_the_loader_reads_exactly_the_clean_rows(region):
     """The ingestion readers and row builder reject what was corrupted, and only that."""
-    from ingestion import readers, transform
+    from ingestion import raw_rows, readers
     from ingestion.pseudonymise import Pseudonymiser
 
     landing, truth = region
@@ -277,7 +277,7 @@ def test_the_loader_reads_exactly_the_clean_rows(region):
         spec = SPECS[d["body"]]
         entity = spec.entities_by_name[d["entity"]]
         path = landing / d["file"]
-        build = transform.RowBuilder(
+        build = raw_rows.RowBuilder(
             spec.body,
             entity,
             pseudonymiser,
@@ -290,7 +290,7 @@ def test_the_loader_reads_exactly_the_clean_rows(region):
                 if problem is None:
                     try:
                         build(values, number)
-                    except transform.RowProblem:
+                    except raw_rows.RowProblem:
                         problem = True
                 if problem:
                     problems.add(number)

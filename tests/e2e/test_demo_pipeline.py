@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 
 from jigsaw import database
-from jigsaw.demo import run_demo
+from orchestration.cli.demo import run_demo
 from tests.regions import END_TO_END as CONFIG
 
 pytestmark = pytest.mark.e2e
@@ -149,7 +149,7 @@ def test_every_run_says_who_launched_it_and_from_where(demo_run):
 
     import dagster as dg
 
-    from jigsaw.attribution import operator
+    from orchestration.attribution import operator
 
     with dg.DagsterInstance.from_config(str(demo_run["dagster_home"])) as instance:
         runs = instance.get_runs()

@@ -1,4 +1,4 @@
-"""The Dagster UI as ``make ui`` serves it after ``make demo`` (``python -m jigsaw.cli ui``:
+"""The Dagster UI as ``make ui`` serves it after ``make demo`` (``python -m orchestration.cli ui``:
 ``dagster dev``'s webserver, daemon and code server, with the settings it settles itself), on a
 small demo region loaded as the demo loads it, in a database of its own:
 
@@ -32,7 +32,8 @@ from psycopg import sql
 from ingestion.demo_region import RegionConfig, generate_region
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE, Pseudonymiser
 from ingestion.spec import load_specs
-from jigsaw import database, settings
+from jigsaw import database
+from orchestration.cli import settings
 from tests.browser.ui_region import dagster_ui
 
 # Loading the region, the sensor's run and the build: well over the suite's default timeout on
@@ -73,7 +74,7 @@ FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 def make_ui_command(host: str, port: int) -> list[str]:
     """What ``make ui`` runs."""
-    return [sys.executable, "-m", "jigsaw.cli", "ui", "--host", host, "--port", str(port)]
+    return [sys.executable, "-m", "orchestration.cli", "ui", "--host", host, "--port", str(port)]
 
 
 def _ports() -> range | None:
@@ -101,7 +102,7 @@ def region(server_url, tmp_path_factory):
     """The demo region's deliveries, loaded through the ingestion jobs (in process, as
     ``make demo`` loads them, with the settings it settles), in a database and Dagster home of
     its own; then one more police delivery landed, for the UI's sensor to find."""
-    from orchestration.factories.ingestion_assets import materialize_landing
+    from orchestration.cli.landing_runs import materialize_landing
     from quality.roles import ensure_roles
 
     url = database.with_database(server_url, f"jigsaw_uibuild_{uuid.uuid4().hex[:10]}")

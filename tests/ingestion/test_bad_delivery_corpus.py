@@ -7,7 +7,8 @@ from __future__ import annotations
 import dagster as dg
 import psycopg
 
-from orchestration.factories.ingestion_assets import APPLIED_CHECK, materialize_landing
+from orchestration.cli.landing_runs import materialize_landing
+from orchestration.factories.ingestion_assets import APPLIED_CHECK
 from tests.ingestion import corpus
 from tests.ingestion import deliveries as d
 

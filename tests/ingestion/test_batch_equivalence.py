@@ -23,9 +23,9 @@ from psycopg import sql
 from ingestion import batches
 from ingestion.demo_region.config import RegionConfig
 from ingestion.demo_region.generate import generate_region
+from ingestion.folder_load import prepare_database
 from ingestion.landing import find_deliveries
 from ingestion.loader import DeliveryRejected, load_delivery
-from ingestion.pipeline import prepare_database
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.spec import SourceSpec
 from jigsaw import database

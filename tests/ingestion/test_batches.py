@@ -12,8 +12,8 @@ import pytest
 from ingestion import batches
 from ingestion.identifiers import nhs_check_digit, nhs_number_is_valid
 from ingestion.pseudonymise import DEMO_KEY, UPRN_DOMAIN, Pseudonymiser, normalise
+from ingestion.raw_rows import RowProblem, column_converter
 from ingestion.spec import Entity
-from ingestion.transform import RowProblem, column_converter
 
 
 def ascii_values(count: int = 3000, seed: int = 3) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from ingestion.pipeline import load_landing, prepare_database
+from ingestion.folder_load import load_landing, prepare_database
 from tests.ingestion import deliveries as d
 
 LINEAGE = "_delivery_id, _period, _file_sha256, _source_row_number"

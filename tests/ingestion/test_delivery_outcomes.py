@@ -13,13 +13,13 @@ import pytest
 
 from ingestion import ledger as ledger_queries
 from ingestion.cli import main as cli
-from ingestion.pipeline import load_landing
+from ingestion.folder_load import load_landing
 from ingestion.pseudonymise import KEY_VARIABLE
-from jigsaw.settings import demo_key_allowed
+from orchestration.cli.landing_runs import materialize_landing
+from orchestration.cli.settings import demo_key_allowed
 from orchestration.factories.ingestion_assets import (
     APPLIED_CHECK,
     build_ingestion_defs,
-    materialize_landing,
 )
 from orchestration.resources import PostgresResource
 from tests.ingestion import deliveries as d

@@ -12,15 +12,15 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ingestion.pipeline import load_landing
+from ingestion.folder_load import load_landing
 from ingestion.pseudonymise import MissingKeyError
 from ingestion.spec import SpecError, load_specs
+from orchestration.cli.landing_runs import materialize_landing
 from orchestration.factories.ingestion_assets import (
     ACCEPTED_CHECK,
     APPLIED_CHECK,
     UP_TO_DATE_CHECK,
     build_ingestion_defs,
-    materialize_landing,
     missing_periods,
 )
 from orchestration.resources import PostgresResource

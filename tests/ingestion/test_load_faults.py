@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingestion.pipeline import load_landing
+from ingestion.folder_load import load_landing
 from tests.ingestion import deliveries as d
 
 BIG = 40_000  # rows: a COPY long enough to be caught in the act

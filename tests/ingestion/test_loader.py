@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ingestion.folder_load import load_landing, prepare_database
 from ingestion.landing import delivery_for
 from ingestion.loader import DeliveryRejected, load_delivery
-from ingestion.pipeline import load_landing, prepare_database
 from ingestion.pseudonymise import KEY_VARIABLE, MissingKeyError, Pseudonymiser
 from ingestion.raw_tables import lineage_view
 from ingestion.spec import SourceSpec

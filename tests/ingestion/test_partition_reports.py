@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.factories.ingestion_assets import ACCEPTED_CHECK, materialize_landing
+from orchestration.cli.landing_runs import materialize_landing
+from orchestration.factories.ingestion_assets import ACCEPTED_CHECK
 from orchestration.partition_reports import problem_tag
 from tests.ingestion import deliveries as d
 

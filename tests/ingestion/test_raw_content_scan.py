@@ -8,7 +8,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from ingestion.pipeline import load_landing
+from ingestion.folder_load import load_landing
 from tests.ingestion import deliveries as d
 
 CLEAR_VALUES = {

@@ -10,7 +10,7 @@ import sys
 import dagster as dg
 import pytest
 
-from ingestion.pipeline import load_landing, prepare_database
+from ingestion.folder_load import load_landing, prepare_database
 from ingestion.raw_tables import LEDGER_STATUSES
 from ingestion.retention import delete_landed_files, oldest_kept_period, purge_expired
 from tests.ingestion import deliveries as d

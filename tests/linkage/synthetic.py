@@ -321,8 +321,8 @@ def write_identity(
 ) -> None:
     """Insert records into identity.person_records as the ingestion loader would."""
     from ingestion.pseudonymise import DEMO_KEY, Pseudonymiser
+    from ingestion.raw_rows import IDENTITY_COLUMNS
     from ingestion.raw_tables import IDENTITY_DDL
-    from ingestion.transform import IDENTITY_COLUMNS
     from jigsaw.database import connect
     from linkage.store import copy_rows
 

@@ -1,7 +1,7 @@
 """A code location for the run-retry test (tests/orchestration/test_run_retries.py).
 
 Two jobs launched once each by a sensor, as each body's sensor launches its loads: one carries
-the project's run-retry tags (``jigsaw.instance.RUN_RETRY_TAGS``) and fails its first attempt
+the project's run-retry tags (``orchestration.instance.RUN_RETRY_TAGS``) and fails its first attempt
 (as a load does when the database is unreachable), the other has no tags and always fails.
 The flag file that tells a first attempt from a retry is named by an environment variable the
 test sets for the daemon, whose runs inherit it.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from jigsaw.instance import RUN_RETRY_TAGS
+from orchestration.instance import RUN_RETRY_TAGS
 
 FLAG_VARIABLE = "JIGSAW_TEST_RETRY_FLAG"
 TAGGED_JOB = "flaky_load"

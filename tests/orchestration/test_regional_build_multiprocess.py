@@ -12,9 +12,9 @@ import psycopg
 import pytest
 
 from jigsaw.database import export_connection_env
-from jigsaw.instance import write_instance_config
 from orchestration.defs import linkage as linkage_defs
 from orchestration.executor import STEP_EXECUTOR
+from orchestration.instance import write_instance_config
 from tests.linkage.synthetic import generate, write_gazetteer, write_identity
 
 pytestmark = pytest.mark.e2e

@@ -1,5 +1,5 @@
-"""The daemon relaunches a failed run of a job tagged for run retries (jigsaw/instance.py), and
-the project's load and regional jobs carry those tags.
+"""The daemon relaunches a failed run of a job tagged for run retries
+(orchestration/instance.py), and the project's load and regional jobs carry those tags.
 
 A real ``dagster-daemon run`` against a DAGSTER_HOME configured by ``write_instance_config``,
 over a code location of the test's own (tests/orchestration/retry_location.py): its sensors
@@ -21,8 +21,8 @@ import dagster as dg
 import pytest
 
 from ingestion.spec import load_specs
-from jigsaw.instance import RUN_RETRY_TAGS, write_instance_config
 from orchestration.factories.ingestion_assets import job_name
+from orchestration.instance import RUN_RETRY_TAGS, write_instance_config
 from tests.orchestration import retry_location
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from jigsaw import schemas
-from jigsaw.docs_site import build_docs_site, publish_names
+from orchestration.cli.docs_site import build_docs_site, publish_names
 from orchestration.factories.dbt_assets import ensure_manifest, jigsaw_dbt_project
 from quality.manifest import marts
 

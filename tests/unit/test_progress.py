@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from jigsaw.progress import Stages, say, tools_output_to
+from orchestration.cli.progress import Stages, say, tools_output_to
 
 
 def test_stages_are_numbered_and_timed(capfd):

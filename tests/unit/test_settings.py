@@ -1,5 +1,6 @@
-"""One owner for the settings `make demo`, `make ui` and `make docs` share (jigsaw/settings.py):
-the UI gets the demo key for the demo's database only, and every setting is documented."""
+"""One owner for the settings `make demo`, `make ui` and `make docs` share
+(orchestration/cli/settings.py): the UI gets the demo key for the demo's database only, and every
+setting is documented."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
-from jigsaw import settings
-from jigsaw.cli import ui_command
+from orchestration.cli import settings
+from orchestration.cli.commands import ui_command
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,15 +1,16 @@
-"""Load every delivery in the landing folder, oldest delivery first, without Dagster.
+"""Load the deliveries in a landing folder, oldest first: the one way a folder is loaded.
 
-Dagster's ingestion assets call the same functions per (entity, period); this module is for
-the demo runner, tests and tools: ``load_landing(database_url)`` returns a summary, and
-``python -m ingestion.pipeline`` prints one.
+``load_folder`` is the body of every load. Dagster's ingestion asset calls it for its entity
+and periods (so the sensors, the UI and ``materialize_landing`` load through it), and
+``load_landing`` calls it on a connection of its own for what loads without Dagster: the
+operator's ``python -m ingestion load``, tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,26 +94,32 @@ def load_deliveries(
     return results
 
 
+def _every_delivery(delivery: Delivery) -> bool:
+    return True
+
+
+def load_folder(
+    conn: Connection,
+    specs: list[SourceSpec],
+    landing: Path,
+    wanted: Callable[[Delivery], bool] = _every_delivery,
+) -> LoadSummary:
+    """Load the ``wanted`` deliveries of the bodies in ``specs`` found under ``landing``, in
+    delivery-date order, after making the ingestion tables. Stops before any work when there is
+    no pseudonymisation key (MissingKeyError)."""
+    pseudonymiser = Pseudonymiser()
+    deliveries = [d for d in find_deliveries(landing, specs) if wanted(d)]
+    prepare_database(conn, specs)
+    return LoadSummary(load_deliveries(conn, specs, deliveries, pseudonymiser))
+
+
 def load_landing(
     database_url: str | None = None,
     landing_dir: Path | None = None,
     specs: list[SourceSpec] | None = None,
 ) -> LoadSummary:
-    """Load every delivery found under the landing folder, in delivery-date order."""
+    """Every delivery under the landing folder, loaded by ``load_folder`` outside Dagster."""
     specs = specs if specs is not None else load_specs()
-    pseudonymiser = Pseudonymiser()  # stops here, before any work, when there is no key
-    landing = landing_dir or default_landing_dir()
-    deliveries = find_deliveries(landing, specs)
+    Pseudonymiser()  # stops here, before the database is touched, when there is no key
     with psycopg.connect(database_url or resolve_database_url(), autocommit=True) as conn:
-        prepare_database(conn, specs)
-        return LoadSummary(load_deliveries(conn, specs, deliveries, pseudonymiser))
-
-
-def main() -> int:
-    from ingestion.cli import main as cli_main  # the operator CLI's `load`, kept under this name
-
-    return cli_main(["load"])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return load_folder(conn, specs, landing_dir or default_landing_dir())

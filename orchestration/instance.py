@@ -15,7 +15,7 @@ from pathlib import Path
 RUN_RETRY_TAGS = {"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAILURE"}
 
 DAGSTER_YAML = """\
-# Written by Jigsaw (jigsaw/instance.py); edits are kept unless the file is deleted.
+# Written by Jigsaw (orchestration/instance.py); edits are kept unless the file is deleted.
 telemetry:
   enabled: false
 run_retries:

@@ -1,13 +1,13 @@
 """`make demo`: the demo region end to end, then a short summary.
 
-1. settle the settings `make ui` will use too (jigsaw/settings.py);
+1. settle the settings `make ui` will use too (orchestration/cli/settings.py);
 2. generate the synthetic region's deliveries (skipped when the same configuration is there);
 3. create the roles and grants;
 4. load every delivery through the ingestion assets (Dagster, one run per body);
 5. run the regional build (linkage, dbt, Soda gates, publishing, analytics) through Dagster;
 6. grade the analytics against the region's ground truth (the demo_evaluation job);
 then print what was materialised, which checks passed and failed, and what was published.
-Each stage is numbered and timed on the console (jigsaw/progress.py).
+Each stage is numbered and timed on the console (orchestration/cli/progress.py).
 
 Runs are recorded in DAGSTER_HOME, so the Dagster UI (`make ui`) shows them afterwards.
 Running it twice is safe: deliveries already loaded are skipped by the ledger.
@@ -21,12 +21,12 @@ import uuid
 from dataclasses import asdict
 
 from jigsaw import database
-from jigsaw.attribution import launch_tags
 from jigsaw.paths import ground_truth_dir, landing_dir, state_dir
-from jigsaw.progress import Stages, heartbeat, say, tools_output_to
-from jigsaw.settings import DemoKeyRefused, prepare_environment
+from orchestration.attribution import launch_tags
+from orchestration.cli.progress import Stages, heartbeat, say, tools_output_to
+from orchestration.cli.settings import DemoKeyRefused, prepare_environment
 
-# The console shows numbered stages and a heartbeat (jigsaw/progress.py), plus Dagster's
+# The console shows numbered stages and a heartbeat (orchestration/cli/progress.py), plus Dagster's
 # warnings and errors (a rejected file, a failed gate); the UI keeps the full event log.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -84,8 +84,8 @@ def run_demo(
             ensure_roles(conn, database.parse_url(url).dbname)
             ensure_quality_schema(conn)
 
+    from orchestration.cli.landing_runs import materialize_landing
     from orchestration.definitions import defs
-    from orchestration.factories.ingestion_assets import materialize_landing
 
     instance = dg.DagsterInstance.get()
     with stages.stage("loading deliveries (ingestion assets and raw gates, one run per body)"):
@@ -117,7 +117,7 @@ def run_demo(
         if not graded.success:
             say("  evaluation FAILED: see the demo_evaluation run in the UI")
 
-    from jigsaw.demo_summary import print_summary
+    from orchestration.cli.demo_summary import print_summary
 
     status = print_summary(url, ingestion_summary, result, stages.total_elapsed(), instance)
     return status or (0 if graded.success else 1)

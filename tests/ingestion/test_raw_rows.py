@@ -8,8 +8,8 @@ import pytest
 
 from ingestion.landing import delivery_for, find_deliveries
 from ingestion.pseudonymise import Pseudonymiser
+from ingestion.raw_rows import RowBuilder, RowProblem, token_function
 from ingestion.spec import SourceSpec
-from ingestion.transform import RowBuilder, RowProblem, token_function
 
 
 def test_fast_tokens_equal_the_pseudonymiser_tokens():

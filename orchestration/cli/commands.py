@@ -1,4 +1,5 @@
-"""Command line for the whole project: `python -m jigsaw.cli demo|report|ui|docs|lint-sql|database`.
+"""Command line for the whole project (the roof: it drives every floor below):
+`python -m orchestration.cli demo|report|ui|docs|lint-sql|database|stop-database`.
 
 The Makefile calls these; each one first settles which database is in use and says so.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from jigsaw import database
 from jigsaw.paths import REPO_ROOT, dbt_project_dir
-from jigsaw.settings import prepare_environment, prepare_tool_environment
+from orchestration.cli.settings import prepare_environment, prepare_tool_environment
 from quality.dbt_vars import dbt_vars, dbt_vars_arguments
 
 UI_HOST = "127.0.0.1"
@@ -25,7 +26,7 @@ DOCS_PORT = 8080
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from jigsaw.demo import run_demo
+    from orchestration.cli.demo import run_demo
 
     # run_demo settles the settings itself (its first stage), as `make ui` will.
     return run_demo(residents=args.residents, seed=args.seed, months=args.months)
@@ -96,7 +97,7 @@ def run_dbt(*dbt_args: str) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from jigsaw.docs_site import build_docs_site, serve_docs_site
+    from orchestration.cli.docs_site import build_docs_site, serve_docs_site
 
     prepare_tool_environment()
     status = run_dbt("docs", "generate")
@@ -113,8 +114,15 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_lint_sql(args: argparse.Namespace) -> int:
-    # The dbt templater compiles every model, which needs a reachable profile.
-    prepare_tool_environment()
+    # The dbt templater compiles every model, which needs a reachable profile: with no server
+    # configured, the embedded one is started for the lint and stopped after it (unless it was
+    # already running), so `make lint` leaves nothing behind.
+    with database.embedded_server_stopped_after():
+        prepare_tool_environment()
+        return _sqlfluff_on_the_models()
+
+
+def _sqlfluff_on_the_models() -> int:
     # dbt's vars come from quality/dbt_vars.py: the templater gets them as its context.
     with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as config:
         config.write("[sqlfluff:templater:dbt:context]\n")

@@ -25,8 +25,8 @@ from psycopg import sql
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
-from jigsaw.instance import write_instance_config
 from jigsaw.paths import state_dir
+from orchestration.instance import write_instance_config
 
 # The comment `make demo` leaves on a database it built with the demo key.
 DEMO_DATABASE_COMMENT = "jigsaw demo region (documented demo pseudonymisation key)"
@@ -62,7 +62,7 @@ SETTINGS = (
 
 def dagster_home() -> Path:
     """DAGSTER_HOME, defaulting to the state folder's dagster_home, with the project's instance
-    configuration (run retries, concurrency pools, no telemetry: jigsaw/instance.py)."""
+    configuration (run retries, concurrency pools, no telemetry: orchestration/instance.py)."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(state_dir() / "dagster_home")))
     write_instance_config(home)
     return home
