@@ -72,12 +72,13 @@ create index if not exists person_records_delivery
 # An identity table of the former layout (one row per delivered row, numbered by
 # _source_row_number) becomes the current one in place: the row number of the first row of
 # each record is kept and its repeats within the delivery are deleted.
+_RECORD_VALUES = ", ".join(IDENTITY_COLUMNS[IDENTITY_VALUES_START:])
 _IDENTITY_TO_DISTINCT_RECORDS = f"""
 alter table identity.person_records rename column _source_row_number to _first_row_number;
 delete from identity.person_records as p
 using (
     select ctid, row_number() over (
-        partition by body, entity, _delivery_id, {", ".join(IDENTITY_COLUMNS[IDENTITY_VALUES_START:])}
+        partition by body, entity, _delivery_id, {_RECORD_VALUES}
         order by _first_row_number
     ) as nth
     from identity.person_records
