@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg
 
 from jigsaw import schemas
+from linkage.standardise import STANDARD_FIELDS
 
 LINKAGE_DDL = """
 create schema if not exists linkage;
@@ -82,14 +83,25 @@ create table if not exists linkage.address_xref (
     body text not null,
     entity text not null,
     _delivery_id text not null,
-    _source_row_number integer not null,
+    _first_row_number integer not null,
     person_ref_token text not null,
     uprn text,
     method text not null check (method in ('given', 'address_match', 'unmatched')),
     score double precision,
-    primary key (body, entity, _delivery_id, _source_row_number)
+    primary key (body, entity, _delivery_id, _first_row_number)
 );
 create index if not exists address_xref_uprn on linkage.address_xref (uprn);
+-- One row per identity record (identity.person_records' grain) since identity holds each
+-- distinct record once per delivery; a table of the former layout (one row per delivered row)
+-- is renamed in place and refilled by the next run.
+do $$ begin
+    if exists (
+        select from information_schema.columns where table_schema = 'linkage'
+            and table_name = 'address_xref' and column_name = '_source_row_number'
+    ) then
+        alter table linkage.address_xref rename column _source_row_number to _first_row_number;
+    end if;
+end $$;
 """
 
 # For reviewers only (the identity schema is restricted): each open pair with the clear
@@ -119,12 +131,13 @@ inner join latest as l on l.body = r.body_l and l.person_ref_token = r.person_re
 inner join latest as rr on rr.body = r.body_r and rr.person_ref_token = r.person_ref_token_r
 """
 
-PERSON_ROWS_SQL = """
-select body as source, person_ref_token as record_id, given_name, family_name,
-    date_of_birth, sex, postcode, address, nhs_number,
+# identity holds each distinct record once per delivery: `rows` counts the deliveries that
+# carried a combination of values, the weight linkage.records gives it.
+PERSON_ROWS_SQL = f"""
+select body as source, person_ref_token as record_id, {", ".join(STANDARD_FIELDS)},
     count(*) as rows, max(_period) as last_period
 from identity.person_records
-group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+group by {", ".join(map(str, range(1, len(STANDARD_FIELDS) + 3)))}
 """
 
 
