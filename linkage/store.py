@@ -106,7 +106,7 @@ end $$;
 
 # For reviewers only (the identity schema is restricted): each open pair with the clear
 # values of both records, as most recently delivered.
-REVIEW_DETAILS_VIEW = """
+REVIEW_DETAILS_VIEW = f"""
 create or replace view identity.clerical_review_details as
 with wanted as (
     select body_l as body, person_ref_token_l as person_ref_token from linkage.clerical_review
@@ -118,14 +118,12 @@ latest as (
     select distinct on (p.body, p.person_ref_token) p.*
     from identity.person_records as p
     inner join wanted as w on w.body = p.body and w.person_ref_token = p.person_ref_token
-    order by p.body, p.person_ref_token, p._period desc, p._loaded_at desc
+    order by p.body, p.person_ref_token, p._period desc, p._loaded_at desc,
+        p._first_row_number desc
 )
-select r.*, l.given_name as given_name_l, l.family_name as family_name_l,
-    l.date_of_birth as date_of_birth_l, l.sex as sex_l, l.postcode as postcode_l,
-    l.address as address_l, l.nhs_number as nhs_number_l,
-    rr.given_name as given_name_r, rr.family_name as family_name_r,
-    rr.date_of_birth as date_of_birth_r, rr.sex as sex_r, rr.postcode as postcode_r,
-    rr.address as address_r, rr.nhs_number as nhs_number_r
+select r.*,
+    {", ".join(f"l.{f} as {f}_l" for f in STANDARD_FIELDS)},
+    {", ".join(f"rr.{f} as {f}_r" for f in STANDARD_FIELDS)}
 from linkage.clerical_review as r
 inner join latest as l on l.body = r.body_l and l.person_ref_token = r.person_ref_token_l
 inner join latest as rr on rr.body = r.body_r and rr.person_ref_token = r.person_ref_token_r
