@@ -62,6 +62,5 @@ def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, 
     )
     prepare_database(db, specs)
     assert db.execute(
-        "select _delivery_id, _first_row_number, address from identity.person_records"
-        " order by 1, 2"
+        "select _delivery_id, _first_row_number, address from identity.person_records order by 1, 2"
     ).fetchall() == [("d1", 1, None), ("d1", 3, "9 New Road"), ("d2", 1, None)]
