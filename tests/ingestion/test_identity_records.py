@@ -64,3 +64,15 @@ def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, 
     assert db.execute(
         "select _delivery_id, _first_row_number, address from identity.person_records order by 1, 2"
     ).fetchall() == [("d1", 1, None), ("d1", 3, "9 New Road"), ("d2", 1, None)]
+
+
+def test_a_record_has_the_same_key_either_way():
+    """The row path's key of a record is the batch path's: one encoding, one key."""
+    from ingestion.distinct_records import _encoded, _encoded_columns, _keys
+
+    row = ("t1", None, "Ann", "1980-02-01")
+    columns = [pa.array([v], pa.string()) for v in row]
+    assert _encoded_columns(columns).to_pylist() == [_encoded(row)]
+    seen = DistinctRecords()
+    assert seen.first_time(row)
+    assert _keys([_encoded(row)])[0] in seen._seen
