@@ -43,9 +43,10 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
     *(name for name, _ in IDENTITY_HEAD),
     *FIELD_NAMES,
 )
-# Where a record's distinguishing values start in a row of IDENTITY_COLUMNS: the token, the
-# clear reference and the fields; what comes before is the same for the whole delivery.
-IDENTITY_VALUES_START = IDENTITY_COLUMNS.index("person_ref_token")
+# Where a record's distinguishing values start in a row of IDENTITY_COLUMNS: the clear
+# reference and the fields. What comes before is the same for the whole delivery but for the
+# row number, and the token is a function of the reference.
+IDENTITY_VALUES_START = IDENTITY_COLUMNS.index("person_ref")
 
 # Indexes cost every load (a million rows: 8.9 s to COPY with the former primary key and
 # (body, person_ref_token) btree, 2.8 s with this BRIN). Records are unique by (body, entity,

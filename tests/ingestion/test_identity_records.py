@@ -66,13 +66,19 @@ def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, 
     ).fetchall() == [("d1", 1, None), ("d1", 3, "9 New Road"), ("d2", 1, None)]
 
 
-def test_a_record_has_the_same_key_either_way():
-    """The row path's key of a record is the batch path's: one encoding, one key."""
-    from ingestion.distinct_records import _encoded, _encoded_columns, _keys
+def test_a_record_has_the_same_encoding_either_way():
+    """The row path's encoding of a record is the batch path's, nulls and all."""
+    from ingestion.distinct_records import _encoded, _encoded_columns
 
-    row = ("t1", None, "Ann", "1980-02-01")
+    row = ("t1", None, "Ann", "1980-02-01", None)
     columns = [pa.array([v], pa.string()) for v in row]
-    assert _encoded_columns(columns).to_pylist() == [_encoded(row)]
+    assert _encoded_columns(columns) == [_encoded(row)]
+
+
+def test_a_record_repeated_within_and_across_batches_is_kept_once_at_its_first_row():
     seen = DistinctRecords()
-    assert seen.first_time(row)
-    assert _keys([_encoded(row)])[0] in seen._seen
+    first = [pa.array(["a", "b", "a", "c", "b"]), pa.array(["x", None, "x", "z", None])]
+    assert seen.first_rows(first).tolist() == [0, 1, 3]
+    second = [pa.array(["c", "d", "a", "d"]), pa.array(["z", "w", None, "w"])]
+    assert seen.first_rows(second).tolist() == [1, 2]
+    assert seen.first_rows(second).tolist() == []
