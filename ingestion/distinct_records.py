@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 _SEPARATOR = "\x00"
 _SALT = b"\x01"  # prefixed for the second half of the key: another input, another hash
+_LOW_BITS = (1 << 64) - 1
 
 
 def _encoded(values: Sequence[Any]) -> bytes:
@@ -48,8 +49,9 @@ def _encoded_columns(columns: Sequence[pa.Array | pa.ChunkedArray]) -> list[byte
     return joined.cast(pa.binary()).to_pylist()
 
 
-def _key(encoded: bytes) -> tuple[int, int]:
-    return hash(encoded), hash(_SALT + encoded)
+def _key(encoded: bytes) -> int:
+    """The two halves as one int (one object a record, not a tuple of three)."""
+    return (hash(encoded) << 64) | (hash(_SALT + encoded) & _LOW_BITS)
 
 
 def _keys(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +68,7 @@ class DistinctRecords:
     with numpy)."""
 
     def __init__(self) -> None:
-        self._seen: set[tuple[int, int]] = set()
+        self._seen: set[int] = set()
         self._high = np.zeros(0, np.int64)
         self._low = np.zeros(0, np.int64)
 
