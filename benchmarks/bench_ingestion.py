@@ -190,8 +190,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
     from ingestion.pseudonymise import Pseudonymiser
-    from ingestion.raw_rows import IDENTITY_COLUMNS
-    from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
+    from ingestion.raw_tables import IDENTITY_COLUMNS, LINEAGE_COLUMNS, raw_columns
 
     spec = SourceSpec.model_validate(SPEC)
     entity = spec.entities[0]

@@ -37,15 +37,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ingestion.distinct_records import DistinctRecords
+from ingestion.identity_fields import FIELD_NAMES
 from ingestion.pseudonymise import UPRN_DOMAIN, Pseudonymiser
 from ingestion.raw_rows import (
     _MAX_NUMERIC_EXPONENT,
-    IDENTITY_FIELDS,
     RowBuilder,
     RowProblem,
     column_converter,
     token_function,
 )
+from ingestion.raw_tables import IDENTITY_VALUES_START
 from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
 from ingestion.spec import Column, Entity
 
@@ -75,7 +77,8 @@ class Batch:
 
 @dataclass
 class BuiltBatch:
-    """A batch ready for COPY (CSV format): raw rows, identity rows, quarantined rows."""
+    """A batch ready for COPY (CSV format): raw rows, identity rows (the records not in an
+    earlier batch), quarantined rows."""
 
     raw_csv: bytes
     identity_csv: bytes
@@ -345,6 +348,7 @@ class BatchBuilder:
         self.lineage = lineage
         self.identity_head = identity_head
         self.rows = RowBuilder(body, entity, pseudonymiser, lineage, identity_head)
+        self.distinct = DistinctRecords()  # the delivery's identity records, across batches
         self.plans = []
         for column in entity.columns:
             ref_token = None
@@ -410,7 +414,7 @@ class BatchBuilder:
         identity_csv = b""
         if ref_clear is not None:
             keep = pc.and_(good, pc.is_valid(ref_clear))
-            fields = [identity.get(role, pa.nulls(rows, pa.string())) for role in IDENTITY_FIELDS]
+            fields = [identity.get(role, pa.nulls(rows, pa.string())) for role in FIELD_NAMES]
             columns = [
                 *self._constants(self.identity_head, rows),
                 numbers,
@@ -421,7 +425,10 @@ class BatchBuilder:
             identity_table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))]).filter(
                 keep
             )
-            identity_csv = _csv(identity_table)
+            # One row per distinct record of the delivery: the first row carrying it.
+            values = identity_table.columns[IDENTITY_VALUES_START:]
+            identity_table = identity_table.take(pa.array(self.distinct.first_rows(values)))
+            identity_csv = _csv(identity_table) if identity_table.num_rows else b""
         delivered = rows + len(batch.problems)
         return BuiltBatch(_csv(raw_table), identity_csv, quarantined, delivered, loaded)
 

@@ -38,10 +38,16 @@ from psycopg.copy import Copy, FileWriter
 
 from ingestion import ledger
 from ingestion.batches import Batch, BatchBuilder, csv_batches
+from ingestion.distinct_records import DistinctRecords
 from ingestion.landing import Delivery, file_sha256
 from ingestion.pseudonymise import Pseudonymiser
-from ingestion.raw_rows import IDENTITY_COLUMNS, RowBuilder, RowProblem
-from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
+from ingestion.raw_rows import RowBuilder, RowProblem
+from ingestion.raw_tables import (
+    IDENTITY_COLUMNS,
+    IDENTITY_VALUES_START,
+    LINEAGE_COLUMNS,
+    raw_columns,
+)
 from ingestion.readers import FileRejected, read_records
 from ingestion.spec import Entity, SourceSpec
 
@@ -157,7 +163,8 @@ def _load_rows(
     pseudonymiser: Pseudonymiser,
     delivery_key: int,
 ) -> tuple[int, int, int]:
-    """COPY the file's good rows into raw (and identity); quarantine the rest.
+    """COPY the file's good rows into raw (and their distinct person records into identity);
+    quarantine the rest.
 
     Returns (rows delivered, rows loaded, rows quarantined). Raises ``FileRejected``.
     """
@@ -166,6 +173,7 @@ def _load_rows(
     identity_head = (spec.body, entity.name, delivery_id, period)
     build = RowBuilder(spec.body, entity, pseudonymiser, lineage, identity_head).build
     statement = _raw_copy(spec, entity)
+    distinct = DistinctRecords()  # identity keeps the first row of each record
     delivered = loaded = quarantined = 0
     with (
         tempfile.TemporaryFile() as identity_spool,
@@ -191,7 +199,9 @@ def _load_rows(
                     else:
                         write_row(raw)
                         loaded += 1
-                        if identity is not None:
+                        if identity is not None and distinct.first_time(
+                            identity[IDENTITY_VALUES_START:]
+                        ):
                             write_identity(identity)
                         continue
                 quarantined += 1

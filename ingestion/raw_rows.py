@@ -1,4 +1,6 @@
-"""Turn one delivered record into its raw row and, for person-bearing entities, its identity row.
+"""Turn one delivered record into its raw row and, for person-bearing entities, its identity row
+(columns ``raw_tables.IDENTITY_COLUMNS``; the loader keeps it only for the first row carrying
+the record, see ``ingestion.distinct_records``).
 
 Values leave here as text in the form PostgreSQL's COPY parses (ISO dates, plain numbers), so
 the database does the final typing without a second pass in Python. Each column's work is
@@ -14,30 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingestion.identifiers import nhs_number_is_valid
+from ingestion.identity_fields import FIELD_NAMES
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.spec import Column, Entity
-
-# identity.person_records columns after the lineage ones, in table order.
-IDENTITY_FIELDS = (
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-    "nhs_number",
-    "uprn",
-)
-IDENTITY_COLUMNS = (
-    "body",
-    "entity",
-    "_delivery_id",
-    "_period",
-    "_source_row_number",
-    "person_ref_token",
-    "person_ref",
-    *IDENTITY_FIELDS,
-)
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _MAX_NUMERIC_EXPONENT = 1000
@@ -273,8 +254,8 @@ class RowBuilder:
         identity_head: tuple[Any, ...],
     ) -> None:
         namespace: dict[str, Any] = {"lineage": lineage, "identity_head": identity_head}
-        lines, raw, identity = [], ["*lineage", "row_number"], ["None"] * len(IDENTITY_FIELDS)
-        slots = {role: i for i, role in enumerate(IDENTITY_FIELDS)}
+        lines, raw, identity = [], ["*lineage", "row_number"], ["None"] * len(FIELD_NAMES)
+        slots = {role: i for i, role in enumerate(FIELD_NAMES)}
         ref = None
         for i, column in enumerate(entity.columns):
             cache, step = _step(body, entity, column, pseudonymiser)

@@ -10,6 +10,7 @@ import logging
 
 from psycopg import Connection, sql
 
+from ingestion.identity_fields import FIELD_NAMES, IDENTITY_FIELDS
 from ingestion.spec import Entity, SourceSpec
 from jigsaw import schemas
 
@@ -37,36 +38,70 @@ LINEAGE_VIEW_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-# Clear identifiers for linkage, one row per delivered person-bearing row. Only the engineer
-# and linkage roles may read this schema.
-#
+# Clear identifiers for linkage: one row per distinct person record per body and delivery
+# (the person reference, its token and the identifying values as delivered), not one per
+# delivered row: a police file naming the same person in ten incidents stores that person once
+# (data minimisation). The raw rows carrying a record are found through ``person_ref_token``;
+# a person reference delivered with different values in one delivery (a new address) keeps one
+# record per distinct combination. ``_first_row_number`` is the first data row (or record) of
+# the file carrying the combination: with (body, entity, _delivery_id) it names the record.
+# Only the engineer and linkage roles may read this schema.
+IDENTITY_HEAD: list[tuple[str, str]] = [
+    ("body", "text not null"),
+    ("entity", "text not null"),
+    ("_delivery_id", "text not null"),
+    ("_period", "text not null"),
+    ("_first_row_number", "integer not null"),
+    ("person_ref_token", "text not null"),
+    ("person_ref", "text not null"),
+]
+# The columns the loader writes, in table order (_loaded_at takes its default).
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    *(name for name, _ in IDENTITY_HEAD),
+    *FIELD_NAMES,
+)
+# Where a record's distinguishing values start in a row of IDENTITY_COLUMNS: the clear
+# reference and the fields. What comes before is the same for the whole delivery but for the
+# row number, and the token is a function of the reference.
+IDENTITY_VALUES_START = IDENTITY_COLUMNS.index("person_ref")
+
 # Indexes cost every load (a million rows: 8.9 s to COPY with the former primary key and
-# (body, person_ref_token) btree, 2.8 s with this BRIN). Rows are unique by (body, entity,
-# _delivery_id, _source_row_number) by construction (one row per delivered row, one delivery
-# per transaction), and linkage reads the whole table; the BRIN only serves the loader's
-# delete of a replaced delivery, whose rows lie together since a delivery is one COPY.
-IDENTITY_DDL = """
+# (body, person_ref_token) btree, 2.8 s with this BRIN). Records are unique by (body, entity,
+# _delivery_id, _first_row_number) by construction (one delivery per transaction), and linkage
+# reads the whole table; the BRIN only serves the loader's delete of a replaced delivery,
+# whose rows lie together since a delivery is one transaction.
+_IDENTITY_TABLE_COLUMNS = ",\n".join(
+    f"    {name} {kind}"
+    for name, kind in [
+        *IDENTITY_HEAD,
+        *((field.name, field.sql_type) for field in IDENTITY_FIELDS),
+        ("_loaded_at", "timestamptz not null default now()"),
+    ]
+)
+IDENTITY_DDL = f"""
 create schema if not exists identity;
 create table if not exists identity.person_records (
-    body text not null,
-    entity text not null,
-    _delivery_id text not null,
-    _period text not null,
-    _source_row_number integer not null,
-    person_ref_token text not null,
-    person_ref text not null,
-    given_name text,
-    family_name text,
-    date_of_birth date,
-    sex text,
-    postcode text,
-    address text,
-    nhs_number text,
-    uprn text,
-    _loaded_at timestamptz not null default now()
+{_IDENTITY_TABLE_COLUMNS}
 );
 create index if not exists person_records_delivery
     on identity.person_records using brin (body, entity, _delivery_id);
+"""
+
+# An identity table of the former layout (one row per delivered row, numbered by
+# _source_row_number) becomes the current one in place: the row number of the first row of
+# each record is kept and its repeats within the delivery are deleted.
+_RECORD_VALUES = ", ".join(IDENTITY_COLUMNS[IDENTITY_VALUES_START:])
+_IDENTITY_TO_DISTINCT_RECORDS = f"""
+alter table identity.person_records rename column _source_row_number to _first_row_number;
+delete from identity.person_records as p
+using (
+    select ctid, row_number() over (
+        partition by body, entity, _delivery_id, {_RECORD_VALUES}
+        order by _first_row_number
+    ) as nth
+    from identity.person_records
+) as repeated
+where p.ctid = repeated.ctid and repeated.nth > 1;
 """
 
 LEDGER_STATUSES = (
@@ -321,6 +356,17 @@ def _upgrade_ledger_columns(conn: Connection) -> None:
             )
 
 
+def _upgrade_identity(conn: Connection) -> None:
+    """An identity table of the former layout gets the current one (only then: see above)."""
+    former = conn.execute(
+        "select 1 from information_schema.columns where table_schema = %s"
+        " and table_name = 'person_records' and column_name = '_source_row_number'",
+        (schemas.IDENTITY,),
+    ).fetchone()
+    if former:
+        conn.execute(_IDENTITY_TO_DISTINCT_RECORDS)
+
+
 def _exists(conn: Connection, *names: str) -> bool:
     """Whether every relation (table or index, "schema.name") exists: a catalogue read that
     takes no lock, unlike ``create ... if not exists``."""
@@ -340,6 +386,7 @@ def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
     """
     if not _exists(conn, "identity.person_records", "identity.person_records_delivery"):
         conn.execute(IDENTITY_DDL)
+    _upgrade_identity(conn)
     ledger = ("ingestion.deliveries", "ingestion.deliveries_sha", "ingestion.quarantine")
     if not _exists(conn, *ledger, "ingestion.quarantine_delivery"):
         conn.execute(_ledger_ddl())

@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingestion.identity_fields import LINKAGE_ROLES
 from jigsaw import schemas
 from jigsaw.paths import specs_dir
 from jigsaw.yamlfile import read_yaml
@@ -30,19 +31,9 @@ ColumnType = Literal["text", "integer", "numeric", "boolean", "date", "timestamp
 #   year   only the year is kept, as <name>_year (for dates of birth)
 Privacy = Literal["clear", "token", "drop", "year"]
 
-# The standard fields of the person linker; a column with one of these roles is also copied
-# in clear to the restricted identity.person_records table.
-LinkageRole = Literal[
-    "person_ref",
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-    "nhs_number",
-    "uprn",
-]
+# A column with a linkage role is also copied in clear to the restricted
+# identity.person_records table: the roles are ingestion.identity_fields' list.
+LinkageRole = Literal[LINKAGE_ROLES]  # a tuple subscript: Literal["person_ref", ...]
 
 Purpose = Literal[
     "safeguarding",

@@ -1,5 +1,8 @@
 """The property (UPRN) of every person record: as the body gave it, else matched on address.
 
+One row per identity record (a distinct person record of a delivery); the delivered rows
+carrying it find it through their person reference (dbt macro keyed_person_records).
+
 Candidates are gazetteer entries in the same postcode, or, when the postcode is missing or
 mistyped, the same house number in the same postcode district. The house and flat numbers
 must agree exactly (10 and 12 HIGH STREET are a few characters apart but different homes);
@@ -35,7 +38,7 @@ where nullif(trim(uprn), '') is null and address is not null
 
 ADDRESS_XREF_SQL = """
 insert into linkage.address_xref
-select p.body, p.entity, p._delivery_id, p._source_row_number, p.person_ref_token,
+select p.body, p.entity, p._delivery_id, p._first_row_number, p.person_ref_token,
     coalesce(nullif(trim(p.uprn), ''), m.uprn),
     case when nullif(trim(p.uprn), '') is not null then 'given'
         when m.uprn is not null then 'address_match' else 'unmatched' end,

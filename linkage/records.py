@@ -1,8 +1,9 @@
-"""Many delivered rows of one local person id to one linkage record.
+"""Many identity records of one local person id to one linkage record.
 
-A body sends the same client every month, sometimes with a corrected name or a new address.
-Each field takes its most frequent value across the rows, ties going to the latest row, so
-one typo in one month does not outvote eleven clean months.
+A body sends the same client every month, sometimes with a corrected name or a new address;
+identity holds each distinct combination of values once per delivery. Each field takes its
+most frequent value across the records (weighted by ``count``: the deliveries that carried
+it), ties going to the latest, so one typo in one month does not outvote eleven clean months.
 """
 
 from __future__ import annotations

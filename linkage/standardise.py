@@ -15,17 +15,11 @@ from datetime import date, datetime
 import pandas as pd
 
 from ingestion.identifiers import nhs_number_is_valid
+from ingestion.identity_fields import IDENTITY_FIELDS
 from linkage.names import canonical_given_name
 
-STANDARD_FIELDS = (
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-    "nhs_number",
-)
+# The identity fields the person linker compares (ingestion.identity_fields owns the list).
+STANDARD_FIELDS = tuple(field.name for field in IDENTITY_FIELDS if field.compared)
 
 _NOT_LETTERS = re.compile(r"[^A-Z ]+")
 _NOT_ADDRESS = re.compile(r"[^A-Z0-9 ]+")

@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg
 
 from jigsaw import schemas
+from linkage.standardise import STANDARD_FIELDS
 
 LINKAGE_DDL = """
 create schema if not exists linkage;
@@ -82,19 +83,30 @@ create table if not exists linkage.address_xref (
     body text not null,
     entity text not null,
     _delivery_id text not null,
-    _source_row_number integer not null,
+    _first_row_number integer not null,
     person_ref_token text not null,
     uprn text,
     method text not null check (method in ('given', 'address_match', 'unmatched')),
     score double precision,
-    primary key (body, entity, _delivery_id, _source_row_number)
+    primary key (body, entity, _delivery_id, _first_row_number)
 );
 create index if not exists address_xref_uprn on linkage.address_xref (uprn);
+-- One row per identity record (identity.person_records' grain) since identity holds each
+-- distinct record once per delivery; a table of the former layout (one row per delivered row)
+-- is renamed in place and refilled by the next run.
+do $$ begin
+    if exists (
+        select from information_schema.columns where table_schema = 'linkage'
+            and table_name = 'address_xref' and column_name = '_source_row_number'
+    ) then
+        alter table linkage.address_xref rename column _source_row_number to _first_row_number;
+    end if;
+end $$;
 """
 
 # For reviewers only (the identity schema is restricted): each open pair with the clear
 # values of both records, as most recently delivered.
-REVIEW_DETAILS_VIEW = """
+REVIEW_DETAILS_VIEW = f"""
 create or replace view identity.clerical_review_details as
 with wanted as (
     select body_l as body, person_ref_token_l as person_ref_token from linkage.clerical_review
@@ -106,25 +118,24 @@ latest as (
     select distinct on (p.body, p.person_ref_token) p.*
     from identity.person_records as p
     inner join wanted as w on w.body = p.body and w.person_ref_token = p.person_ref_token
-    order by p.body, p.person_ref_token, p._period desc, p._loaded_at desc
+    order by p.body, p.person_ref_token, p._period desc, p._loaded_at desc,
+        p._first_row_number desc
 )
-select r.*, l.given_name as given_name_l, l.family_name as family_name_l,
-    l.date_of_birth as date_of_birth_l, l.sex as sex_l, l.postcode as postcode_l,
-    l.address as address_l, l.nhs_number as nhs_number_l,
-    rr.given_name as given_name_r, rr.family_name as family_name_r,
-    rr.date_of_birth as date_of_birth_r, rr.sex as sex_r, rr.postcode as postcode_r,
-    rr.address as address_r, rr.nhs_number as nhs_number_r
+select r.*,
+    {", ".join(f"l.{f} as {f}_l" for f in STANDARD_FIELDS)},
+    {", ".join(f"rr.{f} as {f}_r" for f in STANDARD_FIELDS)}
 from linkage.clerical_review as r
 inner join latest as l on l.body = r.body_l and l.person_ref_token = r.person_ref_token_l
 inner join latest as rr on rr.body = r.body_r and rr.person_ref_token = r.person_ref_token_r
 """
 
-PERSON_ROWS_SQL = """
-select body as source, person_ref_token as record_id, given_name, family_name,
-    date_of_birth, sex, postcode, address, nhs_number,
+# identity holds each distinct record once per delivery: `rows` counts the deliveries that
+# carried a combination of values, the weight linkage.records gives it.
+PERSON_ROWS_SQL = f"""
+select body as source, person_ref_token as record_id, {", ".join(STANDARD_FIELDS)},
     count(*) as rows, max(_period) as last_period
 from identity.person_records
-group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+group by {", ".join(map(str, range(1, len(STANDARD_FIELDS) + 3)))}
 """
 
 

@@ -134,6 +134,40 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The property of each delivered row's person record, to join on (body, source_entity,
+    delivery_id, person_ref_token, given_uprn). Address matching keys its UPRNs by identity
+    record, a distinct person record of a delivery (identity.person_records' grain); a row
+    finds its record through its person reference. A reference with several records in one
+    delivery (two tenancies, a new address) is told apart by the UPRN the row itself gives
+    (given_uprn, null when it gives none); rows that give none cannot be told apart and take
+    the matched record first, then the first in the file. `bodies`: only these bodies. -#}
+{% macro person_record_addresses(bodies=none) -%}
+    select distinct on (body, source_entity, delivery_id, person_ref_token, given_uprn)
+        body,
+        source_entity,
+        delivery_id,
+        person_ref_token,
+        given_uprn,
+        uprn
+    from (
+        select
+            *,
+            case when link_method = 'given' then uprn end as given_uprn
+        from {{ ref('stg_linkage__address_xrefs') }}
+        {%- if bodies is not none %}
+        where body in ('{{ bodies | join("', '") }}')
+        {%- endif %}
+    ) as records
+    order by
+        body asc,
+        source_entity asc,
+        delivery_id asc,
+        person_ref_token asc,
+        given_uprn asc,
+        uprn is null asc,
+        first_row_number asc
+{%- endmacro %}
+
 {#- The person-bearing records of the given bodies, each with its regional person key (identity
     resolution, else the interim key) and its property (address match, else the UPRN given). -#}
 {% macro keyed_person_records(bodies, purpose=none) -%}
@@ -156,8 +190,7 @@
     ),
 
     address_xrefs as (
-        select * from {{ ref('stg_linkage__address_xrefs') }}
-        where body in ('{{ bodies | join("', '") }}')
+        {{ person_record_addresses(bodies) }}
     ),
 
     keyed as (
@@ -198,7 +231,8 @@
                 unioned.body = address_xrefs.body
                 and unioned.source_entity = address_xrefs.source_entity
                 and unioned.delivery_id = address_xrefs.delivery_id
-                and unioned.source_row_number = address_xrefs.source_row_number
+                and unioned.person_ref_token = address_xrefs.person_ref_token
+                and unioned.given_uprn is not distinct from address_xrefs.given_uprn
     )
 
     select * from keyed

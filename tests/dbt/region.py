@@ -87,7 +87,7 @@ class Loader:
 
     def address(self, body: str, entity: str, where: tuple[str, int], person: str, uprn: str):
         self.conn.execute(
-            "insert into linkage.address_xref (body, entity, _delivery_id, _source_row_number,"
+            "insert into linkage.address_xref (body, entity, _delivery_id, _first_row_number,"
             " person_ref_token, uprn, method, score)"
             " values (%s, %s, %s, %s, %s, %s, 'address_match', 1.0)",
             (body, entity, where[0], where[1], token(body, person), uprn),

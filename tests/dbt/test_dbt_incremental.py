@@ -50,7 +50,7 @@ def incremental_run(dbt_build: DbtRun, region_database: str, tmp_path_factory) -
             (region.token("police", "D"),),
         )
         conn.execute(
-            "insert into linkage.address_xref (body, entity, _delivery_id, _source_row_number,"
+            "insert into linkage.address_xref (body, entity, _delivery_id, _first_row_number,"
             " person_ref_token, uprn, method, score) values ('police', 'incidents',"
             " 'police/2026-04-02/incidents_2024-12.csv', 1, %s, %s, 'address_match', 0.9)",
             (region.token("police", "C"), region.HOUSE_C),

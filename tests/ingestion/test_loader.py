@@ -137,7 +137,7 @@ def test_every_format_loads_and_every_row_is_accounted_for(db, db_url, landing, 
     # Identity holds the clear linkage fields of each person-bearing row, nothing else.
     person = db.execute(
         "select person_ref, given_name, family_name, date_of_birth, sex, postcode, address"
-        " from identity.person_records where body = 'police' and _source_row_number = 6"
+        " from identity.person_records where body = 'police' and _first_row_number = 6"
     ).fetchone()
     assert person == (
         "NOM00006", "JOHN", "SMITH", dt.date(1980, 2, 1), "M", "AB1 2CD",
@@ -213,6 +213,52 @@ def test_same_file_delivered_twice_loads_once(db, db_url, landing, specs):
     )
 
 
+@pytest.mark.parametrize(
+    ("row_by_row", "block_bytes"),
+    [(True, None), (False, None), (False, 600)],
+    ids=["row-by-row", "batches", "tiny-batches"],
+)
+def test_identity_holds_each_person_record_of_a_delivery_once(
+    db, db_url, landing, specs, monkeypatch, row_by_row, block_bytes
+):
+    """Ten incidents naming the same person store that person once (the first row carrying the
+    record); the same reference with a new address is a record of its own; the raw rows all
+    stay, found through the person reference. With tiny batches the repeats fall in later
+    batches of the same delivery."""
+    from ingestion import batches
+
+    if block_bytes:
+        monkeypatch.setattr(batches, "BLOCK_BYTES", block_bytes)
+    same = {"NOMINAL_ID": "NOM00001", "ADDRESS": "1 High Street, Townley"}
+    rows = [d.police_row(i, **same) for i in range(1, 11)]
+    rows.insert(4, d.police_row(11, NOMINAL_ID="NOM00001", ADDRESS="9 New Road, Townley"))
+    rows.append(d.police_row(12))
+    path = d.police_file(landing, "2026-02-03", "2026-01", rows)
+    spec = by_body(specs, "police")[0]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        prepare_database(conn, [spec])
+        result = load_delivery(
+            conn, spec, delivery_for(spec, path), Pseudonymiser(), row_by_row=row_by_row
+        )
+    assert (result.status, result.rows_loaded) == ("loaded", 12)
+    assert count(db, "raw_police.incidents") == 12
+    records = db.execute(
+        "select person_ref, address, _first_row_number from identity.person_records"
+        " order by _first_row_number"
+    ).fetchall()
+    assert records == [
+        ("NOM00001", "1 High Street, Townley", 1),
+        ("NOM00001", "9 New Road, Townley", 5),
+        ("NOM00012", "12 High Street, Townley", 12),
+    ]
+    carried = db.execute(
+        "select count(*) from raw_police.incidents as r join (select distinct person_ref_token"
+        " from identity.person_records where person_ref = 'NOM00001') as p"
+        " on p.person_ref_token = r.nominal_id_token"
+    ).fetchone()[0]
+    assert carried == 11
+
+
 def test_the_same_bytes_for_another_period_are_that_periods_delivery(db, db_url, landing, specs):
     # An unchanged register, or a month with nothing to report, repeats last month's bytes.
     rows = [d.police_row(1)]
@@ -247,9 +293,9 @@ def test_corrected_redelivery_replaces_the_period_and_a_late_older_file_does_not
         " where _period = '2026-01'"
     ).fetchall() == [("police/2026-02-20/incidents_2026-01.csv", "medium")]
     assert count(db, "identity.person_records", "_period = '2026-01'") == 5
-    # No primary key enforces it (it slowed every load): one identity row per delivered row.
+    # No primary key enforces it (it slowed every load): one identity row per record.
     assert db.execute(
-        "select count(*), count(distinct (body, entity, _delivery_id, _source_row_number))"
+        "select count(*), count(distinct (body, entity, _delivery_id, _first_row_number))"
         " from identity.person_records"
     ).fetchone() == (7, 7)
     assert ledger(db)["police/2026-02-03/incidents_2026-01.csv"][0] == "superseded"
@@ -493,7 +539,7 @@ def test_an_nhs_number_gets_the_same_token_in_every_body(db, db_url, landing, sp
     assert acute_rows[1] == (None, False)  # missing: no token, not valid
     assert asc_rows[1][1] is False and asc_rows[1][0] not in (None, expected)
     clear = db.execute(
-        "select body, nhs_number from identity.person_records order by body, _source_row_number"
+        "select body, nhs_number from identity.person_records order by body, _first_row_number"
     ).fetchall()
     assert clear[0] == ("acute_trust", spaced) and clear[2] == ("adult_social_care", d.VALID_NHS)
 

@@ -319,10 +319,10 @@ def write_identity(
     period: str = "2026-01",
     key: bytes | None = None,
 ) -> None:
-    """Insert records into identity.person_records as the ingestion loader would."""
+    """Insert records into identity.person_records as the ingestion loader would: each body's
+    rows as one delivery, each distinct record once (its first row)."""
     from ingestion.pseudonymise import DEMO_KEY, Pseudonymiser
-    from ingestion.raw_rows import IDENTITY_COLUMNS
-    from ingestion.raw_tables import IDENTITY_DDL
+    from ingestion.raw_tables import IDENTITY_COLUMNS, IDENTITY_DDL, IDENTITY_VALUES_START
     from jigsaw.database import connect
     from linkage.store import copy_rows
 
@@ -331,12 +331,14 @@ def write_identity(
     rows["entity"] = rows.get("entity", "people")
     rows["_delivery_id"] = [f"{b}/{delivery}" for b in rows["body"]]
     rows["_period"] = period
-    rows["_source_row_number"] = rows.groupby("body").cumcount() + 1
+    rows["_first_row_number"] = rows.groupby("body").cumcount() + 1
     rows["person_ref_token"] = [
         tokens.token(f"{b}:person_ref", r)
         for b, r in zip(rows["body"], rows["person_ref"], strict=True)
     ]
     columns = list(IDENTITY_COLUMNS)
+    record = ["body", "entity", *columns[IDENTITY_VALUES_START:]]
+    rows = rows.drop_duplicates(subset=record)
     with connect(url) as conn:
         conn.execute(IDENTITY_DDL)
         copy_rows(conn, "identity.person_records", columns, rows)

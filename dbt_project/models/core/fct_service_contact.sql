@@ -26,7 +26,7 @@ person_xrefs as (
 ),
 
 address_xrefs as (
-    select * from {{ ref('stg_linkage__address_xrefs') }}
+    {{ person_record_addresses() }}
 ),
 
 {% if is_incremental() %}
@@ -77,9 +77,22 @@ readdressed_slices as (
             built.body = address_xrefs.body
             and built.source_entity = address_xrefs.source_entity
             and built.delivery_id = address_xrefs.delivery_id
-            and built.source_row_number = address_xrefs.source_row_number
-    -- a new match, a changed one, or one withdrawn (the contact keeps no property)
-    where built.uprn is distinct from address_xrefs.uprn
+            and built.person_ref_token = address_xrefs.person_ref_token
+    -- a new match, a changed one, or one withdrawn (the contact keeps no property); a UPRN
+    -- the body gave changes only with a new delivery, which rebuilds its slice anyway
+    where
+        address_xrefs.given_uprn is null
+        and built.uprn is distinct from address_xrefs.uprn
+        and not exists (
+            select
+            from address_xrefs as given
+            where
+                given.body = built.body
+                and given.source_entity = built.source_entity
+                and given.delivery_id = built.delivery_id
+                and given.person_ref_token = built.person_ref_token
+                and given.given_uprn = built.uprn
+        )
 ),
 
 changed_slices as (
@@ -173,7 +186,8 @@ keyed as (
             selected.body = address_xrefs.body
             and selected.source_entity = address_xrefs.source_entity
             and selected.delivery_id = address_xrefs.delivery_id
-            and selected.source_row_number = address_xrefs.source_row_number
+            and selected.person_ref_token = address_xrefs.person_ref_token
+            and selected.given_uprn is not distinct from address_xrefs.given_uprn
 ),
 
 final as (

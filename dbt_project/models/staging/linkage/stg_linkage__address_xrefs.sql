@@ -9,7 +9,7 @@ renamed as (
         body,
         entity as source_entity,
         _delivery_id as delivery_id,
-        _source_row_number as source_row_number,
+        _first_row_number as first_row_number,
         person_ref_token,
         {{ standardise_uprn('uprn') }} as uprn,
         method as link_method,

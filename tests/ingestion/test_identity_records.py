@@ -1,0 +1,84 @@
+"""identity.person_records at its grain: one row per distinct person record per delivery."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ingestion.distinct_records import DistinctRecords
+from ingestion.identity_fields import FIELD_NAMES, LINKAGE_ROLES
+from ingestion.pipeline import prepare_database
+from ingestion.spec import LinkageRole
+
+
+def test_the_spec_roles_and_the_identity_columns_come_from_one_list(db, specs):
+    assert LinkageRole.__args__ == LINKAGE_ROLES == ("person_ref", *FIELD_NAMES)
+    prepare_database(db, specs)
+    columns = [
+        r[0]
+        for r in db.execute(
+            "select column_name from information_schema.columns where table_schema = 'identity'"
+            " and table_name = 'person_records' order by ordinal_position"
+        )
+    ]
+    start = columns.index("person_ref") + 1
+    assert tuple(columns[start : start + len(FIELD_NAMES)]) == FIELD_NAMES
+
+
+def test_both_ways_of_asking_agree_on_what_is_new():
+    """Row by row and in columns, across batches; a null is not an empty string, and values
+    that would run together when joined stay apart."""
+    rows = [
+        ("t1", "a", None), ("t1", "a", None), ("t1", "a", ""), ("t1", "ab", "c"),
+        ("t1", "a", "bc"), ("t2", "a", None),
+    ]  # fmt: skip
+    by_row = DistinctRecords()
+    kept_by_row = [i for i, row in enumerate(rows) if by_row.first_time(row)]
+    by_batch = DistinctRecords()
+    kept_by_batch = []
+    for start in (0, 3):
+        batch = rows[start : start + 3]
+        columns = [pa.array(list(column), pa.string()) for column in zip(*batch, strict=True)]
+        kept_by_batch += [start + i for i in by_batch.first_rows(columns).tolist()]
+    assert kept_by_row == kept_by_batch == [0, 2, 3, 4, 5]
+
+
+def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, specs):
+    db.execute("create schema identity")
+    db.execute(
+        "create table identity.person_records (body text not null, entity text not null,"
+        " _delivery_id text not null, _period text not null,"
+        " _source_row_number integer not null, person_ref_token text not null,"
+        " person_ref text not null, given_name text, family_name text, date_of_birth date,"
+        " sex text, postcode text, address text, nhs_number text, uprn text,"
+        " _loaded_at timestamptz not null default now())"
+    )
+    db.execute(
+        "insert into identity.person_records (body, entity, _delivery_id, _period,"
+        " _source_row_number, person_ref_token, person_ref, given_name, address) values"
+        " ('police', 'incidents', 'd1', '2026-01', 1, 't', 'N1', 'ANN', null),"
+        " ('police', 'incidents', 'd1', '2026-01', 2, 't', 'N1', 'ANN', null),"
+        " ('police', 'incidents', 'd1', '2026-01', 3, 't', 'N1', 'ANN', '9 New Road'),"
+        " ('police', 'incidents', 'd2', '2026-02', 1, 't', 'N1', 'ANN', null)"
+    )
+    prepare_database(db, specs)
+    assert db.execute(
+        "select _delivery_id, _first_row_number, address from identity.person_records order by 1, 2"
+    ).fetchall() == [("d1", 1, None), ("d1", 3, "9 New Road"), ("d2", 1, None)]
+
+
+def test_a_record_has_the_same_encoding_either_way():
+    """The row path's encoding of a record is the batch path's, nulls and all."""
+    from ingestion.distinct_records import _encoded, _encoded_columns
+
+    row = ("t1", None, "Ann", "1980-02-01", None)
+    columns = [pa.array([v], pa.string()) for v in row]
+    assert _encoded_columns(columns) == [_encoded(row)]
+
+
+def test_a_record_repeated_within_and_across_batches_is_kept_once_at_its_first_row():
+    seen = DistinctRecords()
+    first = [pa.array(["a", "b", "a", "c", "b"]), pa.array(["x", None, "x", "z", None])]
+    assert seen.first_rows(first).tolist() == [0, 1, 3]
+    second = [pa.array(["c", "d", "a", "d"]), pa.array(["z", "w", None, "w"])]
+    assert seen.first_rows(second).tolist() == [1, 2]
+    assert seen.first_rows(second).tolist() == []
