@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from ingestion.distinct_records import DistinctRecords
 from ingestion.identity_fields import FIELD_NAMES, LINKAGE_ROLES
-from ingestion.pipeline import prepare_database
+from ingestion.folder_load import prepare_database
 from ingestion.spec import LinkageRole
 
 
