@@ -32,9 +32,10 @@ def dbt_vars() -> dict:
     return {"disclosure_threshold": THRESHOLD}
 
 
-def dbt_vars_arguments() -> list[str]:
-    """``--vars`` for every dbt command of the project (parse, build, run, docs, show)."""
-    return ["--vars", json.dumps(dbt_vars())]
+def dbt_vars_arguments(extra: dict | None = None) -> list[str]:
+    """``--vars`` for every dbt command of the project (parse, build, run, docs, show), with a
+    run's own vars (``extra``, e.g. a delivery's slice) beside them."""
+    return ["--vars", json.dumps({**dbt_vars(), **(extra or {})})]
 
 
 COUNT_NAME = re.compile(r"^(n|count)_|_(count|n)$|^(count|people|persons|families|households)$")

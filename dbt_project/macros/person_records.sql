@@ -185,6 +185,10 @@
                 and unioned.source_entity = address_xrefs.source_entity
                 and unioned.delivery_id = address_xrefs.delivery_id
                 and unioned.source_row_number = address_xrefs.source_row_number
+        {%- if builds_slice() %}
+        -- an incremental build of a delivery's slice (macros/slices.sql)
+        where {{ record_in_slice('unioned') }}
+        {%- endif %}
     )
 
     select * from keyed
