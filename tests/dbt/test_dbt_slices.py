@@ -59,8 +59,13 @@ def settle(conn, period: str, status: str = "loaded") -> None:
         "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
         " file_name, file_sha256, bytes, status, finished_at) values (%s, 'police', 'incidents',"
         " %s, current_date, %s, %s, 1, %s, clock_timestamp())",
-        (f"police/{period}/{status}/{dt.datetime.now().timestamp()}", period, "f.csv", "3" * 64,
-         status),
+        (
+            f"police/{period}/{status}/{dt.datetime.now().timestamp()}",
+            period,
+            "f.csv",
+            "3" * 64,
+            status,
+        ),
     )
 
 
