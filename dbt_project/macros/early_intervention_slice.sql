@@ -64,6 +64,19 @@
     )
 {%- endmacro %}
 
+{#- Whether a row (its month and person columns) is read by a slice build: in the window the
+    rebuilt months need, or one of the slice's people; always, without a slice. -#}
+{% macro in_early_intervention_slice_window(month, person) -%}
+    {%- if builds_slice() -%}
+        (
+            {{ month }} >= (select slice_window.first_month from slice_window)
+            or {{ person }} in (select slice_persons.person_key from slice_persons)
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
 {#- slice_condition of early_intervention_features: the rows its slice build replaces. -#}
 {% macro early_intervention_features_in_slice(built) -%}
     (

@@ -91,12 +91,7 @@ contacts_by_month as (
     from {{ ref('fct_service_contact') }}
     where
         person_key is not null
-        {%- if builds_slice() %}
-        and (
-            contact_month >= (select slice_window.first_month from slice_window)
-            or person_key in (select slice_persons.person_key from slice_persons)
-        )
-        {%- endif %}
+        and {{ in_early_intervention_slice_window('contact_month', 'person_key') }}
     group by person_key, contact_month
 ),
 
