@@ -43,7 +43,7 @@ def jigsaw_dbt_models(
         arguments, built = dbt_vars_arguments(), "everything (no delivery slice)"
     else:
         arguments, built = delivery_slice.dbt_vars_arguments(), delivery_slice.describe()
-        context.instance.add_run_tags(context.run_id, {TAG_SLICE: built[:4000]})
+        context.instance.add_run_tags(context.run.run_id, {TAG_SLICE: built[:4000]})
     context.log.info(f"dbt build of the selected models; slice: {built}")
     with database.subprocess_env():  # profiles.yml reads JIGSAW_DB_* when dbt starts
         invocation = dbt.cli(["build", *arguments], context=context)

@@ -108,24 +108,6 @@ def test_a_clean_clone_gets_its_manifest_without_a_database(tmp_path: Path, monk
     assert manifest.stat().st_mtime == stamp  # fresh: not parsed again
 
 
-def test_materialising_through_dagster_runs_dbt_on_the_resolved_database(dbt_build, dbt_defs, db):
-    from orchestration.defs import dbt as dbt_module
-
-    db.execute("drop table core.dim_area cascade")
-    db.commit()
-    result = dg.materialize(
-        [dbt_module.jigsaw_dbt_models],
-        selection=[dg.AssetKey("dim_area")],
-        resources=dbt_defs.resources,  # dbt, and the database it resolves
-    )
-    assert result.success
-    materialised = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert materialised == {dg.AssetKey("dim_area")}
-    checks = result.get_asset_check_evaluations()
-    assert checks and all(c.passed for c in checks)
-    assert db.execute("select count(*) from core.dim_area").fetchone()[0] == 2
-
-
 def test_a_build_after_a_delivery_builds_its_slice_and_says_so(dbt_build, dbt_defs, db):
     """A run tagged as following a police delivery passes the ledger's slice to dbt: the new
     period's contact is written, and the materialisation and the run's tags name the slice."""
@@ -170,6 +152,24 @@ def test_a_build_after_a_delivery_builds_its_slice_and_says_so(dbt_build, dbt_de
         ).fetchone()[0]
         == 1
     )
+
+
+def test_materialising_through_dagster_runs_dbt_on_the_resolved_database(dbt_build, dbt_defs, db):
+    from orchestration.defs import dbt as dbt_module
+
+    db.execute("drop table core.dim_area cascade")
+    db.commit()
+    result = dg.materialize(
+        [dbt_module.jigsaw_dbt_models],
+        selection=[dg.AssetKey("dim_area")],
+        resources=dbt_defs.resources,  # dbt, and the database it resolves
+    )
+    assert result.success
+    materialised = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialised == {dg.AssetKey("dim_area")}
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    assert db.execute("select count(*) from core.dim_area").fetchone()[0] == 2
 
 
 def test_the_build_after_one_body_selects_only_what_is_downstream_of_it():
