@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from psycopg import Connection
 
 from ingestion import ledger
+from ingestion.spec import load_specs
 from linkage import store
 from quality.disclosure import dbt_vars_arguments
 
@@ -64,8 +65,23 @@ def run_tags(body: str, since: dt.datetime) -> dict[str, str]:
     return {TAG_BODY: body, TAG_SINCE: since.astimezone(dt.UTC).isoformat()}
 
 
+def is_person_level(delivery_slice: DeliverySlice) -> bool:
+    """Whether every period of the slice is of an extract about people. A slice names rows of
+    people; a delivery of places or reference data (the gazetteer, deprivation, licences)
+    changes every person living there, so its build rebuilds everything instead."""
+    extracts = {
+        (spec.body, entity.name): entity for spec in load_specs() for entity in spec.entities
+    }
+    return all(
+        extracts.get((body, entity)) is not None and extracts[(body, entity)].has_person
+        for body, entity, _period in delivery_slice.periods
+    )
+
+
 def slice_of_run(conn: Connection, tags: dict[str, str]) -> DeliverySlice | None:
-    """The slice a run builds, from its tags; None for a run of no delivery (nightly)."""
+    """The slice a run builds, from its tags; None (build everything) for a run of no delivery
+    (nightly) or of deliveries that are not about people."""
     if TAG_BODY not in tags or TAG_SINCE not in tags:
         return None
-    return slice_after(conn, tags[TAG_BODY], dt.datetime.fromisoformat(tags[TAG_SINCE]))
+    found = slice_after(conn, tags[TAG_BODY], dt.datetime.fromisoformat(tags[TAG_SINCE]))
+    return found if is_person_level(found) else None

@@ -56,3 +56,11 @@ def test_other_runs_request_nothing():
             dagster_event=event,
         )
         assert isinstance(delivery_downstream_builds(context), dg.SkipReason)
+
+
+def test_only_deliveries_about_people_are_built_as_a_slice():
+    from orchestration.slices import DeliverySlice, is_person_level
+
+    assert is_person_level(DeliverySlice((("police", "incidents", "2026-04"),), ()))
+    assert is_person_level(DeliverySlice((), ("P1", "P2")))
+    assert not is_person_level(DeliverySlice((("reference", "gazetteer", "2025-01"),), ()))
