@@ -60,11 +60,12 @@ MONTHLY_ENTITIES = {
 }
 
 
-def dbt(target: Path, *args: str) -> tuple[float, dict]:
+def dbt(target: Path, *args: str, vars_arguments: list[str] | None = None) -> tuple[float, dict]:
+    """``vars_arguments``: the run's own ``--vars`` (a delivery's slice), else the project's."""
     project = dbt_project_dir()
     command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
-    command += dbt_vars_arguments()
+    command += vars_arguments or dbt_vars_arguments()
     started = time.perf_counter()
     started_wall = time.time()
     completed = subprocess.run(

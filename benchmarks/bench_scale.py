@@ -13,8 +13,9 @@ grants) and analytics by the Dagster run's own step events.
 
 Then one new monthly police delivery and one home-sensors delivery (each body's latest month
 copied as the next, as ``bench_dbt_incremental`` makes it) with ``dbt build --select
-source:raw_<body>+``, and each one's ratio to the full build: the regional build's dbt step,
-which built every model, its unit tests and data tests from an empty database.
+source:raw_<body>+`` and the delivery's slice as the run after a delivery passes it (var
+jigsaw_slice, orchestration.slices), and each one's ratio to the full build: the regional
+build's dbt step, which built every model, its unit tests and data tests from an empty database.
 
 Targets (issue 18): at 100k, police <= 10 % and sensors <= 5 % of the full build; at 1M, end to
 end under 45 minutes, peak under 8 GB, and no stage growing more than 12x from 100k to 1M.
@@ -230,9 +231,26 @@ def _stage_rows(url: str, run_id: str | None) -> dict[str, int | None]:
         }
 
 
+def _delivered_period(url: str, body: str, table: str, delivery: str) -> tuple[str, str, str]:
+    """(body, entity, period) of a simulated delivery, as the ledger would name its slice."""
+    from psycopg import sql
+
+    schema, entity = table.split(".")
+    with database.connect(url) as conn:
+        [period] = conn.execute(
+            sql.SQL("select distinct _period from {} where _delivery_id = %s").format(
+                sql.Identifier(schema, entity)
+            ),
+            (delivery,),
+        ).fetchone()
+    return body, entity, period
+
+
 def _incremental(url: str, full_dbt_seconds: float) -> dict:
-    """One new monthly delivery per body and its downstream dbt build, against the full one."""
+    """One new monthly delivery per body and its downstream dbt build with the delivery's slice
+    (as the run after a delivery passes it), against the full build."""
     from benchmarks.bench_dbt_incremental import add_monthly_delivery, dbt
+    from orchestration.slices import DeliverySlice, is_person_level
 
     figures = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -242,8 +260,19 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
         if parsed.exists():
             shutil.copy(parsed, target / parsed.name)
         for body, name in INCREMENTAL_BODIES.items():
-            table, _delivery, rows = add_monthly_delivery(url, body)
-            seconds, run = dbt(target, "build", "--select", f"source:raw_{body}+")
+            table, delivery, rows = add_monthly_delivery(url, body)
+            # The slice the build after a delivery passes (orchestration.slices): the new
+            # period; no identity resolution runs here, so no one is re-keyed.
+            # A delivery not about people (home sensors) builds without one, as the run does.
+            delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
+            sliced = is_person_level(delivery_slice)
+            seconds, run = dbt(
+                target,
+                "build",
+                "--select",
+                f"source:raw_{body}+",
+                vars_arguments=delivery_slice.dbt_vars_arguments() if sliced else None,
+            )
             figures[name] = round(seconds / full_dbt_seconds, 4)
             figures[f"{body}_incremental_seconds"] = round(seconds, 1)
             figures[f"{body}_incremental_rows"] = rows

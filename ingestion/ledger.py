@@ -287,3 +287,26 @@ def listing(conn: Connection, body: str | None = None, status: str | None = None
 def exists(conn: Connection) -> bool:
     """Whether the ledger has been created (by a load); readers of it need not create it."""
     return conn.execute("select to_regclass('ingestion.deliveries') is not null").fetchone()[0]
+
+
+# Outcomes that changed what raw holds for a period: rows loaded (a new period, or a corrected
+# re-delivery replacing the one it superseded, or an approved one that emptied it) or deleted at
+# the end of retention.
+CHANGED_RAW = ("loaded", "superseded", "expired")
+
+
+def changed_periods(
+    conn: Connection, body: str, since: dt.datetime, until: dt.datetime | None = None
+) -> list[tuple[str, str, str]]:
+    """(body, entity, period) whose raw rows a body's deliveries settled between ``since`` and
+    ``until`` changed (loaded, replaced, emptied or expired): the slice the build after them
+    must rebuild. A duplicate, rejected, held or failed delivery changes nothing."""
+    rows = conn.execute(
+        "select distinct body, entity, period from ingestion.deliveries"
+        " where body = %s and status = any(%s)"
+        " and greatest(finished_at, decided_at) >= %s"
+        " and (%s::timestamptz is null or least(finished_at, decided_at) <= %s)"
+        " order by body, entity, period",
+        (body, list(CHANGED_RAW), since, until, until),
+    ).fetchall()
+    return [tuple(row) for row in rows]

@@ -234,3 +234,28 @@ def review_rows(review: pd.DataFrame, person_key: dict, run_id: int) -> pd.DataF
         if rows
         else frame
     )
+
+
+def rekeyed_person_keys(conn: psycopg.Connection, since) -> list[str]:
+    """Every person key the linkage runs started at or after ``since`` changed: both keys of each
+    merge and split (linkage.person_key_events), keys issued (a new person, or records keyed for
+    the first time) and keys retired. A build after those runs rebuilds these people's history."""
+    if not table_exists(conn, schemas.LINKAGE, "person_key_events"):
+        return []
+    rows = conn.execute(
+        """
+        with runs as (select run_id from linkage.runs where started_at >= %s)
+        select events.person_key from linkage.person_key_events as events
+        where events.run_id in (select run_id from runs)
+        union
+        select events.other_key from linkage.person_key_events as events
+        where events.run_id in (select run_id from runs)
+        union
+        select keys.person_key from linkage.person_keys as keys
+        where keys.created_run in (select run_id from runs)
+            or keys.retired_run in (select run_id from runs)
+        order by 1
+        """,
+        (since,),
+    ).fetchall()
+    return [row[0] for row in rows]

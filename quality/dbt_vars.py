@@ -17,6 +17,7 @@ def dbt_vars() -> dict:
     return {"disclosure_threshold": THRESHOLD, **schemas.DBT_VARS}
 
 
-def dbt_vars_arguments() -> list[str]:
-    """``--vars`` for every dbt command of the project."""
-    return ["--vars", json.dumps(dbt_vars())]
+def dbt_vars_arguments(extra: dict | None = None) -> list[str]:
+    """``--vars`` for every dbt command of the project, with a run's own vars (``extra``, e.g.
+    a delivery's slice) beside them."""
+    return ["--vars", json.dumps({**dbt_vars(), **(extra or {})})]

@@ -233,6 +233,10 @@
                 and unioned.delivery_id = address_xrefs.delivery_id
                 and unioned.person_ref_token = address_xrefs.person_ref_token
                 and unioned.given_uprn is not distinct from address_xrefs.given_uprn
+        {%- if builds_slice() %}
+        -- an incremental build of a delivery's slice (macros/slices.sql)
+        where {{ record_in_slice('unioned') }}
+        {%- endif %}
     )
 
     select * from keyed

@@ -16,6 +16,7 @@ from orchestration.factories.dbt_assets import (
     jigsaw_dbt_project,
 )
 from orchestration.resources import DATABASE, PostgresResource
+from orchestration.slices import TAG_SLICE, slice_of_run
 from quality.dbt_vars import dbt_vars_arguments
 
 project = jigsaw_dbt_project()
@@ -31,10 +32,25 @@ manifest_path = ensure_manifest(project)
 def jigsaw_dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, database: PostgresResource
 ):
-    """``dbt build`` of the selected models: runs them, their unit tests and their data tests."""
+    """``dbt build`` of the selected models: runs them, their unit tests and their data tests.
+
+    A build after a delivery (run tags from orchestration.slices) passes the delivery's slice, so
+    the person-level models replace only it; every materialisation and the run's tag
+    ``jigsaw/slice`` say which slice was built ("everything" for the nightly build)."""
+    with database.connect() as conn:
+        delivery_slice = slice_of_run(conn, context.run.tags)
+    if delivery_slice is None:
+        arguments, built = dbt_vars_arguments(), "everything (no delivery slice)"
+    else:
+        arguments, built = delivery_slice.dbt_vars_arguments(), delivery_slice.describe()
+        context.instance.add_run_tags(context.run.run_id, {TAG_SLICE: built[:4000]})
+    context.log.info(f"dbt build of the selected models; slice: {built}")
     with database.subprocess_env():  # profiles.yml reads JIGSAW_DB_* when dbt starts
-        invocation = dbt.cli(["build", *dbt_vars_arguments()], context=context)
-    yield from invocation.stream()
+        invocation = dbt.cli(["build", *arguments], context=context)
+    for event in invocation.stream():
+        if isinstance(event, dg.Output | dg.AssetMaterialization):
+            event = event.with_metadata({**event.metadata, TAG_SLICE: built})
+        yield event
 
 
 defs = dg.Definitions(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from ingestion.spec import load_specs
 from orchestration.attribution import launch_tags
 from orchestration.defs.analytics import EVALUATION
 from orchestration.executor import STEP_EXECUTOR
-from orchestration.factories.ingestion_assets import up_to_date_check_key
+from orchestration.factories.ingestion_assets import asset_key, job_name, up_to_date_check_key
 from orchestration.instance import RUN_RETRY_TAGS
+from orchestration.slices import run_tags as slice_run_tags
 
 # Ingestion assets are partitioned by delivery and launched by each body's sensor; everything
 # downstream of them (linkage, dbt, checks, publishing, analytics) is one regional build, but
@@ -60,4 +63,66 @@ nightly_regional_build = dg.ScheduleDefinition(
     description="Rebuilds the regional model and republishes the marts every night.",
 )
 
-defs = dg.Definitions(jobs=[regional_build, demo_evaluation], schedules=[nightly_regional_build])
+
+def downstream_build_name(body: str) -> str:
+    return f"{body}__downstream_build"
+
+
+def _downstream_build(spec) -> dg.UnresolvedAssetJobDefinition:
+    """What one body's delivery can change: everything downstream of its raw assets (its staging,
+    identity resolution when it holds people, and what is built on them), nothing else."""
+    raw = dg.AssetSelection.assets(*(asset_key(spec, entity) for entity in spec.entities))
+    return dg.define_asset_job(
+        name=downstream_build_name(spec.body),
+        selection=raw.downstream() - raw - dg.AssetSelection.assets(EVALUATION),
+        description=(
+            f"After a {spec.title} delivery: what is downstream of {spec.raw_schema} only, and "
+            "of the person-level models only the delivery's slice (its periods and the people "
+            "identity resolution re-keyed; run tag jigsaw/slice says which)."
+        ),
+        tags=RUN_RETRY_TAGS,
+        executor_def=STEP_EXECUTOR,
+    )
+
+
+DOWNSTREAM_BUILDS = {spec.body: _downstream_build(spec) for spec in SPECS}
+INGESTION_JOBS = {job_name(spec): spec.body for spec in SPECS}
+
+
+@dg.run_status_sensor(
+    name="delivery_downstream_builds",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    request_jobs=list(DOWNSTREAM_BUILDS.values()),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "After a body's ingestion run succeeds, builds what is downstream of that body with the "
+        "slice its deliveries changed (<body>__downstream_build); the nightly regional build "
+        "rebuilds everything. Stopped by default: turn it on where builds should follow "
+        "deliveries."
+    ),
+)
+def delivery_downstream_builds(context: dg.RunStatusSensorContext):
+    run = context.dagster_run
+    body = INGESTION_JOBS.get(run.job_name)
+    if body is None:
+        return dg.SkipReason(f"{run.job_name} is not an ingestion job")
+    record = context.instance.get_run_record_by_id(run.run_id)
+    started = record.start_time if record and record.start_time else record.create_timestamp
+    since = started if isinstance(started, dt.datetime) else dt.datetime.fromtimestamp(started)
+    return dg.RunRequest(
+        run_key=f"after:{run.run_id}",
+        job_name=downstream_build_name(body),
+        tags={
+            **slice_run_tags(body, since.astimezone(dt.UTC)),
+            **launch_tags(
+                "delivery_downstream_builds", launched_by="sensor:delivery_downstream_builds"
+            ),
+        },
+    )
+
+
+defs = dg.Definitions(
+    jobs=[regional_build, demo_evaluation, *DOWNSTREAM_BUILDS.values()],
+    schedules=[nightly_regional_build],
+    sensors=[delivery_downstream_builds],
+)

@@ -45,7 +45,8 @@ def run_dbt(url: str, target: Path, *args: str) -> DbtRun:
     project = dbt_project_dir()
     command = [dbt_executable(), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
-    command += dbt_vars_arguments()
+    if "--vars" not in args:  # a run's own vars (a delivery's slice) include the project's
+        command += dbt_vars_arguments()
     env = {**os.environ, **connection_env(url), "DO_NOT_TRACK": "1"}
     completed = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, check=False

@@ -108,6 +108,60 @@ def test_a_clean_clone_gets_its_manifest_without_a_database(tmp_path: Path, monk
     assert manifest.stat().st_mtime == stamp  # fresh: not parsed again
 
 
+def test_a_build_after_a_delivery_builds_its_slice_and_says_so(dbt_build, dbt_defs, db):
+    """A run tagged as following a police delivery passes the ledger's slice to dbt: the new
+    period's contact is written, and the materialisation and the run's tags name the slice."""
+    import datetime as dt
+
+    from orchestration.defs import dbt as dbt_module
+    from orchestration.slices import TAG_SLICE, run_tags
+
+    since = db.execute("select clock_timestamp()").fetchone()[0] - dt.timedelta(seconds=1)
+    db.execute(
+        "insert into raw_police.incidents (_delivery_id, _period, _file_sha256,"
+        " _source_row_number, incident_no, nominal_id_token, dob_year, sex, incident_at,"
+        " incident_type, involvement, risk_grade) values ('police/2026-05-02/i.csv', '2026-04',"
+        " %s, 1, 'inc-40', 'tok-police-A', 2012, 'M', '2026-04-03 10:00', 'violence', 'victim',"
+        " 'high')",
+        ("4" * 64,),
+    )
+    db.execute(
+        "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
+        " file_name, file_sha256, bytes, status, finished_at) values ('police/2026-05-02/i.csv',"
+        " 'police', 'incidents', '2026-04', current_date, 'i.csv', %s, 1, 'loaded',"
+        " clock_timestamp())",
+        ("4" * 64,),
+    )
+    db.commit()
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [dbt_module.jigsaw_dbt_models],
+        # the view between them too: dbt replaces a view with drop ... cascade
+        selection=[
+            dg.AssetKey(name)
+            for name in (
+                "stg_police__incidents",
+                "int_service_contacts_unioned",
+                "fct_service_contact",
+            )
+        ],
+        resources=dbt_defs.resources,
+        tags=run_tags("police", since),
+        instance=instance,
+    )
+    assert result.success
+    said = "police.incidents 2026-04; 0 re-keyed people"
+    for event in result.get_asset_materialization_events():
+        assert event.materialization.metadata[TAG_SLICE].value == said
+    assert instance.get_run_by_id(result.run_id).tags[TAG_SLICE] == said
+    assert (
+        db.execute(
+            "select count(*) from core.fct_service_contact where record_id ilike 'inc-40:%'"
+        ).fetchone()[0]
+        == 1
+    )
+
+
 def test_materialising_through_dagster_runs_dbt_on_the_resolved_database(dbt_build, dbt_defs, db):
     from orchestration.defs import dbt as dbt_module
 
@@ -124,3 +178,16 @@ def test_materialising_through_dagster_runs_dbt_on_the_resolved_database(dbt_bui
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
     assert db.execute("select count(*) from core.dim_area").fetchone()[0] == 2
+
+
+def test_the_build_after_one_body_selects_only_what_is_downstream_of_it():
+    from orchestration.defs.jobs import DOWNSTREAM_BUILDS
+
+    selection = DOWNSTREAM_BUILDS["police"].selection
+    from orchestration.definitions import defs
+
+    keys = {k.to_user_string() for k in selection.resolve(defs.resolve_asset_graph())}
+    assert {"stg_police__incidents", "fct_service_contact", "linkage/person_xref"} <= keys
+    assert "early_intervention_features" in keys
+    for elsewhere in ("raw_police/incidents", "stg_home_sensors__sensor_readings", "dim_area"):
+        assert elsewhere not in keys

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ingestion.distinct_records import DistinctRecords
-from ingestion.identity_fields import FIELD_NAMES, LINKAGE_ROLES
 from ingestion.folder_load import prepare_database
+from ingestion.identity_fields import FIELD_NAMES, LINKAGE_ROLES
 from ingestion.spec import LinkageRole
 
 

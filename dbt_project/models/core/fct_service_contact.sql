@@ -1,11 +1,13 @@
+{%- set sliced = delivery_slice() is not none -%}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['source_entity', 'source_period'],
+        incremental_strategy='slice' if sliced else 'delete+insert',
+        unique_key=none if sliced else ['source_entity', 'source_period'],
+        slice_condition='built_record_in_slice',
         on_schema_change='fail',
         indexes=[{'columns': ['source_entity', 'source_period']}, {'columns': ['person_key']}],
-        post_hook=[
+        post_hook=[] if sliced else [
             "{{ delete_vanished_slices(ref('int_service_contacts_unioned'), ['source_entity', 'source_period']) }}",
         ],
     )
@@ -14,7 +16,9 @@
     rebuilds only the slices loaded since they were last built (a new or corrected delivery)
     and the slices where identity resolution has since changed a person key or a contact's
     property (matched, moved or withdrawn). A slice left with no rows (a period emptied by an
-    approved re-delivery, or expired) is deleted by the post-hook delete_vanished_slices. -#}
+    approved re-delivery, or expired) is deleted by the post-hook delete_vanished_slices.
+    Given a delivery's slice (var jigsaw_slice, macros/slices.sql) it looks no further: it
+    replaces the slice's periods and the re-keyed people's contacts (strategy 'slice'). -#}
 with
 
 contacts as (
@@ -29,7 +33,15 @@ address_xrefs as (
     {{ person_record_addresses() }}
 ),
 
-{% if is_incremental() %}
+{% if builds_slice() %}
+
+selected as (
+    select contacts.*
+    from contacts
+    where {{ record_in_slice('contacts') }}
+),
+
+{% elif is_incremental() %}
 
 slice_loads as (
     select
@@ -119,18 +131,23 @@ changed_slices as (
     from readdressed_slices
 ),
 
-{% endif %}
-
 selected as (
     select contacts.*
     from contacts
-    {% if is_incremental() %}
     inner join changed_slices
         on
             contacts.source_entity = changed_slices.source_entity
             and contacts.source_period = changed_slices.source_period
-    {% endif %}
 ),
+
+{% else %}
+
+selected as (
+    select contacts.*
+    from contacts
+),
+
+{% endif %}
 
 keyed as (
     select

@@ -1,7 +1,20 @@
+{%- set sliced = delivery_slice() is not none -%}
+{{
+    config(
+        materialized='incremental' if sliced else 'table',
+        incremental_strategy='slice',
+        slice_condition='early_intervention_features_in_slice',
+        on_schema_change='fail',
+    )
+}}
 {#- One row per person per month, from the month a person is first seen to the as-of month:
     contacts by body over rolling windows, school attendance, financial hardship, household
     and area, and a label: a high-severity contact or child protection plan in the next six
-    months. Features look back only; the label looks forward (use label_is_complete). -#}
+    months. Features look back only; the label looks forward (use label_is_complete).
+    A table rebuilt whole, but given a delivery's slice (var jigsaw_slice, macros/slices.sql)
+    it replaces only the months and people the slice can change (early_intervention_slice):
+    every month of the people it touches, and every person's months from six before the
+    as-of month (new months, labels that look forward into the delivered month). -#}
 -- depends_on: {{ ref('fct_service_contact') }}
 with
 
@@ -13,18 +26,44 @@ persons as (
     select * from {{ ref('dim_person') }}
 ),
 
+{% if builds_slice() %}
+
+slice_persons as (
+    {{ early_intervention_slice_persons() }}
+),
+
+-- months before it are rebuilt only for the slice's people; windows need 11 months before
+slice_window as (
+    select ({{ early_intervention_slice_first_month() }} - interval '11 months')::date
+        as first_month
+),
+
+{% endif %}
+
 person_months as (
     select
         persons.person_key,
         persons.birth_year,
         persons.sex_code,
         generate_series(
+            {%- if builds_slice() %}
+            case
+                when slice_persons.person_key is not null
+                    then date_trunc('month', persons.first_seen_date)
+                else greatest(date_trunc('month', persons.first_seen_date), slice_window.first_month)
+            end,
+            {%- else %}
             date_trunc('month', persons.first_seen_date),
+            {%- endif %}
             bounds.as_of_month,
             interval '1 month'
         )::date as month_start
     from persons
     cross join bounds
+    {%- if builds_slice() %}
+    cross join slice_window
+    left join slice_persons on persons.person_key = slice_persons.person_key
+    {%- endif %}
     where persons.first_seen_date <= bounds.as_of_month + interval '1 month' - interval '1 day'
 ),
 
@@ -50,7 +89,9 @@ contacts_by_month as (
         (count(*) filter (where contact_type = 'child_protection_plan'))::integer
             as child_protection_plans
     from {{ ref('fct_service_contact') }}
-    where person_key is not null
+    where
+        person_key is not null
+        and {{ in_early_intervention_slice_window('contact_month', 'person_key') }}
     group by person_key, contact_month
 ),
 
@@ -230,6 +271,11 @@ final as (
             as label_3m_is_complete
     from windowed
     cross join bounds
+    {%- if builds_slice() %}
+    where
+        windowed.month_start >= ({{ early_intervention_slice_first_month() }})
+        or windowed.person_key in (select slice_persons.person_key from slice_persons)
+    {%- endif %}
 )
 
 select * from final

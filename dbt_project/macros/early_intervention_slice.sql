@@ -1,0 +1,86 @@
+{#- What a delivery's slice (macros/slices.sql) changes in early_intervention_features. -#}
+
+{#- The people whose every month is rebuilt: those with records in the slice's periods before the
+    build (captured on-run-start) and after it, the re-keyed, and whoever shares a household
+    with them in any month, before or after (household_persons counts them). -#}
+{% macro early_intervention_slice_persons() -%}
+    with
+
+    touched as (
+        select before.person_key from {{ slice_persons_before() }} as before
+        union
+        select keys.person_key from ({{ slice_person_keys() }}) as keys
+        union
+        select contacts.person_key
+        from {{ ref('fct_service_contact') }} as contacts
+        where
+            (contacts.body, contacts.source_entity, contacts.source_period)
+            in ({{ slice_periods() }})
+            and contacts.person_key is not null
+        union
+        select records.person_key
+        from {{ ref('int_person_records_keyed') }} as records
+        where
+            (records.body, records.source_entity, records.source_period)
+            in ({{ slice_periods() }})
+    ),
+
+    touched_households as (
+        select built.household_key
+        from {{ this }} as built
+        inner join touched on built.person_key = touched.person_key
+        where built.household_key is not null
+        union
+        select located.household_key
+        from {{ ref('int_person_months_located') }} as located
+        inner join touched on located.person_key = touched.person_key
+    )
+
+    select touched.person_key from touched
+    union
+    select built.person_key
+    from {{ this }} as built
+    inner join touched_households on built.household_key = touched_households.household_key
+    union
+    select located.person_key
+    from {{ ref('int_person_months_located') }} as located
+    inner join touched_households on located.household_key = touched_households.household_key
+{%- endmacro %}
+
+{#- The first month rebuilt for everyone: six months (the longest label window) before the
+    earlier of the as-of month built before and the one now, so new months are added, months
+    past a receding as-of month dropped, and every label that looks into a changed month or
+    completes with the new as-of month is recomputed. -#}
+{% macro early_intervention_slice_first_month() -%}
+    (
+        select
+            (
+                least(now_bounds.as_of_month, coalesce(built_bounds.as_of_month, now_bounds.as_of_month))
+                - interval '6 months'
+            )::date
+        from (select date_trunc('month', {{ as_of_date() }})::date as as_of_month) as now_bounds
+        cross join (select max(built.month_start) as as_of_month from {{ this }} as built)
+            as built_bounds
+    )
+{%- endmacro %}
+
+{#- Whether a row (its month and person columns) is read by a slice build: in the window the
+    rebuilt months need, or one of the slice's people; always, without a slice. -#}
+{% macro in_early_intervention_slice_window(month, person) -%}
+    {%- if builds_slice() -%}
+        (
+            {{ month }} >= (select slice_window.first_month from slice_window)
+            or {{ person }} in (select slice_persons.person_key from slice_persons)
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- slice_condition of early_intervention_features: the rows its slice build replaces. -#}
+{% macro early_intervention_features_in_slice(built) -%}
+    (
+        {{ built }}.month_start >= {{ early_intervention_slice_first_month() }}
+        or {{ built }}.person_key in ({{ early_intervention_slice_persons() }})
+    )
+{%- endmacro %}

@@ -1,0 +1,143 @@
+{#- Slice-aware builds. The run that follows a delivery passes what changed as the var
+    jigsaw_slice (orchestration/slices.py writes it):
+      {"periods": [{"body": ..., "entity": ..., "period": ...}, ...],   periods loaded,
+                                         replaced, emptied or expired by the deliveries
+       "person_keys": [...]}             keys of people identity resolution re-keyed (both
+                                         sides of each merge and split) or keyed anew
+    The person-level models (fct_service_contact, int_person_records_keyed,
+    early_intervention_features) then replace only that slice of what they built: the rows of
+    those periods, and the whole history of those people. Without the var (the nightly build,
+    a dbt build by hand) they build as they always have. -#}
+
+{% macro delivery_slice() -%}
+    {{ return(var('jigsaw_slice', none)) }}
+{%- endmacro %}
+
+{#- Whether this model replaces only the slice: a slice is given and the model is built. -#}
+{% macro builds_slice() -%}
+    {{ return(delivery_slice() is not none and is_incremental()) }}
+{%- endmacro %}
+
+{% macro _slice_literal(value) -%}
+    '{{ (value | string).replace("'", "''") }}'
+{%- endmacro %}
+
+{#- The slice's periods as rows (body, source_entity, source_period). -#}
+{% macro slice_periods() -%}
+    {%- set periods = (delivery_slice() or {}).get('periods') or [] -%}
+    {%- if periods -%}
+        select
+            slice_periods.body,
+            slice_periods.source_entity,
+            slice_periods.source_period
+        from (values
+            {%- for period in periods %}
+            ({{ _slice_literal(period.body) }}, {{ _slice_literal(period.entity) }},
+                {{ _slice_literal(period.period) }}){{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as slice_periods (body, source_entity, source_period)
+    {%- else -%}
+        select null::text as body, null::text as source_entity, null::text as source_period
+        where false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The slice's re-keyed people as rows (person_key). -#}
+{% macro slice_person_keys() -%}
+    {%- set keys = (delivery_slice() or {}).get('person_keys') or [] -%}
+    {%- if keys -%}
+        select slice_keys.person_key
+        from (values
+            {%- for key in keys %}
+            ({{ _slice_literal(key) }}){{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as slice_keys (person_key)
+    {%- else -%}
+        select null::text as person_key where false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The bodies' person tokens that identity resolution now gives one of the slice's keys: every
+    record of a re-keyed person, whatever key it was built with (a merge's or a split's keys are
+    all in the slice, old and new). -#}
+{% macro slice_person_tokens() -%}
+    select
+        person_xrefs.body,
+        person_xrefs.person_ref_token
+    from {{ ref('stg_linkage__person_xrefs') }} as person_xrefs
+    where person_xrefs.person_key in ({{ slice_person_keys() }})
+{%- endmacro %}
+
+{#- Whether a record (alias `rows`, with body, source_entity, source_period, person_ref_token)
+    belongs to the slice: one of its periods, or a re-keyed person's. -#}
+{% macro record_in_slice(rows) -%}
+    (
+        ({{ rows }}.body, {{ rows }}.source_entity, {{ rows }}.source_period)
+        in ({{ slice_periods() }})
+        or ({{ rows }}.body, {{ rows }}.person_ref_token) in ({{ slice_person_tokens() }})
+    )
+{%- endmacro %}
+
+{#- Delete condition of a record-level model (fct_service_contact, int_person_records_keyed):
+    its rows in the slice, including those still carrying a key the slice retired. -#}
+{% macro built_record_in_slice(built) -%}
+    (
+        {{ record_in_slice(built) }}
+        or {{ built }}.person_key in ({{ slice_person_keys() }})
+    )
+{%- endmacro %}
+
+{#- Custom incremental strategy 'slice': delete what the model's slice condition (config
+    slice_condition, the name of a macro taking the built table's alias) selects, then insert
+    the model's rows, which hold exactly that slice rebuilt. Unlike delete+insert it also
+    removes rows that have no successor (an emptied period, a retired key). The model's select
+    ran first (into the temporary table), so it may read the table as it was. -#}
+{% macro get_incremental_slice_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set condition = context[config.get('slice_condition')] -%}
+    delete from {{ target }} as built
+    where {{ condition('built') }};
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }}
+    from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- The slice's people before the build: who had records in its periods (an emptied or corrected
+    period takes them away, and the marts built from them must forget them too). on-run-start
+    keeps them in intermediate.slice_persons_before for early_intervention_features; without a
+    slice it does nothing. -#}
+{% macro capture_slice_persons() -%}
+    {%- if execute and delivery_slice() is not none -%}
+        {%- set before = slice_persons_before() | trim -%}
+        {%- set sources = [] -%}
+        {%- for schema, name in [(var('schema_core'), 'fct_service_contact'),
+                                 (var('schema_intermediate'), 'int_person_records_keyed')] -%}
+            {%- set relation = adapter.get_relation(target.database, schema, name) -%}
+            {%- if relation is not none -%}
+                {%- do sources.append(
+                    "select built.person_key from " ~ relation ~ " as built where"
+                    ~ " (built.body, built.source_entity, built.source_period) in ("
+                    ~ slice_periods() ~ ") and built.person_key is not null"
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do run_query("create schema if not exists " ~ var('schema_intermediate')) -%}
+        {%- do run_query(
+            "create table if not exists " ~ before ~ " (person_key text)"
+        ) -%}
+        {%- do run_query("truncate " ~ before) -%}
+        {%- if sources -%}
+            {%- do run_query(
+                "insert into " ~ before ~ " (person_key) "
+                ~ (sources | join(" union ")) ~ "; analyze " ~ before
+            ) -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Where capture_slice_persons keeps the slice's people as they were before the build. -#}
+{% macro slice_persons_before() -%}
+    {{ var('schema_intermediate') }}.slice_persons_before
+{%- endmacro %}
