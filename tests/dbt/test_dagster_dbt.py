@@ -117,20 +117,19 @@ def test_a_build_after_a_delivery_builds_its_slice_and_says_so(dbt_build, dbt_de
     from orchestration.slices import TAG_SLICE, run_tags
 
     since = db.execute("select clock_timestamp()").fetchone()[0] - dt.timedelta(seconds=1)
-    db.execute(
-        "insert into raw_police.incidents (_delivery_id, _period, _file_sha256,"
-        " _source_row_number, incident_no, nominal_id_token, dob_year, sex, incident_at,"
-        " incident_type, involvement, risk_grade) values ('police/2026-05-02/i.csv', '2026-04',"
-        " %s, 1, 'inc-40', 'tok-police-A', 2012, 'M', '2026-04-03 10:00', 'violence', 'victim',"
-        " 'high')",
-        ("4" * 64,),
-    )
-    db.execute(
+    (key,) = db.execute(
         "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
         " file_name, file_sha256, bytes, status, finished_at) values ('police/2026-05-02/i.csv',"
         " 'police', 'incidents', '2026-04', current_date, 'i.csv', %s, 1, 'loaded',"
-        " clock_timestamp())",
+        " clock_timestamp()) returning delivery_key",
         ("4" * 64,),
+    ).fetchone()
+    db.execute(
+        "insert into raw_police.incidents (_delivery_key, _period, _source_row_number,"
+        " incident_no, nominal_id_token, dob_year, sex, incident_at, incident_type, involvement,"
+        " risk_grade) values (%s, '2026-04', 1, 'inc-40', 'tok-police-A', 2012, 'M',"
+        " '2026-04-03 10:00', 'violence', 'victim', 'high')",
+        (key,),
     )
     db.commit()
     instance = dg.DagsterInstance.ephemeral()
