@@ -148,8 +148,12 @@ def _decorate_asset(
         except MissingKeyError as exc:  # one clear line in the run, not a traceback
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         with database.connect() as conn:
+            # The load run's setup, once per run (a run loads all its periods in this one
+            # step), not per tick or check: the body's raw and ledger tables, which its sensor
+            # and checks only read, and the check history, which the raw gates that follow only
+            # append to. A body added to the specs gets its tables at its first load this way,
+            # without a start-up step that must know every body.
             prepare_database(conn, [spec])
-            # The load run's setup: the raw checks that follow only append to the history.
             require_quality_schema(conn)
             results = load_deliveries(conn, [spec], deliveries, pseudonymiser)
         for result in results:
@@ -511,8 +515,9 @@ class LandingRunSummary:
 def _run_environment(database_url: str | None, landing_dir: Path | None) -> Iterator[None]:
     """JIGSAW_DATABASE_URL (and JIGSAW_DB_*) and JIGSAW_LANDING_DIR for the runs' duration.
 
-    The assets, the Soda gates and dbt all resolve the database from the environment, so a
-    URL given here must reach them that way, not as a second ``database`` resource.
+    The project's jobs come with the one ``database`` resource bound (``DATABASE``, which reads
+    the environment when a step sets it up), so a URL given here reaches the loads and the Soda
+    gates that way, not as a second ``database`` resource.
     """
     names = ["JIGSAW_DATABASE_URL", *(f"JIGSAW_DB_{n}" for n in DB_FIELDS), "JIGSAW_LANDING_DIR"]
     with environment_restored(names):
