@@ -29,9 +29,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m orchestration.cli demo
 
-## make test: the test suite on a real PostgreSQL (throwaway databases).
+## make test: the test suite on a real PostgreSQL (throwaway databases), in random order: modules
+## shuffled and the tests shuffled within each (so module fixtures are still built once). The
+## seed is printed at the top; rerun an order with RANDOM_ORDER_SEED=<seed> make test.
+RANDOM_ORDER := -p random_order --random-order-bucket=module \
+	$(if $(RANDOM_ORDER_SEED),--random-order-seed=$(RANDOM_ORDER_SEED))
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(RANDOM_ORDER)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not e2e"

@@ -69,7 +69,10 @@ class LoadSummary:
 
 
 def prepare_database(conn: Connection, specs: list[SourceSpec]) -> None:
-    """Create the ingestion tables; serialised so concurrent runs do not race on DDL."""
+    """Create the ingestion tables; serialised so concurrent runs do not race on DDL.
+
+    A load's setup (the Dagster load asset runs it once per run, ``load_landing`` once per
+    call), never a sensor tick's or a check's: they only read the tables it makes."""
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('jigsaw:ingestion-ddl'))")
         create_ingestion_tables(conn, specs)

@@ -1,12 +1,17 @@
 """Shared Dagster resources. The database URL comes from the environment, never from code.
 
-``DATABASE`` is the database handle of the code location: the ingestion, linkage, dbt,
-retention and analytics definitions take it as their ``database`` resource (bound in each defs
-module's ``Definitions``: the same object everywhere, as ``Definitions.merge`` requires). The
-Soda checks and mart gates still call ``jigsaw.database.database_url()`` themselves, which
-has no side effect either; moving them onto the resource changes every test that runs them.
-Resolving the URL changes no environment variable; the one thing a run needs done, the
-database existing, happens on the resource's first use in a step, not on every call.
+``DATABASE`` is the one database handle of the code location: every asset, asset check, sensor
+and op that reads or writes PostgreSQL (ingestion, Soda checks, mart gates and publishing,
+roles, linkage, dbt, retention, analytics) takes it as its ``database`` resource, bound in each
+defs module's ``Definitions`` (the same object everywhere, as ``Definitions.merge`` requires).
+
+The URL is resolved when Dagster sets the resource up (once per step process, sensor tick or
+in-process run, where the environment is read as the run sees it) and only read: it creates no
+database and changes no environment variable. Creating the database is a start-up step of the
+process that launches the runs (``jigsaw.database.resolve_database_url`` in the CLIs, the demo
+and ``make ui``). dbt runs as a child process and gets the connection as JIGSAW_DB_* in its
+environment, for that process only (``subprocess_env``); Soda runs in this process and is given
+the URL itself (``quality.soda_runner.verify_contracts``), so neither reads a URL of its own.
 """
 
 from collections.abc import Iterator
@@ -16,7 +21,7 @@ import dagster as dg
 import psycopg
 from pydantic import Field, PrivateAttr
 
-from jigsaw.database import connection_env_for_subprocess, database_url, ensure_database
+from jigsaw.database import connection_env_for_subprocess, database_url
 
 
 class PostgresResource(dg.ConfigurableResource):
@@ -27,18 +32,15 @@ class PostgresResource(dg.ConfigurableResource):
         description="Database URL; leave empty to resolve it from JIGSAW_DATABASE_URL at run time",
     )
 
-    _made: bool = PrivateAttr(default=False)
+    _resolved: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Once per step (or tick): every connection the step opens goes to the same database.
+        self._resolved = self.url or database_url()
 
     def resolved_url(self) -> str:
-        """``url``, else the environment's; a database named by the environment is created on
-        its first use in a step (a given ``url`` is taken as it is, as before)."""
-        if self.url:
-            return self.url
-        url = database_url()
-        if not self._made:
-            ensure_database(url)  # inside the caller's own error handling (a sensor skips)
-            self._made = True
-        return url
+        """``url``, else the environment's, as resolved when the resource was set up."""
+        return self._resolved or self.url or database_url()
 
     def connect(self, *, autocommit: bool = True) -> psycopg.Connection:
         return psycopg.connect(self.resolved_url(), autocommit=autocommit)

@@ -52,8 +52,9 @@ class LandingRunSummary:
 def _run_environment(database_url: str | None, landing_dir: Path | None) -> Iterator[None]:
     """JIGSAW_DATABASE_URL (and JIGSAW_DB_*) and JIGSAW_LANDING_DIR for the runs' duration.
 
-    The assets, the Soda gates and dbt all resolve the database from the environment, so a
-    URL given here must reach them that way, not as a second ``database`` resource.
+    The project's jobs come with the one ``database`` resource bound (``DATABASE``, which reads
+    the environment when a step sets it up), so a URL given here reaches the loads and the Soda
+    gates that way, not as a second ``database`` resource.
     """
     names = ["JIGSAW_DATABASE_URL", *(f"JIGSAW_DB_{n}" for n in DB_FIELDS), "JIGSAW_LANDING_DIR"]
     with environment_restored(names):

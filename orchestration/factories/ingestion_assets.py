@@ -136,7 +136,12 @@ def _decorate_asset(
                     _landing(landing_dir),
                     lambda d: d.entity == entity.name and d.period in wanted,
                 ).results
-                # The load run's setup: the raw checks that follow only append to the history.
+                # The load run's setup, once per run (a run loads all its periods in this one
+                # step), not per tick or check: load_folder makes the body's raw and ledger
+                # tables, which its sensor and checks only read, and here the check history,
+                # which the raw gates that follow only append to. A body added to the specs gets
+                # its tables at its first load this way, without a start-up step that must know
+                # every body.
                 require_quality_schema(conn)
         except MissingKeyError as exc:  # one clear line in the run, not a traceback
             raise dg.Failure(description=str(exc), allow_retries=False) from None

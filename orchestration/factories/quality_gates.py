@@ -3,7 +3,8 @@ and purpose checks, the database roles, and one publishing asset per mart.
 
 A mart is built by dbt in `marts_build` (asset ``[<mart>]``); its gates are blocking checks on
 that asset, and ``["marts", <mart>]`` copies it into `marts` only when they passed. A failed gate
-leaves the last good version published and shows why in the check's metadata.
+leaves the last good version published and shows why in the check's metadata. Every check and
+asset here reaches PostgreSQL through the code location's ``database`` resource.
 """
 
 # No `from __future__ import annotations`: Dagster reads the context annotations at runtime.
@@ -15,8 +16,9 @@ import psycopg
 
 from ingestion.spec import SourceSpec
 from jigsaw import schemas
-from jigsaw.database import database_url, parse_url
+from jigsaw.database import parse_url
 from orchestration.factories.soda_checks import build_soda_checks, record_gate
+from orchestration.resources import DATABASE, PostgresResource
 from quality.access import (
     check_access,
     grant_readers,
@@ -53,6 +55,7 @@ DIFFERENCING_CHECK = "no_differencing"
 
 def _gate_result(
     context: dg.AssetCheckExecutionContext,
+    database: PostgresResource,
     *,
     check_name: str,
     mart: str,
@@ -69,7 +72,7 @@ def _gate_result(
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
         diagnostics={"findings": findings, **(extra or {})},
-        database_url=database_url(),
+        database_url=database.resolved_url(),
     )
     return dg.AssetCheckResult(
         passed=passed,
@@ -99,8 +102,10 @@ def build_privacy_check(mart: MartModel) -> dg.AssetChecksDefinition:
         )
         + "), by column name and by content.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(database_url()) as conn:
+    def _check(
+        context: dg.AssetCheckExecutionContext, database: PostgresResource
+    ) -> dg.AssetCheckResult:
+        with database.connect(autocommit=False) as conn:
             try:
                 findings = [
                     f.as_dict()
@@ -113,7 +118,12 @@ def build_privacy_check(mart: MartModel) -> dg.AssetChecksDefinition:
                 ]  # fmt: skip
         summary = "; ".join(f"{f['column']}: {f['rule']} ({f['detected_by']})" for f in findings)
         return _gate_result(
-            context, check_name=PRIVACY_CHECK, mart=mart.name, findings=findings, summary=summary
+            context,
+            database,
+            check_name=PRIVACY_CHECK,
+            mart=mart.name,
+            findings=findings,
+            summary=summary,
         )
 
     return _check
@@ -127,8 +137,10 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
         description=f"Counts from 1 to {THRESHOLD - 1} are suppressed, and no group has a single "
         "suppressed cell that its total would reveal.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(database_url()) as conn:
+    def _check(
+        context: dg.AssetCheckExecutionContext, database: PostgresResource
+    ) -> dg.AssetCheckResult:
+        with database.connect(autocommit=False) as conn:
             findings = [
                 f.as_dict()
                 for f in check_disclosure(
@@ -142,6 +154,7 @@ def build_disclosure_check(mart: MartModel) -> dg.AssetChecksDefinition:
         summary = "; ".join(f"{f['column']}: {f['detail']}" for f in findings)
         return _gate_result(
             context,
+            database,
             check_name=DISCLOSURE_CHECK,
             mart=mart.name,
             findings=findings,
@@ -162,12 +175,15 @@ def build_differencing_check(
         f"dimensions ({', '.join(mart.meta.get('disclosure_groups') or []) or 'undeclared'}) "
         "at record level: suppressed cells cannot be recomputed by counting.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(database_url()) as conn:
+    def _check(
+        context: dg.AssetCheckExecutionContext, database: PostgresResource
+    ) -> dg.AssetCheckResult:
+        with database.connect(autocommit=False) as conn:
             findings = [f.as_dict() for f in check_differencing(conn, mart, mart_models)]
         summary = "; ".join(f["detail"] for f in findings)
         return _gate_result(
             context,
+            database,
             check_name=DIFFERENCING_CHECK,
             mart=mart.name,
             findings=findings,
@@ -188,12 +204,15 @@ def build_purpose_check(
         description=f"Purpose {', '.join(mart.purposes) or '(none declared)'} is permitted by "
         "the sharing agreement of every source in the mart's lineage.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def _check(
+        context: dg.AssetCheckExecutionContext, database: PostgresResource
+    ) -> dg.AssetCheckResult:
         report = check_purpose(manifest, mart, specs)
         findings = [v.as_dict() for v in report.violations]
         summary = "; ".join(f"{v.source}: {v.reason}" for v in report.violations)
         return _gate_result(
             context,
+            database,
             check_name=PURPOSE_CHECK,
             mart=mart.name,
             findings=findings,
@@ -259,8 +278,10 @@ def build_publish_asset(mart: MartModel, gates: PublishingGates) -> dg.AssetsDef
         "`marts` atomically, once its blocking gates and those upstream passed.",
         metadata={"purpose": mart.purposes, "gates": gates.names(), "readers": readers(mart)},
     )
-    def _publish(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with psycopg.connect(database_url()) as conn:
+    def _publish(
+        context: dg.AssetExecutionContext, database: PostgresResource
+    ) -> dg.MaterializeResult:
+        with database.connect(autocommit=False) as conn:
             # Dagster skips this asset when a gate fails in the same run; the history also
             # guards runs that only publish, and failures recorded by earlier ingestion runs.
             blocked = gates_blocking_publication(conn, mart.name, gates)
@@ -314,8 +335,8 @@ def build_roles_asset(mart_models: list[MartModel]) -> dg.AssetsDefinition:
         # Grants over whole schemas can collide with dbt swapping tables in the same run.
         retry_policy=dg.RetryPolicy(max_retries=3, delay=5),
     )
-    def database_roles() -> dg.MaterializeResult:
-        url = database_url()
+    def database_roles(database: PostgresResource) -> dg.MaterializeResult:
+        url = database.resolved_url()
         with psycopg.connect(url) as conn:
             roles = ensure_roles(conn, parse_url(url).dbname, purposes=purposes)
             audited = _audit_readers(conn, reader_roles(conn))
@@ -353,8 +374,10 @@ def _audit_readers(conn: psycopg.Connection, roles: list[str]) -> str:
     "analyst and practitioner roles, read from the server's CSV log (pgaudit, else "
     "log_statement) into quality.access_log; summary in the view quality.who_read_what.",
 )
-def access_log(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    with psycopg.connect(database_url(), autocommit=True) as conn:
+def access_log(
+    context: dg.AssetExecutionContext, database: PostgresResource
+) -> dg.MaterializeResult:
+    with database.connect() as conn:
         roles = reader_roles(conn)
         try:
             stats = collect(conn, roles)
@@ -403,11 +426,11 @@ database_roles = build_roles_asset([])
     description=f"The p-table of cell-key perturbation ({PTABLE}, from ONS's "
     "cell-key-perturbation package) that dbt applies to every published aggregate count.",
 )
-def perturbation_table() -> dg.MaterializeResult:
+def perturbation_table(database: PostgresResource) -> dg.MaterializeResult:
     # Imported here: it brings pandas, which no other part of loading the definitions needs.
     from quality.perturbation import write_perturbation_table
 
-    with psycopg.connect(database_url()) as conn:
+    with database.connect(autocommit=False) as conn:
         return dg.MaterializeResult(metadata=write_perturbation_table(conn))
 
 
@@ -419,12 +442,15 @@ def build_access_check(mart: MartModel, mart_models: list[MartModel]) -> dg.Asse
         f"is one its meta names ({', '.join(readers(mart)) or 'none'}), and no practitioner "
         "reads a mart of a purpose its agreements do not permit.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with psycopg.connect(database_url()) as conn:
+    def _check(
+        context: dg.AssetCheckExecutionContext, database: PostgresResource
+    ) -> dg.AssetCheckResult:
+        with database.connect(autocommit=False) as conn:
             findings = [f.as_dict() for f in check_access(conn, mart_models) if f.mart == mart.name]
         summary = "; ".join(f"{f['role']}: {f['reason']}" for f in findings)
         return _gate_result(
             context,
+            database,
             check_name=ACCESS_CHECK,
             mart=mart.name,
             findings=findings,
@@ -467,4 +493,4 @@ def build_quality_defs(
         mart_assets, checks = build_mart_defs(manifest, specs, contracts)
         assets += mart_assets
     checks += build_soda_checks(contracts, known_asset_keys=known)
-    return dg.Definitions(assets=assets, asset_checks=checks)
+    return dg.Definitions(assets=assets, asset_checks=checks, resources={"database": DATABASE})

@@ -3,8 +3,11 @@
 A contract is data (quality/contracts/<layer>/...); this factory turns each into an
 ``@asset_check``: blocking where its layer (or its ``check_attributes.blocking``) says a failure
 must stop what follows, with the failed checks and Soda's diagnostics in the check's metadata,
-and every verdict appended to quality.check_results.
+and every verdict appended to quality.check_results. The database is the ``database`` resource's
+(orchestration/resources.py); Soda is given its URL, not left to find one.
 """
+
+# No `from __future__ import annotations`: Dagster reads the resource annotations at runtime.
 
 import json
 from collections.abc import Iterable
@@ -12,7 +15,7 @@ from collections.abc import Iterable
 import dagster as dg
 import psycopg
 
-from jigsaw.database import database_url
+from orchestration.resources import PostgresResource
 from quality.contract_files import ContractFile
 from quality.failing_rows import sample_failing_rows
 from quality.history import CheckRecord, record_checks
@@ -116,8 +119,10 @@ def build_contract_check(contract: ContractFile) -> dg.AssetChecksDefinition:
         description=f"Soda contract {contract.path.name} on {contract.dataset} ({contract.layer}).",
         metadata={"contract": str(contract.path), "layer": contract.layer},
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        url = database_url()
+    def _check(
+        context: dg.AssetCheckExecutionContext, database: PostgresResource
+    ) -> dg.AssetCheckResult:
+        url = database.resolved_url()
         result = verify_contract(contract.path, url)
         samples = failing_rows(contract, result, url) if result.failed_checks else {}
         check_result = contract_check_result(contract, result, samples)

@@ -12,6 +12,7 @@ import shutil
 import uuid
 
 import pytest
+from playwright.sync_api import sync_playwright  # in the dev extras: a missing one must fail
 
 from jigsaw import database
 from tests.browser.ui_region import (
@@ -52,7 +53,6 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def ui_url(server_url, tmp_path_factory, pytestconfig):
     executable = chromium_path()
-    pytest.importorskip("playwright", reason="the playwright package is in the dev extras")
     url = database.with_database(server_url, f"jigsaw_ui_{uuid.uuid4().hex[:10]}")
     database.ensure_database(url)
     root = tmp_path_factory.mktemp("ui")
@@ -66,8 +66,6 @@ def ui_url(server_url, tmp_path_factory, pytestconfig):
 
 @pytest.fixture(scope="module")
 def browser(ui_url):
-    from playwright.sync_api import sync_playwright
-
     _, executable = ui_url
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

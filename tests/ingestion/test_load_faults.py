@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import pgserver  # a declared dependency (the embedded fallback): an import error must fail
 import psycopg
 import pytest
+from pgserver._commands import pg_ctl
 
 from ingestion.folder_load import load_landing
 from tests.ingestion import deliveries as d
@@ -149,9 +151,6 @@ def test_a_correction_landing_while_its_period_loads_waits_then_replaces_it(
 def test_the_database_restarted_mid_run_leaves_nothing_partial(
     tmp_path, landing, specs, monkeypatch
 ):
-    pgserver = pytest.importorskip("pgserver")
-    from pgserver._commands import pg_ctl
-
     from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 
     monkeypatch.setenv(KEY_VARIABLE, DEMO_KEY)

@@ -147,17 +147,19 @@ def test_reads_and_refusals_are_recorded_and_passwords_never_logged(audit_server
 
 
 def test_the_access_log_asset_says_when_the_server_writes_no_csv_log(
-    fresh_database_url, use_database
+    fresh_database_url,
 ):
     """On a server without CSV logs (the shared test server), the roles are still set up for
     auditing and the asset succeeds, saying that nothing could be collected."""
     import dagster as dg
 
     from orchestration.factories.quality_gates import access_log, build_roles_asset
+    from orchestration.resources import PostgresResource
 
-    use_database(fresh_database_url)
     roles = build_roles_asset([FEATURES, HARDSHIP])
-    result = dg.materialize([roles, access_log])
+    result = dg.materialize(
+        [roles, access_log], resources={"database": PostgresResource(url=fresh_database_url)}
+    )
     assert result.success
     events = {e.asset_key.path[-1]: e for e in result.get_asset_materialization_events()}
     metadata = events["database_roles"].materialization.metadata

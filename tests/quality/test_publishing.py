@@ -12,6 +12,7 @@ from ingestion.spec import load_specs
 from jigsaw.database import parse_url, resolve_database_url, with_user
 from orchestration.factories.quality_gates import build_mart_defs, database_roles
 from orchestration.factories.soda_checks import build_soda_checks
+from orchestration.resources import PostgresResource
 from quality.access import ANALYST
 from quality.contract_files import ContractFile, load_contracts, read_contract
 from quality.history import CheckRecord, record_checks
@@ -172,7 +173,11 @@ def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
     published = dg.AssetKey(["marts", MART])
 
     def run():
-        result = dg.materialize(everything, raise_on_error=False)
+        result = dg.materialize(
+            everything,
+            resources={"database": PostgresResource(url=roles_url)},
+            raise_on_error=False,
+        )
         materialized = {e.asset_key for e in result.get_asset_materialization_events()}
         failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
         return result, published in materialized, failed
@@ -219,13 +224,16 @@ def test_failed_gates_block_publishing_and_analyst_keeps_last_good(
     assert _analyst_reads(roles_url) == V2
 
 
-def _gated_materialize(manifest: dict, builds):
-    """One Dagster run: the mart built like dbt (``builds`` yields its rows and the SQL then
-    run on it, or None), gated by its own checks, and published if they passed."""
+def _gated_materialize(url: str, manifest: dict, builds):
+    """One Dagster run on ``url``: the mart built like dbt (``builds`` yields its rows and the
+    SQL then run on it, or None), gated by its own checks, and published if they passed."""
     dbt_build = _dbt_like_build(lambda: (["p1"], *next(builds)))
     publish_assets, gates = build_mart_defs(manifest, load_specs(), [])
-    result = dg.materialize([dbt_build, database_roles, *publish_assets, *gates],
-                            raise_on_error=False)  # fmt: skip
+    result = dg.materialize(
+        [dbt_build, database_roles, *publish_assets, *gates],
+        resources={"database": PostgresResource(url=url)},
+        raise_on_error=False,
+    )
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     return dg.AssetKey(["marts", MART]) in materialized, failed
@@ -253,11 +261,11 @@ def test_a_mart_with_a_clear_identifier_is_not_published(roles_url, use_database
             ),
         ]
     )
-    was_published, failed = _gated_materialize(_manifest(), builds)
+    was_published, failed = _gated_materialize(roles_url, _manifest(), builds)
     assert was_published and not failed
     assert _analyst_reads(roles_url) == V1
 
-    was_published, failed = _gated_materialize(_manifest(), builds)
+    was_published, failed = _gated_materialize(roles_url, _manifest(), builds)
 
     assert not was_published
     [evaluation] = failed
@@ -280,7 +288,7 @@ def test_a_mart_reading_a_body_that_does_not_permit_its_purpose_is_not_published
 ):
     use_database(roles_url)
     builds = iter([(V1, None), (V2, None)])
-    was_published, failed = _gated_materialize(_manifest(), builds)
+    was_published, failed = _gated_materialize(roles_url, _manifest(), builds)
     assert was_published and not failed
 
     # The mart's lineage now reaches the home sensors, whose agreement does not permit
@@ -292,7 +300,7 @@ def test_a_mart_reading_a_body_that_does_not_permit_its_purpose_is_not_published
     manifest["nodes"]["model.jigsaw.people_core"]["depends_on"]["nodes"].append(
         "source.jigsaw.raw_home_sensors.sensor_readings"
     )
-    was_published, failed = _gated_materialize(manifest, builds)
+    was_published, failed = _gated_materialize(roles_url, manifest, builds)
 
     assert not was_published
     [evaluation] = failed

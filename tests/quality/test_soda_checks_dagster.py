@@ -6,8 +6,8 @@ import dagster as dg
 import psycopg
 import pytest
 
-from jigsaw import database
 from orchestration.factories.soda_checks import build_soda_checks
+from orchestration.resources import PostgresResource
 from quality.contract_files import ContractError, load_contracts, read_contract
 from tests.quality.conftest import insert_rows, police_rows
 
@@ -83,8 +83,8 @@ def _pipeline(rows_per_run: list[list[dict]], downstream_runs: list[int]):
     deliveries = iter(rows_per_run)
 
     @dg.asset(key=POLICE_KEY)
-    def incidents() -> None:
-        with psycopg.connect(database.resolve_database_url(), autocommit=True) as conn:
+    def incidents(database: PostgresResource) -> None:
+        with database.connect() as conn:
             insert_rows(conn, "raw_police.incidents", next(deliveries))
 
     @dg.asset(deps=[POLICE_KEY])
@@ -95,20 +95,23 @@ def _pipeline(rows_per_run: list[list[dict]], downstream_runs: list[int]):
     return [incidents, stg_police__incidents], build_soda_checks([police])
 
 
-def test_broken_delivery_fails_the_raw_gate_and_nothing_downstream_runs(
-    raw_database_url, use_database
-):
-    use_database(raw_database_url)
+def _database(url: str) -> dict:
+    return {"database": PostgresResource(url=url)}
+
+
+def test_broken_delivery_fails_the_raw_gate_and_nothing_downstream_runs(raw_database_url):
     good = police_rows("2026-01", 20)
     broken = police_rows("2026-02", 20, start=100)
     broken[5]["sex"] = "unknown"  # a value the sharing body never uses
     downstream_runs: list[int] = []
     assets, checks = _pipeline([good, broken], downstream_runs)
 
-    first = dg.materialize([*assets, *checks])
+    first = dg.materialize([*assets, *checks], resources=_database(raw_database_url))
     assert first.success and downstream_runs == [1]
 
-    second = dg.materialize([*assets, *checks], raise_on_error=False)
+    second = dg.materialize(
+        [*assets, *checks], resources=_database(raw_database_url), raise_on_error=False
+    )
     assert not second.success
     assert downstream_runs == [1], "the downstream asset ran after a failed blocking gate"
     materialized = {e.asset_key for e in second.get_asset_materialization_events()}

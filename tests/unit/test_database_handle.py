@@ -1,6 +1,6 @@
 """One database handle: resolving the URL only reads; creating the database and exporting it to
 the environment happen in one explicit place (``resolve_database_url`` at a process's entry
-point), and Dagster code reaches the database through its ``database`` resource."""
+point), and Dagster code reaches the database through its ``database`` resource alone."""
 
 from __future__ import annotations
 
@@ -56,15 +56,20 @@ def test_the_entry_points_step_creates_and_exports_the_database(server_url, unma
     assert os.environ["JIGSAW_DB_NAME"] == name
 
 
-def test_the_resource_makes_the_database_on_first_use_and_leaves_the_environment(
-    server_url, unmade_database
+def test_the_resource_resolves_once_makes_nothing_and_leaves_the_environment(
+    server_url, unmade_database, database_url, monkeypatch
 ):
     name, url = unmade_database
     before = dict(os.environ)
     with dg.build_resources({"database": PostgresResource()}) as resources:
         assert resources.database.resolved_url() == url
-        assert _exists(server_url, name)  # made on its first use in the step
+        assert not _exists(server_url, name)  # creating it is the entry point's start-up step
+        # Resolved when the step set the resource up: a later change of the environment does
+        # not move a step's connections to another database halfway.
+        monkeypatch.setenv("JIGSAW_DATABASE_URL", database_url)
         assert resources.database.resolved_url() == url
+        monkeypatch.setenv("JIGSAW_DATABASE_URL", url)
+        database.ensure_database(url)
         with resources.database.connect() as conn:
             assert conn.execute("select current_database()").fetchone()[0] == name
         with resources.database.subprocess_env():
@@ -79,6 +84,23 @@ def test_an_explicit_url_wins_over_the_environment(server_url, database_url, unm
         current = conn.execute("select current_database()").fetchone()[0]
     assert current == database.parse_url(database_url).dbname
     assert not _exists(server_url, unmade_database[0])
+
+
+def test_only_the_resource_resolves_the_database_in_dagster_code():
+    """Assets, checks, sensors and ops take the ``database`` resource: no other orchestration
+    module imports the resolver (or the one that also creates and exports)."""
+    resolvers = {"database_url", "resolve_database_url"}
+    importers = []
+    for path in sorted((REPO_ROOT / "orchestration").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = {alias.name for alias in getattr(node, "names", [])}
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "jigsaw.database"
+                and (resolvers & names)
+            ):
+                importers.append(str(path.relative_to(REPO_ROOT)))
+    assert importers == ["orchestration/resources.py"]
 
 
 def test_dagster_code_never_exports_the_database_itself():
