@@ -19,6 +19,7 @@ import pytest
 
 from ingestion.pseudonymise import DEMO_KEY, KEY_VARIABLE
 from jigsaw import database
+from linkage.property_keys import write_property_keys
 from tests.dbt import region
 from tests.dbt.conftest import run_dbt
 
@@ -64,6 +65,44 @@ EXHAUSTIVE = """
 MODEL = (
     "select uprn, month_start, lsoa_code, distance_m, distance_band"
     " from intermediate.int_property_months_banded"
+)
+
+# hardship_by_property_month's nearest new premises as every home x every new premises found it.
+EXHAUSTIVE_NEW_PREMISES = """
+    with
+    premises as (select * from intermediate.int_betting_premises_monthly),
+    new_premises as (
+        select
+            licence_number, min(month_start) as opened_month,
+            min(easting) as easting, min(northing) as northing
+        from premises
+        where easting is not null
+        group by licence_number
+        having min(month_start) > (select min(month_start) from premises)
+    ),
+    homes as (
+        select uprn, easting, northing from core.dim_property
+        where is_residential and lsoa_code is not null and easting is not null
+    ),
+    nearest as (
+        select distinct on (homes.uprn)
+            homes.uprn, new_premises.opened_month,
+            sqrt(power(homes.easting - new_premises.easting, 2)
+                + power(homes.northing - new_premises.northing, 2)) as distance_m
+        from homes
+        cross join new_premises
+        order by homes.uprn, distance_m, new_premises.opened_month
+    )
+    select
+        keys.property_key, nearest.opened_month,
+        round(nearest.distance_m::numeric, 1)::numeric(9, 1) as distance_m
+    from homes
+    left join nearest on homes.uprn = nearest.uprn
+    inner join staging.stg_linkage__property_keys as keys on homes.uprn = keys.uprn
+"""
+MART_NEW_PREMISES = (
+    "select distinct property_key, nearest_new_premises_opened_month,"
+    " nearest_new_premises_distance_m from marts_build.hardship_by_property_month"
 )
 
 
@@ -132,6 +171,27 @@ def _place_homes_and_premises(conn: psycopg.Connection) -> None:
     )
     for period in MONTHS[:2]:
         _licence(load, period, "far/1", far_shop)
+    # A home with premises that opened during the register: two at 500 m (opened in March and
+    # in February: the earlier is its nearest new premises) and one at 1,000 m.
+    home = "360000000000"
+    x, y = 100_000.0, 500_000.0
+    load.insert(
+        "reference", "gazetteer", "2026-01", **region.gazetteer_row(home, region.LSOA_1, x, y)
+    )
+    for number, (dx, dy), opened in (
+        ("new/1", (500.0, 0.0), 2),
+        ("new/2", (0.0, 500.0), 1),
+        ("new/3", (-1000.0, 0.0), 1),
+    ):
+        shop = f"37{number[-1]}000000000"
+        load.insert(
+            "reference",
+            "gazetteer",
+            "2026-01",
+            **region.gazetteer_row(shop, region.LSOA_1, x + dx, y + dy, "commercial"),
+        )
+        for period in MONTHS[opened:3]:
+            _licence(load, period, number, shop)
     # The register's last month lists a pub only: no betting premises anywhere.
     load.insert(
         "licensing",
@@ -157,6 +217,7 @@ def banded_database(server_url: str, tmp_path_factory: pytest.TempPathFactory) -
             env.setenv(KEY_VARIABLE, DEMO_KEY)  # property keys are tokenised as in the region
             region.load_small_region(conn)
             _place_homes_and_premises(conn)
+            write_property_keys(conn)  # the homes added here get their keys too
         target = tmp_path_factory.mktemp("nearest_premises_target")
         run = run_dbt(
             url,
@@ -164,6 +225,7 @@ def banded_database(server_url: str, tmp_path_factory: pytest.TempPathFactory) -
             "build",
             "--select",
             "+int_property_months_banded",
+            "+hardship_by_property_month",
             "--indirect-selection",
             "cautious",
         )
@@ -184,6 +246,19 @@ def test_model_equals_the_exhaustive_comparison_both_ways(db):
     only_exhaustive = db.execute(f"({EXHAUSTIVE}) except all {MODEL}").fetchall()
     assert only_model == [] and only_exhaustive == []
     assert db.execute(f"select count(*) from ({MODEL}) as model").fetchone()[0] > 0
+
+
+def test_nearest_new_premises_equal_the_exhaustive_comparison_both_ways(db):
+    only_mart = db.execute(f"{MART_NEW_PREMISES} except all ({EXHAUSTIVE_NEW_PREMISES})")
+    only_exhaustive = db.execute(f"({EXHAUSTIVE_NEW_PREMISES}) except all {MART_NEW_PREMISES}")
+    assert only_mart.fetchall() == [] and only_exhaustive.fetchall() == []
+    home = db.execute(
+        "select distinct nearest_new_premises_opened_month::text, nearest_new_premises_distance_m"
+        " from marts_build.hardship_by_property_month as mart"
+        " inner join staging.stg_linkage__property_keys as keys"
+        " on mart.property_key = keys.property_key where keys.uprn = '360000000000'"
+    ).fetchall()
+    assert [(month, float(distance)) for month, distance in home] == [("2026-02-01", 500.0)]
 
 
 def test_band_boundaries_fall_on_the_side_the_bands_name(db):
