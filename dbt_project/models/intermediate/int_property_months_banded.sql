@@ -76,6 +76,16 @@ nearest_open_candidate as (
     group by candidate_locations.uprn, open_month.month_start
 ),
 
+-- The months each home's candidates answer, as one array per home: the home-months left for
+-- the search below are found per home, with no join on (home, month) pairs to misplan.
+answered_months as (
+    select
+        uprn,
+        array_agg(month_start) as months
+    from nearest_open_candidate
+    group by uprn
+),
+
 home_months_without_open_candidate as (
     select
         residential_properties.uprn,
@@ -84,12 +94,9 @@ home_months_without_open_candidate as (
         residential_properties.grid_point,
         months_with_premises.month_start
     from residential_properties
+    left join answered_months on residential_properties.uprn = answered_months.uprn
     cross join months_with_premises
-    left join nearest_open_candidate
-        on
-            residential_properties.uprn = nearest_open_candidate.uprn
-            and months_with_premises.month_start = nearest_open_candidate.month_start
-    where nearest_open_candidate.uprn is null
+    where not coalesce(months_with_premises.month_start = any(answered_months.months), false)
 ),
 
 nearest_by_search as (
