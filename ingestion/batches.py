@@ -53,23 +53,8 @@ from ingestion.transform import (
 # producer and COPY overlap and memory stays bounded (two batches in flight).
 BLOCK_BYTES = 4 << 20
 
-# Python's str.isspace characters, so "blank" means here what it means to the row path. Listed
-# rather than found by testing every code point at import, which cost every process that loads
-# the Dagster definitions about a second (tests/unit/test_blank_characters.py keeps them equal).
-WHITESPACE_CODE_POINTS = (
-    *range(0x09, 0x0E),
-    *range(0x1C, 0x21),
-    0x85,
-    0xA0,
-    0x1680,
-    *range(0x2000, 0x200B),
-    0x2028,
-    0x2029,
-    0x202F,
-    0x205F,
-    0x3000,
-)
-_BLANK = "^[" + "".join(f"\\x{{{c:x}}}" for c in WHITESPACE_CODE_POINTS) + "]*$"
+# Python's str.isspace characters, so "blank" means here what it means to the row path.
+_BLANK = "^[" + "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace()) + "]*$"
 _NULL = pa.scalar(None, pa.string())
 # Conversions kept per column across batches: dates, codes and repeated people are converted
 # (and hashed) once per file. Bounded, so a column of unique values cannot grow memory.
