@@ -35,6 +35,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from analytics.store import InsufficientDataError
 
@@ -85,6 +86,12 @@ BOOSTING_GRID = {
 # The last training months held out to choose the settings: enough for a few dozen positives.
 VALIDATION_MONTHS = 3
 MODELS = ("rule", "logistic_regression", "gradient_boosting")
+# OpenMP threads for the boosting fits and scores. One: on a machine whose cores are busy with
+# other work (dbt, PostgreSQL, other runs), OpenMP's threads wait for each other at every
+# iteration; one fit on the 20k region's training months took 34 s with two threads and 1.2 s
+# with one (load 12 on 2 cores), and the 16 settings of the grid made the regional build's
+# analytics step 17 minutes.
+MODEL_THREADS = 1
 CHOSEN_MODEL = "gradient_boosting"
 REVIEW_TABLE = "early_intervention_review_list"
 REVIEW_PURPOSE = "early_intervention"  # the practitioner role that may read the list
@@ -287,6 +294,11 @@ def fairness_table(data: pd.DataFrame, flags: np.ndarray) -> pd.DataFrame:
 
 
 def run_model(frame: pd.DataFrame, seed: int = 0) -> ModelRun:
+    with threadpool_limits(limits=MODEL_THREADS, user_api="openmp"):
+        return _run_model(frame, seed)
+
+
+def _run_model(frame: pd.DataFrame, seed: int = 0) -> ModelRun:
     data = children(frame)
     train, test, split = time_split(data)
     if train[LABEL].sum() < 5:

@@ -10,6 +10,7 @@ well has split there, and a cluster that is home to no key gets a new one.
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -57,10 +58,23 @@ def assign_keys(
         .drop_duplicates("person_key")
         .set_index("person_key")["cluster_id"]
     )
+    # Plain dictionaries, one pass each: a lookup per key or merge, not a pandas index built per
+    # cluster or a scan of every overlap per merged key (those grew as people x clusters).
+    home_of = dict(zip(home.index, home.to_numpy(), strict=True))
+    members: dict = defaultdict(list)
+    for key, cluster_id in home_of.items():
+        members[cluster_id].append(key)
+    records_in = dict(
+        zip(
+            zip(overlap["person_key"], overlap["cluster_id"], strict=True),
+            overlap["records"],
+            strict=True,
+        )
+    )
     result = KeyAssignment(records=pd.DataFrame())
     cluster_key: dict[str, str] = {}
-    for cluster_id, keys in home.groupby(home).groups.items():
-        ordered = sorted(keys, key=lambda k: (key_age.get(k, (float("inf"),)), k))
+    for cluster_id in sorted(members):
+        ordered = sorted(members[cluster_id], key=lambda k: (key_age.get(k, (float("inf"),)), k))
         survivor, *others = ordered
         cluster_key[cluster_id] = survivor
         for other in others:
@@ -70,29 +84,24 @@ def assign_keys(
                     event="merge",
                     person_key=other,
                     other_key=survivor,
-                    records=_count(overlap, other, cluster_id),
+                    records=int(records_in[(other, cluster_id)]),
                 )
             )
     for cluster_id in joined["cluster_id"].unique():
         if cluster_id not in cluster_key:
             cluster_key[cluster_id] = new_person_key(taken)
             result.new_keys.append(cluster_key[cluster_id])
-    for row in overlap.itertuples(index=False):
-        if home[row.person_key] != row.cluster_id:
+    for (key, cluster_id), records in records_in.items():
+        if home_of[key] != cluster_id:
             result.events.append(
                 dict(
                     event="split",
-                    person_key=row.person_key,
-                    other_key=cluster_key[row.cluster_id],
-                    records=int(row.records),
+                    person_key=key,
+                    other_key=cluster_key[cluster_id],
+                    records=int(records),
                 )
             )
     result.vanished = sorted(set(previous["person_key"]) - set(home.index))
     joined["person_key"] = joined["cluster_id"].map(cluster_key)
     result.records = joined
     return result
-
-
-def _count(overlap: pd.DataFrame, key: str, cluster_id: str) -> int:
-    hit = overlap[(overlap["person_key"] == key) & (overlap["cluster_id"] == cluster_id)]
-    return int(hit["records"].sum())

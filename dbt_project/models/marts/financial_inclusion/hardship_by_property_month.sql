@@ -19,31 +19,15 @@ property_keys as (
     select * from {{ ref('stg_linkage__property_keys') }}
 ),
 
-betting_premises as (
-    select * from {{ ref('int_betting_premises_monthly') }}
-),
-
 months as (
     select distinct month_start from {{ ref('int_property_months_banded') }}
 ),
 
-first_register_month as (
-    select min(month_start) as month_start from betting_premises
-),
-
--- Premises first seen after the register's first month opened during the period.
-new_premises as (
-    select
-        betting_premises.licence_number,
-        min(betting_premises.month_start) as opened_month,
-        min(betting_premises.easting) as easting,
-        min(betting_premises.northing) as northing
-    from betting_premises
-    where betting_premises.easting is not null
-    group by betting_premises.licence_number
-    having min(betting_premises.month_start) > (
-        select first_register_month.month_start from first_register_month
-    )
+-- Premises that opened during the register (first seen after its first month), by location.
+-- Not materialised: the search below must read the table itself, through its partial index.
+new_premises_locations as not materialized (
+    select * from {{ ref('int_betting_locations_indexed') }}
+    where new_premises_opened_month is not null
 ),
 
 homes as (
@@ -57,17 +41,29 @@ homes as (
     where is_residential and lsoa_code is not null and easting is not null
 ),
 
+-- The nearest new premises (the earliest opened at equal distance), among each home's few
+-- nearest new premises locations from the spatial index: not every home x every premises.
 nearest_new_premises as (
     select distinct on (homes.uprn)
         homes.uprn,
-        new_premises.opened_month,
-        sqrt(
-            power(homes.easting - new_premises.easting, 2)
-            + power(homes.northing - new_premises.northing, 2)
-        ) as distance_m
+        nearest.opened_month,
+        nearest.distance_m
     from homes
-    cross join new_premises
-    order by homes.uprn asc, distance_m asc, new_premises.opened_month asc
+    cross join
+        lateral (
+            select
+                new_premises_locations.new_premises_opened_month as opened_month,
+                sqrt(
+                    power(homes.easting - new_premises_locations.easting, 2)
+                    + power(homes.northing - new_premises_locations.northing, 2)
+                ) as distance_m
+            from new_premises_locations
+            order by
+                new_premises_locations.grid_point
+                <-> point(homes.easting::float8, homes.northing::float8)
+            limit 4
+        ) as nearest
+    order by homes.uprn asc, nearest.distance_m asc, nearest.opened_month asc
 ),
 
 hardship_by_home as (
