@@ -53,14 +53,19 @@ class Loader:
         self.keys: dict[str, int] = {}
 
     def delivery_key(self, delivery: str, body: str, entity: str, period: str) -> int:
-        """The ledger's key of a delivery, recorded as loaded the first time it is named."""
+        """The ledger's key of a delivery, recorded as loaded the first time it is named (by this
+        loader or an earlier one on the same database)."""
         if delivery not in self.keys:
-            self.keys[delivery] = self.conn.execute(
+            self.conn.execute(
                 "insert into ingestion.deliveries (delivery_id, body, entity, period,"
                 " delivery_date, file_name, file_sha256, bytes, status, finished_at)"
                 " values (%s, %s, %s, %s, '2026-04-02', %s, %s, 0, 'loaded', now())"
-                " returning delivery_key",
+                " on conflict (delivery_id) do nothing",
                 (delivery, body, entity, period, delivery.split("/")[2], "0" * 64),
+            )
+            self.keys[delivery] = self.conn.execute(
+                "select delivery_key from ingestion.deliveries where delivery_id = %s",
+                (delivery,),
             ).fetchone()[0]
         return self.keys[delivery]
 
