@@ -24,18 +24,23 @@ def _finished_run(instance: dg.DagsterInstance, name: str):
     return result.dagster_run, result.get_run_success_event()
 
 
-def test_a_bodys_load_requests_its_downstream_build_with_the_slice_tags():
+def _sensor_after(instance: dg.DagsterInstance, job_name: str):
+    """What delivery_downstream_builds answers to a successful run of ``job_name``."""
     from orchestration.defs.jobs import delivery_downstream_builds
 
+    run, event = _finished_run(instance, job_name)
+    context = dg.build_run_status_sensor_context(
+        sensor_name=delivery_downstream_builds.name,
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=event,
+    )
+    return run, delivery_downstream_builds(context)
+
+
+def test_a_bodys_load_requests_its_downstream_build_with_the_slice_tags():
     with dg.instance_for_test() as instance:
-        run, event = _finished_run(instance, "police__ingestion")
-        context = dg.build_run_status_sensor_context(
-            sensor_name=delivery_downstream_builds.name,
-            dagster_instance=instance,
-            dagster_run=run,
-            dagster_event=event,
-        )
-        request = delivery_downstream_builds(context)
+        run, request = _sensor_after(instance, "police__ingestion")
         started = instance.get_run_record_by_id(run.run_id).start_time
     assert isinstance(request, dg.RunRequest)
     assert request.job_name == "police__downstream_build"
@@ -45,17 +50,9 @@ def test_a_bodys_load_requests_its_downstream_build_with_the_slice_tags():
 
 
 def test_other_runs_request_nothing():
-    from orchestration.defs.jobs import delivery_downstream_builds
-
     with dg.instance_for_test() as instance:
-        run, event = _finished_run(instance, "regional_build")
-        context = dg.build_run_status_sensor_context(
-            sensor_name=delivery_downstream_builds.name,
-            dagster_instance=instance,
-            dagster_run=run,
-            dagster_event=event,
-        )
-        assert isinstance(delivery_downstream_builds(context), dg.SkipReason)
+        _, answer = _sensor_after(instance, "regional_build")
+        assert isinstance(answer, dg.SkipReason)
 
 
 def test_only_deliveries_about_people_are_built_as_a_slice():
