@@ -133,7 +133,7 @@ def ensure_linkage(url: str) -> str:
                     body text, person_ref_token text, person_key text, method text,
                     match_probability double precision);
                 create table if not exists linkage.address_xref (
-                    body text, entity text, _delivery_id text, _source_row_number integer,
+                    body text, entity text, _delivery_id text, _first_row_number integer,
                     person_ref_token text, uprn text, method text, score double precision);
                 """
             )

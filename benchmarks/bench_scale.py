@@ -235,11 +235,13 @@ def _delivered_period(url: str, body: str, table: str, delivery: str) -> tuple[s
     """(body, entity, period) of a simulated delivery, as the ledger would name its slice."""
     from psycopg import sql
 
+    from ingestion.raw_tables import lineage_view
+
     schema, entity = table.split(".")
     with database.connect(url) as conn:
         [period] = conn.execute(
             sql.SQL("select distinct _period from {} where _delivery_id = %s").format(
-                sql.Identifier(schema, entity)
+                sql.Identifier(schema, lineage_view(entity))
             ),
             (delivery,),
         ).fetchone()
