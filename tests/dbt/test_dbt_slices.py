@@ -38,16 +38,7 @@ def police_incident(
     """A police incident row as the loader writes it: its delivery in the ledger, its key on
     the row (raw_tables.LINEAGE_COLUMNS)."""
     delivery = f"police/{period}-fix/incidents_{period}.csv"
-    conn.execute(
-        "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
-        " file_name, file_sha256, bytes, status, finished_at) values (%s, 'police', 'incidents',"
-        " %s, current_date, %s, %s, 1, 'loaded', clock_timestamp())"
-        " on conflict (delivery_id) do nothing",
-        (delivery, period, delivery.rsplit("/", 1)[1], "2" * 64),
-    )
-    (key,) = conn.execute(
-        "select delivery_key from ingestion.deliveries where delivery_id = %s", (delivery,)
-    ).fetchone()
+    key = region.Loader(conn).delivery_key(delivery, "police", "incidents", period)
     conn.execute(
         "insert into raw_police.incidents (_delivery_key, _period,"
         " _source_row_number, incident_no, nominal_id_token, dob_year, sex, incident_at,"
