@@ -372,6 +372,9 @@ def test_early_intervention_features_one_row_per_person_month(db):
         " where person_key = 'P-A' and month_start = '2026-03-01'"
     ).fetchone()
     assert row[0] == 4  # police, children's social care, schools, acute trust (region.py)
+    # the incident, the referral, the child protection plan, the exclusion and the A&E
+    # attendance; a school's monthly attendance record is not a contact (macros/contributions/
+    # schools.sql declares only exclusions as contacts)
     assert row[1] == 5
     assert float(row[2]) == 0.75
     february = db.execute(
