@@ -140,15 +140,14 @@ class DistinctRecords:
             if len(match):
                 seen[i] = True
                 ordinals[i] = self._ordinal[at[i] + match[0]]
-        new = np.flatnonzero(~seen)
-        new = new[np.argsort(rows[new])]  # ordinals in first-row order
-        ordinals[new] = self._count + np.arange(len(new))
+        new = np.flatnonzero(~seen)  # in key order, as the sorted arrays take them
+        first = np.sort(rows[new])  # new records get their ordinals in first-row order
+        ordinals[new] = self._count + np.argsort(np.argsort(rows[new]))
         self._count += len(new)
         where = np.searchsorted(self._high, high[new])
         self._high = np.insert(self._high, where, high[new])
         self._low = np.insert(self._low, where, low[new])
         self._ordinal = np.insert(self._ordinal, where, ordinals[new].astype(np.int32))
-        first = rows[new]
         tokens = ref_tokens.take(pa.array(first)).to_pylist()
         self._record_refs.append(np.fromiter(map(hash, tokens), np.int64, len(first)))
         self._record_first_rows.append(row_numbers[first].astype(np.int32))
@@ -156,7 +155,7 @@ class DistinctRecords:
         row_records[order] = ordinals[group]
         self._row_numbers.append(row_numbers.astype(np.int32))
         self._row_records.append(row_records)
-        return np.sort(first)
+        return first
 
     def ambiguous_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the references that carry more than one record in the delivery, and the
