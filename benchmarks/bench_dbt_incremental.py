@@ -134,7 +134,8 @@ def ensure_linkage(url: str) -> str:
                     match_probability double precision);
                 create table if not exists linkage.address_xref (
                     body text, entity text, _delivery_id text, _first_row_number integer,
-                    person_ref_token text, uprn text, method text, score double precision);
+                    person_ref_token text, uprn text, method text, score double precision,
+                    _source_row_numbers integer[]);
                 """
             )
         return f"identity resolution unavailable ({exc.__class__.__name__}): interim keys"

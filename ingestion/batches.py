@@ -47,7 +47,7 @@ from ingestion.raw_rows import (
     column_converter,
     token_function,
 )
-from ingestion.raw_tables import IDENTITY_VALUES_START
+from ingestion.raw_tables import IDENTITY_REF_TOKEN, IDENTITY_ROW_NUMBER, IDENTITY_VALUES_START
 from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
 from ingestion.spec import Column, Entity
 
@@ -427,7 +427,12 @@ class BatchBuilder:
             )
             # One row per distinct record of the delivery: the first row carrying it.
             values = identity_table.columns[IDENTITY_VALUES_START:]
-            identity_table = identity_table.take(pa.array(self.distinct.first_rows(values)))
+            first = self.distinct.first_rows(
+                values,
+                identity_table.column(IDENTITY_REF_TOKEN),
+                identity_table.column(IDENTITY_ROW_NUMBER).to_numpy(),
+            )
+            identity_table = identity_table.take(pa.array(first))
             identity_csv = _csv(identity_table) if identity_table.num_rows else b""
         delivered = rows + len(batch.problems)
         return BuiltBatch(_csv(raw_table), identity_csv, quarantined, delivered, loaded)

@@ -15,10 +15,19 @@ different inputs made from that encoding; two distinct records share a key only 
 collide (odds about n² / 2^129 for n records). In the batch path everything runs in C and
 numpy, with no Python statement per record: the HMAC tokens already cost the loader most of
 its client time, and each microsecond per record is a second per million rows.
+
+A delivered row finds its record through its person reference, which names one record unless
+the reference carries several in the delivery (two tenancies, a new address). For those
+references alone the rows are listed with their record (``ambiguous_rows``, written to
+identity.record_rows), so each row keeps its own record's address. To list them at the end of
+the delivery, each row's record is remembered as it goes (its row number and the record's
+ordinal: 8 bytes a row), and each record's reference by the hash of its token: references are
+grouped as dbt groups them, and two references sharing a hash only list more rows, never fewer.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,27 +72,47 @@ def _keys(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 class DistinctRecords:
-    """The records of one delivery seen so far, by key: a set for the row path, and for the
-    batch path two arrays sorted by the high half (16 bytes a record, searched and merged
-    with numpy)."""
+    """The records of one delivery seen so far, by key: a dict for the row path, and for the
+    batch path three arrays sorted by the key's high half (the low half and the record's
+    ordinal; searched and merged with numpy). Either path also remembers each row's record and
+    each record's reference and first row, for ``ambiguous_rows``."""
 
     def __init__(self) -> None:
-        self._seen: set[int] = set()
+        self._seen: dict[int, int] = {}  # key -> record ordinal
         self._high = np.zeros(0, np.int64)
         self._low = np.zeros(0, np.int64)
+        self._ordinal = np.zeros(0, np.int32)
+        self._count = 0  # records so far; a record's ordinal is its place in first-row order
+        # By record ordinal and by row, in parts: the row path's arrays, then the batches'.
+        self._record_refs: list[Any] = [array("q")]  # hash of the person reference's token
+        self._record_first_rows: list[Any] = [array("i")]
+        self._row_numbers: list[Any] = [array("i")]
+        self._row_records: list[Any] = [array("i")]
 
-    def first_time(self, values: Sequence[Any]) -> bool:
+    def first_time(self, values: Sequence[Any], ref_token: str, row_number: int) -> bool:
         """Whether this row's record (its distinguishing values) was not seen before; it is
-        remembered from now on."""
+        remembered from now on, and the row as carrying it."""
         key = _key(_encoded(values))
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        return True
+        ordinal = self._seen.get(key)
+        new = ordinal is None
+        if new:
+            ordinal = self._seen[key] = self._count
+            self._count += 1
+            self._record_refs[0].append(hash(ref_token))
+            self._record_first_rows[0].append(row_number)
+        self._row_numbers[0].append(row_number)
+        self._row_records[0].append(ordinal)
+        return new
 
-    def first_rows(self, columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarray:
+    def first_rows(
+        self,
+        columns: Sequence[pa.Array | pa.ChunkedArray],
+        ref_tokens: pa.Array | pa.ChunkedArray,
+        row_numbers: np.ndarray,
+    ) -> np.ndarray:
         """Positions (ascending) of the rows whose record is seen here for the first time, given
-        the records' distinguishing values as columns; those records are remembered."""
+        the records' distinguishing values as columns, each row's reference token and row
+        number; those records are remembered, and each row as carrying its record."""
         if not len(columns) or not len(columns[0]):
             return np.zeros(0, np.int64)
         if len(columns) >= 63:  # the null mask is an int64
@@ -95,18 +124,48 @@ class DistinctRecords:
         high, low = high[order], low[order]
         starts = np.ones(len(order), bool)
         starts[1:] = (high[1:] != high[:-1]) | (low[1:] != low[:-1])
+        group = np.cumsum(starts) - 1  # each sorted row's distinct key
         high, low, rows = high[starts], low[starts], order[starts]
-        # Seen in an earlier batch?
+        # Seen in an earlier batch? Then its ordinal.
+        ordinals = np.full(len(high), -1, np.int64)
         at = np.searchsorted(self._high, high)
         same_high = at < len(self._high)
         same_high[same_high] = self._high[at[same_high]] == high[same_high]
         seen = np.zeros(len(high), bool)
         seen[same_high] = self._low[at[same_high]] == low[same_high]
+        ordinals[seen] = self._ordinal[at[seen]]
         for i in np.flatnonzero(same_high & ~seen):  # another record with that high half
-            run = slice(at[i], np.searchsorted(self._high, high[i], "right"))
-            seen[i] = bool((self._low[run] == low[i]).any())
-        new = ~seen
+            end = np.searchsorted(self._high, high[i], "right")
+            match = np.flatnonzero(self._low[at[i] : end] == low[i])
+            if len(match):
+                seen[i] = True
+                ordinals[i] = self._ordinal[at[i] + match[0]]
+        new = np.flatnonzero(~seen)  # in key order, as the sorted arrays take them
+        first = np.sort(rows[new])  # new records get their ordinals in first-row order
+        ordinals[new] = self._count + np.argsort(np.argsort(rows[new]))
+        self._count += len(new)
         where = np.searchsorted(self._high, high[new])
         self._high = np.insert(self._high, where, high[new])
         self._low = np.insert(self._low, where, low[new])
-        return np.sort(rows[new])
+        self._ordinal = np.insert(self._ordinal, where, ordinals[new].astype(np.int32))
+        tokens = ref_tokens.take(pa.array(first)).to_pylist()
+        self._record_refs.append(np.fromiter(map(hash, tokens), np.int64, len(first)))
+        self._record_first_rows.append(row_numbers[first].astype(np.int32))
+        row_records = np.empty(len(order), np.int32)
+        row_records[order] = ordinals[group]
+        self._row_numbers.append(row_numbers.astype(np.int32))
+        self._row_records.append(row_records)
+        return first
+
+    def ambiguous_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the references that carry more than one record in the delivery, and the
+        first row of each one's record: (row numbers, first row numbers)."""
+        refs, first_rows, rows, records = (
+            np.concatenate([np.asarray(part) for part in parts])
+            for parts in (
+                self._record_refs, self._record_first_rows, self._row_numbers, self._row_records
+            )
+        )  # fmt: skip
+        _, ref_of_record, records_of_ref = np.unique(refs, return_inverse=True, return_counts=True)
+        listed = (records_of_ref[ref_of_record] > 1)[records]
+        return rows[listed], first_rows[records[listed]]

@@ -44,8 +44,10 @@ from ingestion.pseudonymise import Pseudonymiser
 from ingestion.raw_rows import RowBuilder, RowProblem
 from ingestion.raw_tables import (
     IDENTITY_COLUMNS,
+    IDENTITY_REF_TOKEN,
     IDENTITY_VALUES_START,
     LINEAGE_COLUMNS,
+    RECORD_ROWS_COLUMNS,
     raw_columns,
 )
 from ingestion.readers import FileRejected, read_records
@@ -144,6 +146,23 @@ def _clean(text: str) -> str:
     return text
 
 
+def _copy_record_rows(
+    conn: Connection, identity_head: tuple[str, ...], distinct: DistinctRecords
+) -> None:
+    """identity.record_rows of the delivery: the rows of its references with several records
+    (a few, so row by row)."""
+    rows, records = distinct.ambiguous_rows()
+    if not len(rows):
+        return
+    body, entity, delivery_id = identity_head[:3]
+    statement = sql.SQL("copy identity.record_rows ({}) from stdin").format(
+        sql.SQL(", ").join(map(sql.Identifier, RECORD_ROWS_COLUMNS))
+    )
+    with conn.cursor().copy(statement) as copy:
+        for row_number, record in zip(rows.tolist(), records.tolist(), strict=True):
+            copy.write_row((body, entity, delivery_id, row_number, record))
+
+
 def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
     columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
     return sql.SQL("copy {}.{} ({}) from stdin {}").format(
@@ -200,13 +219,16 @@ def _load_rows(
                         write_row(raw)
                         loaded += 1
                         if identity is not None and distinct.first_time(
-                            identity[IDENTITY_VALUES_START:]
+                            identity[IDENTITY_VALUES_START:],
+                            identity[IDENTITY_REF_TOKEN],
+                            row_number,
                         ):
                             write_identity(identity)
                         continue
                 quarantined += 1
                 quarantine.add(row_number, problem[0], problem[1], original)
         _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
+        _copy_record_rows(conn, identity_head, distinct)
         quarantine.copy_into_quarantine(conn)
     return delivered, loaded, quarantined
 
@@ -298,6 +320,7 @@ def _load_batches(
         finally:
             stop.set()
             producer.join()
+        _copy_record_rows(conn, builder.identity_head, builder.distinct)
         quarantine.copy_into_quarantine(conn)
     return delivered, loaded, quarantined
 
@@ -318,6 +341,11 @@ def delete_period_rows(
         " where body = %s and entity = %s and _delivery_id = any(%s)",
         (spec.body, entity.name, delivery_ids),
     ).rowcount
+    conn.execute(
+        "delete from identity.record_rows"
+        " where body = %s and entity = %s and _delivery_id = any(%s)",
+        (spec.body, entity.name, delivery_ids),
+    )
     return raw, identity
 
 

@@ -64,6 +64,20 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
 # reference and the fields. What comes before is the same for the whole delivery but for the
 # row number, and the token is a function of the reference.
 IDENTITY_VALUES_START = IDENTITY_COLUMNS.index("person_ref")
+IDENTITY_REF_TOKEN = IDENTITY_COLUMNS.index("person_ref_token")
+IDENTITY_ROW_NUMBER = IDENTITY_COLUMNS.index("_first_row_number")
+
+# Which record each row carries, for the person references that carry more than one record in
+# a delivery (``ingestion.distinct_records``): their rows cannot find their record through the
+# reference alone. Row numbers only, no value; the rows of any other reference carry its one
+# record. Written and deleted with the delivery's identity rows.
+RECORD_ROWS_COLUMNS: tuple[str, ...] = (
+    "body",
+    "entity",
+    "_delivery_id",
+    "_source_row_number",
+    "_first_row_number",
+)
 
 # Indexes cost every load (a million rows: 8.9 s to COPY with the former primary key and
 # (body, person_ref_token) btree, 2.8 s with this BRIN). Records are unique by (body, entity,
@@ -85,14 +99,40 @@ create table if not exists identity.person_records (
 );
 create index if not exists person_records_delivery
     on identity.person_records using brin (body, entity, _delivery_id);
+create table if not exists identity.record_rows (
+    body text not null,
+    entity text not null,
+    _delivery_id text not null,
+    _source_row_number integer not null,
+    _first_row_number integer not null
+);
+create index if not exists record_rows_delivery
+    on identity.record_rows using brin (body, entity, _delivery_id);
 """
 
 # An identity table of the former layout (one row per delivered row, numbered by
-# _source_row_number) becomes the current one in place: the row number of the first row of
-# each record is kept and its repeats within the delivery are deleted.
+# _source_row_number) becomes the current one in place: the rows of references with more than
+# one record in a delivery are listed with their record, then the row number of the first row
+# of each record is kept and its repeats within the delivery are deleted.
 _RECORD_VALUES = ", ".join(IDENTITY_COLUMNS[IDENTITY_VALUES_START:])
 _IDENTITY_TO_DISTINCT_RECORDS = f"""
 alter table identity.person_records rename column _source_row_number to _first_row_number;
+insert into identity.record_rows ({", ".join(RECORD_ROWS_COLUMNS)})
+select body, entity, _delivery_id, _first_row_number, record
+from (
+    select *,
+        min(record) over ref as first_record,
+        max(record) over ref as last_record
+    from (
+        select body, entity, _delivery_id, _first_row_number, person_ref_token,
+            min(_first_row_number) over (
+                partition by body, entity, _delivery_id, {_RECORD_VALUES}
+            ) as record
+        from identity.person_records
+    ) as carried
+    window ref as (partition by body, entity, _delivery_id, person_ref_token)
+) as refs
+where first_record <> last_record;
 delete from identity.person_records as p
 using (
     select ctid, row_number() over (
@@ -384,7 +424,8 @@ def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
     writes even when the index is there, and a load in progress holds those tables, so running
     it on every load deadlocked concurrent loads.
     """
-    if not _exists(conn, "identity.person_records", "identity.person_records_delivery"):
+    identity = ("identity.person_records", "identity.person_records_delivery")
+    if not _exists(conn, *identity, "identity.record_rows", "identity.record_rows_delivery"):
         conn.execute(IDENTITY_DDL)
     _upgrade_identity(conn)
     ledger = ("ingestion.deliveries", "ingestion.deliveries_sha", "ingestion.quarantine")

@@ -1,7 +1,9 @@
 """The property (UPRN) of every person record: as the body gave it, else matched on address.
 
 One row per identity record (a distinct person record of a delivery); the delivered rows
-carrying it find it through their person reference (dbt macro keyed_person_records).
+carrying it find it through their person reference (dbt macro person_record_addresses), or,
+when the reference carries several records in the delivery, through their row numbers
+(identity.record_rows).
 
 Candidates are gazetteer entries in the same postcode, or, when the postcode is missing or
 mistyped, the same house number in the same postcode district. The house and flat numbers
@@ -42,10 +44,19 @@ select p.body, p.entity, p._delivery_id, p._first_row_number, p.person_ref_token
     coalesce(nullif(trim(p.uprn), ''), m.uprn),
     case when nullif(trim(p.uprn), '') is not null then 'given'
         when m.uprn is not null then 'address_match' else 'unmatched' end,
-    case when nullif(trim(p.uprn), '') is not null then 1.0 else m.score end
+    case when nullif(trim(p.uprn), '') is not null then 1.0 else m.score end,
+    r.source_row_numbers
 from identity.person_records as p
 left join address_matches as m
     on m.address = p.address and m.postcode is not distinct from p.postcode
+left join (
+    select body, entity, _delivery_id, _first_row_number,
+        array_agg(_source_row_number order by _source_row_number) as source_row_numbers
+    from identity.record_rows
+    group by body, entity, _delivery_id, _first_row_number
+) as r
+    on r.body = p.body and r.entity = p.entity and r._delivery_id = p._delivery_id
+    and r._first_row_number = p._first_row_number
 """
 
 

@@ -88,6 +88,9 @@ create table if not exists linkage.address_xref (
     uprn text,
     method text not null check (method in ('given', 'address_match', 'unmatched')),
     score double precision,
+    -- the rows carrying the record when its reference carries several records in the
+    -- delivery (identity.record_rows); null when it carries one: all its rows carry it
+    _source_row_numbers integer[],
     primary key (body, entity, _delivery_id, _first_row_number)
 );
 create index if not exists address_xref_uprn on linkage.address_xref (uprn);
@@ -102,6 +105,7 @@ do $$ begin
         alter table linkage.address_xref rename column _source_row_number to _first_row_number;
     end if;
 end $$;
+alter table linkage.address_xref add column if not exists _source_row_numbers integer[];
 """
 
 # For reviewers only (the identity schema is restricted): each open pair with the clear

@@ -134,38 +134,39 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The property of each delivered row's person record, to join on (body, source_entity,
-    delivery_id, person_ref_token, given_uprn). Address matching keys its UPRNs by identity
-    record, a distinct person record of a delivery (identity.person_records' grain); a row
-    finds its record through its person reference. A reference with several records in one
-    delivery (two tenancies, a new address) is told apart by the UPRN the row itself gives
-    (given_uprn, null when it gives none); rows that give none cannot be told apart and take
-    the matched record first, then the first in the file. `bodies`: only these bodies. -#}
+{#- The property of each delivered row's person record, joined on `row_carries_record`.
+    Address matching keys its UPRNs by identity record, a distinct person record of a delivery
+    (identity.person_records' grain); a row finds its record through its person reference, or,
+    when the reference carries several records in the delivery (two tenancies, a new address),
+    through its row number: such a record lists the rows carrying it (identity.record_rows),
+    one row here each (source_row_number, null for a reference's one record). `bodies`: only
+    these bodies. -#}
 {% macro person_record_addresses(bodies=none) -%}
-    select distinct on (body, source_entity, delivery_id, person_ref_token, given_uprn)
-        body,
-        source_entity,
-        delivery_id,
-        person_ref_token,
-        given_uprn,
-        uprn
-    from (
-        select
-            *,
-            case when link_method = 'given' then uprn end as given_uprn
-        from {{ ref('stg_linkage__address_xrefs') }}
-        {%- if bodies is not none %}
-        where body in ('{{ bodies | join("', '") }}')
-        {%- endif %}
-    ) as records
-    order by
-        body asc,
-        source_entity asc,
-        delivery_id asc,
-        person_ref_token asc,
-        given_uprn asc,
-        uprn is null asc,
-        first_row_number asc
+    select
+        xrefs.body,
+        xrefs.source_entity,
+        xrefs.delivery_id,
+        xrefs.person_ref_token,
+        carrying.source_row_number,
+        xrefs.uprn
+    from {{ ref('stg_linkage__address_xrefs') }} as xrefs
+    left join lateral unnest(xrefs.source_row_numbers) as carrying (source_row_number) on true
+    {%- if bodies is not none %}
+    where xrefs.body in ('{{ bodies | join("', '") }}')
+    {%- endif %}
+{%- endmacro %}
+
+{#- The join of a delivered row to its record's property (`person_record_addresses`): exactly
+    one match for a row whose record address matching has seen. -#}
+{% macro row_carries_record(row, addresses) -%}
+    {{ row }}.body = {{ addresses }}.body
+    and {{ row }}.source_entity = {{ addresses }}.source_entity
+    and {{ row }}.delivery_id = {{ addresses }}.delivery_id
+    and {{ row }}.person_ref_token = {{ addresses }}.person_ref_token
+    and (
+        {{ addresses }}.source_row_number is null
+        or {{ addresses }}.source_row_number = {{ row }}.source_row_number
+    )
 {%- endmacro %}
 
 {#- The person-bearing records of the given bodies, each with its regional person key (identity
@@ -227,12 +228,7 @@
                 unioned.body = person_xrefs.body
                 and unioned.person_ref_token = person_xrefs.person_ref_token
         left join address_xrefs
-            on
-                unioned.body = address_xrefs.body
-                and unioned.source_entity = address_xrefs.source_entity
-                and unioned.delivery_id = address_xrefs.delivery_id
-                and unioned.person_ref_token = address_xrefs.person_ref_token
-                and unioned.given_uprn is not distinct from address_xrefs.given_uprn
+            on {{ row_carries_record('unioned', 'address_xrefs') }}
         {%- if builds_slice() %}
         -- an incremental build of a delivery's slice (macros/slices.sql)
         where {{ record_in_slice('unioned') }}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from ingestion.distinct_records import DistinctRecords
@@ -32,14 +33,21 @@ def test_both_ways_of_asking_agree_on_what_is_new():
         ("t1", "a", "bc"), ("t2", "a", None),
     ]  # fmt: skip
     by_row = DistinctRecords()
-    kept_by_row = [i for i, row in enumerate(rows) if by_row.first_time(row)]
+    kept_by_row = [i for i, row in enumerate(rows) if by_row.first_time(row, row[0], i + 1)]
     by_batch = DistinctRecords()
     kept_by_batch = []
     for start in (0, 3):
         batch = rows[start : start + 3]
         columns = [pa.array(list(column), pa.string()) for column in zip(*batch, strict=True)]
-        kept_by_batch += [start + i for i in by_batch.first_rows(columns).tolist()]
+        numbers = np.arange(start + 1, start + 1 + len(batch))
+        kept = by_batch.first_rows(columns, columns[0], numbers)
+        kept_by_batch += [start + i for i in kept.tolist()]
     assert kept_by_row == kept_by_batch == [0, 2, 3, 4, 5]
+    # t1 carries four records: each of its rows is listed with its record's first row.
+    listed = [
+        (r.tolist(), f.tolist()) for r, f in (by_row.ambiguous_rows(), by_batch.ambiguous_rows())
+    ]
+    assert listed[0] == listed[1] == ([1, 2, 3, 4, 5], [1, 1, 3, 4, 5])
 
 
 def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, specs):
@@ -78,7 +86,33 @@ def test_a_record_has_the_same_encoding_either_way():
 def test_a_record_repeated_within_and_across_batches_is_kept_once_at_its_first_row():
     seen = DistinctRecords()
     first = [pa.array(["a", "b", "a", "c", "b"]), pa.array(["x", None, "x", "z", None])]
-    assert seen.first_rows(first).tolist() == [0, 1, 3]
+    assert seen.first_rows(first, first[0], np.arange(1, 6)).tolist() == [0, 1, 3]
     second = [pa.array(["c", "d", "a", "d"]), pa.array(["z", "w", None, "w"])]
-    assert seen.first_rows(second).tolist() == [1, 2]
-    assert seen.first_rows(second).tolist() == []
+    assert seen.first_rows(second, second[0], np.arange(6, 10)).tolist() == [1, 2]
+    assert seen.first_rows(second, second[0], np.arange(10, 14)).tolist() == []
+    # Only "a" carries two records (rows 1 and 3 the first, 8 the second).
+    rows, records = seen.ambiguous_rows()
+    assert (rows.tolist(), records.tolist()) == ([1, 3, 8, 12], [1, 1, 8, 8])
+
+
+def test_both_ways_list_the_same_rows_of_references_with_several_records():
+    """Many references, some with several records, over many batches: the batch path keeps the
+    row path's first rows and lists the same rows with the same records."""
+    rng = np.random.default_rng(17)
+    refs = rng.integers(0, 300, 3000).astype(str)
+    addresses = rng.choice(["1 High St", "9 New Rd", None], 3000, p=[0.8, 0.1, 0.1])
+    rows = list(zip(refs.tolist(), addresses.tolist(), strict=True))
+    by_row = DistinctRecords()
+    kept_by_row = [i for i, row in enumerate(rows) if by_row.first_time(row, row[0], i + 1)]
+    by_batch = DistinctRecords()
+    kept_by_batch = []
+    for start in range(0, len(rows), 250):
+        batch = rows[start : start + 250]
+        columns = [pa.array(list(column), pa.string()) for column in zip(*batch, strict=True)]
+        numbers = np.arange(start + 1, start + 1 + len(batch))
+        kept_by_batch += (start + by_batch.first_rows(columns, columns[0], numbers)).tolist()
+    assert kept_by_row == kept_by_batch
+    listed_by_row, listed_by_batch = by_row.ambiguous_rows(), by_batch.ambiguous_rows()
+    assert 0 < len(listed_by_row[0]) < len(rows)
+    for by_row_part, by_batch_part in zip(listed_by_row, listed_by_batch, strict=True):
+        assert by_row_part.tolist() == by_batch_part.tolist()

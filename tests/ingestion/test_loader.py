@@ -257,6 +257,12 @@ def test_identity_holds_each_person_record_of_a_delivery_once(
         " on p.person_ref_token = r.nominal_id_token"
     ).fetchone()[0]
     assert carried == 11
+    # NOM00001 carries two records: each of its rows is listed with its own (row 5 the new
+    # address), so it keeps that record's property; NOM00012's one row needs no list.
+    listed = db.execute(
+        "select _source_row_number, _first_row_number from identity.record_rows order by 1"
+    ).fetchall()
+    assert listed == [(n, 5 if n == 5 else 1) for n in range(1, 12)]
 
 
 def test_the_same_bytes_for_another_period_are_that_periods_delivery(db, db_url, landing, specs):

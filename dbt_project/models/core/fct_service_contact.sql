@@ -85,26 +85,9 @@ readdressed_slices as (
         built.source_period
     from {{ this }} as built
     inner join address_xrefs
-        on
-            built.body = address_xrefs.body
-            and built.source_entity = address_xrefs.source_entity
-            and built.delivery_id = address_xrefs.delivery_id
-            and built.person_ref_token = address_xrefs.person_ref_token
-    -- a new match, a changed one, or one withdrawn (the contact keeps no property); a UPRN
-    -- the body gave changes only with a new delivery, which rebuilds its slice anyway
-    where
-        address_xrefs.given_uprn is null
-        and built.uprn is distinct from address_xrefs.uprn
-        and not exists (
-            select
-            from address_xrefs as given
-            where
-                given.body = built.body
-                and given.source_entity = built.source_entity
-                and given.delivery_id = built.delivery_id
-                and given.person_ref_token = built.person_ref_token
-                and given.given_uprn = built.uprn
-        )
+        on {{ row_carries_record('built', 'address_xrefs') }}
+    -- a new match, a changed one, or one withdrawn (the contact keeps no property)
+    where built.uprn is distinct from address_xrefs.uprn
 ),
 
 changed_slices as (
@@ -199,12 +182,7 @@ keyed as (
             selected.body = person_xrefs.body
             and selected.person_ref_token = person_xrefs.person_ref_token
     left join address_xrefs
-        on
-            selected.body = address_xrefs.body
-            and selected.source_entity = address_xrefs.source_entity
-            and selected.delivery_id = address_xrefs.delivery_id
-            and selected.person_ref_token = address_xrefs.person_ref_token
-            and selected.given_uprn is not distinct from address_xrefs.given_uprn
+        on {{ row_carries_record('selected', 'address_xrefs') }}
 ),
 
 final as (

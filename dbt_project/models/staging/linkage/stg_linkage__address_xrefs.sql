@@ -10,6 +10,7 @@ renamed as (
         entity as source_entity,
         _delivery_id as delivery_id,
         _first_row_number as first_row_number,
+        _source_row_numbers as source_row_numbers,
         person_ref_token,
         {{ standardise_uprn('uprn') }} as uprn,
         method as link_method,
