@@ -81,6 +81,8 @@ INCREMENTAL_BODIES = {
     "home_sensors": "sensors_incremental_ratio",
 }
 SAMPLE_SECONDS = 0.5
+# Each size's database is named <prefix>_<residents>_<random>; a shared server's users pick their own.
+DEFAULT_DATABASE_PREFIX = "jigsaw_bench_scale"
 
 
 class TreeMemory:
@@ -358,9 +360,11 @@ def run_one_size(residents: int, seed: int | None, out: Path) -> int:
 # --- the curve ---------------------------------------------------------------------------
 
 
-def measure_size(residents: int, seed: int | None, keep: bool) -> dict:
+def measure_size(
+    residents: int, seed: int | None, keep: bool, prefix: str = DEFAULT_DATABASE_PREFIX
+) -> dict:
     server = database.test_server_url()
-    url = database.with_database(server, f"jigsaw_bench_scale_{residents}_{uuid.uuid4().hex[:8]}")
+    url = database.with_database(server, f"{prefix}_{residents}_{uuid.uuid4().hex[:8]}")
     database.ensure_database(url)
     folder = Path(tempfile.mkdtemp(prefix=f"jigsaw-scale-{residents}-"))
     env = {
@@ -492,6 +496,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
     parser.add_argument("--keep", action="store_true", help="keep each size's database")
+    parser.add_argument(
+        "--database-prefix", default=DEFAULT_DATABASE_PREFIX, help="each size's database name"
+    )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv if argv is not None else [])
@@ -500,7 +507,7 @@ def main(argv: list[str] | None = None) -> None:
     residents = [int(n.replace("_", "")) for n in args.residents.split(",") if n.strip()]
     sizes: list[dict] = []
     for n in sorted(residents):
-        sizes.append(measure_size(n, args.seed, args.keep))
+        sizes.append(measure_size(n, args.seed, args.keep, args.database_prefix))
         print_size(sizes[-1], sizes[-2] if len(sizes) > 1 else None)
     grown = fastest_growing(sizes)
     if grown:
