@@ -28,6 +28,7 @@ from fairlearn.metrics import (
     selection_rate,
     true_positive_rate,
 )
+from psycopg import sql
 from sklearn.calibration import calibration_curve
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -72,6 +73,10 @@ FEATURES = [
     "unauthorised_absences_6m",
     "child_protection_plans_12m",
 ]
+# The mart's rows the model reads (``children`` keeps the same ones): adults never reach it.
+CHILDREN_ONLY = sql.SQL("{} between 0 and {}").format(
+    sql.Identifier("age_years"), sql.Literal(MAX_CHILD_AGE)
+)
 GROUP_COLUMNS = ["sex_code", "age_band", "imd_group"]
 COLUMNS = ["person_key", "month_start", "sex_code", *FEATURES, LABEL, LABEL_COMPLETE]
 # The boosting settings are chosen from this grid on the validation months (see

@@ -196,7 +196,7 @@ def early_intervention_model(context: dg.AssetExecutionContext, database: Postgr
     run_id = context.run.run_id
     with database.connect() as conn:
         try:
-            run = ei.run_model(read_mart(conn, ei.MART, ei.COLUMNS))
+            run = ei.run_model(read_mart(conn, ei.MART, ei.COLUMNS, where=ei.CHILDREN_ONLY))
         except InsufficientDataError as too_few:
             context.log.warning(f"model not trained: {too_few}")
             return dg.Output(
