@@ -81,7 +81,7 @@ INCREMENTAL_BODIES = {
     "home_sensors": "sensors_incremental_ratio",
 }
 SAMPLE_SECONDS = 0.5
-# Each size's database is named <prefix>_<residents>_<random>; a shared server's users pick their own.
+# Each size's database is <prefix>_<residents>_<random>; a shared server's users pick their own.
 DEFAULT_DATABASE_PREFIX = "jigsaw_bench_scale"
 
 
