@@ -63,7 +63,7 @@ def classify(frame: pd.DataFrame) -> pd.DataFrame:
     panel["damp_evidence"] = panel["damp_sensor_month"] | (
         panel["damp_mould_repairs"].fillna(0) > 0
     )
-    ordinal = panel["month"].apply(lambda p: p.ordinal)
+    ordinal = pd.Series(panel["month"].array.asi8, index=panel.index)  # Period.ordinal, vectorised
     panel["month_ordinal"] = ordinal
     first = ordinal.where(panel["damp_evidence"]).groupby(panel["uprn"]).transform("min")
     panel["first_evidence_ordinal"] = first

@@ -28,6 +28,7 @@ from fairlearn.metrics import (
     selection_rate,
     true_positive_rate,
 )
+from psycopg import sql
 from sklearn.calibration import calibration_curve
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -72,6 +73,10 @@ FEATURES = [
     "unauthorised_absences_6m",
     "child_protection_plans_12m",
 ]
+# The mart's rows the model reads (``children`` keeps the same ones): adults never reach it.
+CHILDREN_ONLY = sql.SQL("{} between 0 and {}").format(
+    sql.Identifier("age_years"), sql.Literal(MAX_CHILD_AGE)
+)
 GROUP_COLUMNS = ["sex_code", "age_band", "imd_group"]
 COLUMNS = ["person_key", "month_start", "sex_code", *FEATURES, LABEL, LABEL_COMPLETE]
 # The boosting settings are chosen from this grid on the validation months (see
@@ -86,6 +91,13 @@ BOOSTING_GRID = {
 # The last training months held out to choose the settings: enough for a few dozen positives.
 VALIDATION_MONTHS = 3
 MODELS = ("rule", "logistic_regression", "gradient_boosting")
+# Training child-months at most: above it, the models are fitted on a seeded random sample of
+# children (all of each sampled child's months, so the sample keeps the children's histories and,
+# in expectation, the label's prevalence), while every test month is scored and evaluated in
+# full. The fits' time and memory grow with their rows (16 boosting settings each), so a region
+# of a million residents (~3 million training child-months) fits in about the time of one of
+# 150,000 residents. The demo (20,000) and the 100,000 region train on every child.
+MAX_TRAIN_ROWS = 500_000
 # OpenMP threads for the boosting fits and scores. One: on a machine whose cores are busy with
 # other work (dbt, PostgreSQL, other runs), OpenMP's threads wait for each other at every
 # iteration; one fit on the 20k region's training months took 34 s with two threads and 1.2 s
@@ -149,6 +161,28 @@ def time_split(data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         "test_positives": int(test[LABEL].sum()),
     }
     return train, test, split
+
+
+def sample_training(train: pd.DataFrame, split: dict, seed: int = 0) -> pd.DataFrame:
+    """``train`` as it is, or a seeded sample of its children of ``MAX_TRAIN_ROWS`` child-months
+    at most; ``split`` records which."""
+    if len(train) <= MAX_TRAIN_ROWS:
+        return train
+    people = np.sort(train["person_key"].unique())
+    share = MAX_TRAIN_ROWS / len(train)
+    chosen = np.random.default_rng(seed).choice(
+        people, size=int(len(people) * share), replace=False
+    )
+    sample = train[train["person_key"].isin(chosen)]
+    split.update(
+        {
+            "train_rows_available": len(train),
+            "train_rows": len(sample),
+            "train_children_sampled": f"{len(chosen)} of {len(people)}",
+            "train_positives": int(sample[LABEL].sum()),
+        }
+    )
+    return sample
 
 
 def rule_score(data: pd.DataFrame) -> np.ndarray:
@@ -301,6 +335,7 @@ def run_model(frame: pd.DataFrame, seed: int = 0) -> ModelRun:
 def _run_model(frame: pd.DataFrame, seed: int = 0) -> ModelRun:
     data = children(frame)
     train, test, split = time_split(data)
+    train = sample_training(train, split, seed)
     if train[LABEL].sum() < 5:
         raise InsufficientDataError(
             f"{MART}: {int(train[LABEL].sum())} positive labels in training months"

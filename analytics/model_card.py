@@ -41,6 +41,16 @@ def _boosting_choice(run: ei.ModelRun) -> str:
     )
 
 
+def _sampled(split: dict) -> str:
+    if "train_children_sampled" not in split:
+        return ""
+    return (
+        f", fitted on a random sample of {split['train_children_sampled']} children (all their "
+        f"months) out of {split['train_rows_available']} child-months, at most "
+        f"{ei.MAX_TRAIN_ROWS}; the test months are evaluated in full"
+    )
+
+
 def disclosed_fairness(table: pd.DataFrame) -> pd.DataFrame:
     """The fairness table with the rates of groups under the threshold withheld."""
     shown = table.copy()
@@ -86,7 +96,7 @@ plan starting in the {ei.LABEL_MONTHS} months after it.
 
 ## Validation (time-based)
 - training months: {split.get("train_months")} ({split.get("train_rows")} child-months,
-  {split.get("train_positives")} positives)
+  {split.get("train_positives")} positives){_sampled(split)}
 - left out so no training label reaches the test period: {split.get("gap_months")}
 - test months: {split.get("test_months")} ({split.get("test_rows")} child-months,
   {split.get("test_positives")} positives)

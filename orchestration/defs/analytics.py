@@ -14,6 +14,10 @@ from jigsaw import schemas
 from orchestration.resources import PostgresResource
 
 GROUP = "analytics"
+# The steps that read a whole mart into memory (hundreds of MB each at a million residents) run
+# one at a time under the multiprocess executor (dagster.yaml gives every pool one slot, see
+# orchestration.instance), so launched runs peak at one mart, not at several.
+POOL = "analytics"
 
 
 def _key(name: str) -> dg.AssetKey:
@@ -50,6 +54,7 @@ def _estimate_metadata(estimate) -> dict:
     key=_key("betting_hardship_study"),
     deps=[_mart("hardship_by_property_month")],
     group_name=GROUP,
+    pool=POOL,
     kinds={"python", "postgres"},
     description=(
         "Event study: does hardship onset rise among homes near a newly opened betting premises, "
@@ -93,6 +98,7 @@ def betting_hardship_study(
     key=_key("damp_respiratory_study"),
     deps=[_mart("damp_evidence_by_property_month")],
     group_name=GROUP,
+    pool=POOL,
     kinds={"python", "postgres"},
     description=(
         "Rate ratio of respiratory A&E attendances for people in homes damp for 2+ months "
@@ -135,6 +141,7 @@ def damp_respiratory_study(
     key=_key("damp_alerts"),
     deps=[_mart("damp_evidence_by_property_month")],
     group_name=GROUP,
+    pool=POOL,
     kinds={"python", "postgres"},
     description=(
         "Purpose-limited, record-level list of social homes with damp evidence in the last 12 "
@@ -175,6 +182,7 @@ def damp_alerts(
     key=_key("early_intervention_model"),
     deps=[_mart("early_intervention_features")],
     group_name=GROUP,
+    pool=POOL,
     kinds={"scikitlearn", "postgres"},
     description=(
         "Child protection plan within 3 months: a rule and a logistic regression against a "
@@ -196,7 +204,7 @@ def early_intervention_model(context: dg.AssetExecutionContext, database: Postgr
     run_id = context.run.run_id
     with database.connect() as conn:
         try:
-            run = ei.run_model(read_mart(conn, ei.MART, ei.COLUMNS))
+            run = ei.run_model(read_mart(conn, ei.MART, ei.COLUMNS, where=ei.CHILDREN_ONLY))
         except InsufficientDataError as too_few:
             context.log.warning(f"model not trained: {too_few}")
             return dg.Output(

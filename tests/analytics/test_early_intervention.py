@@ -35,6 +35,23 @@ def test_time_split_leaves_the_label_window_out_of_training(features):
     assert split["train_rows"] == len(train) and split["test_rows"] == len(test)
 
 
+def test_training_above_the_cap_is_a_sample_of_whole_children(features, monkeypatch):
+    train, _, split = ei.time_split(ei.children(features))
+    assert ei.sample_training(train, dict(split)) is train  # under the cap: every child
+    cap = len(train) // 3
+    monkeypatch.setattr(ei, "MAX_TRAIN_ROWS", cap)
+    sample = ei.sample_training(train, split, seed=0)
+    assert 0 < len(sample) <= cap
+    # every month of each sampled child, so histories stay whole
+    sampled = train[train["person_key"].isin(sample["person_key"].unique())]
+    assert len(sampled) == len(sample)
+    assert split["train_rows"] == len(sample) and split["train_rows_available"] == len(train)
+    assert split["train_positives"] == int(sample[ei.LABEL].sum())
+    # seeded: the same sample each time
+    again = ei.sample_training(train, {}, seed=0)
+    assert again["person_key"].tolist() == sample["person_key"].tolist()
+
+
 def test_boosting_settings_are_chosen_on_training_months_only(features, run):
     train, test, _ = ei.time_split(ei.children(features))
     fit_rows, validation_rows, _ = ei.validation_split(train)
