@@ -28,7 +28,8 @@ import csv
 import io
 import re
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,6 +50,7 @@ from ingestion.raw_rows import (
 )
 from ingestion.raw_tables import IDENTITY_VALUES_START
 from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
+from ingestion.signing import SigningProcess
 from ingestion.spec import Column, Entity
 
 # About 40,000 rows of a typical extract: big enough for Arrow, small enough that the
@@ -73,6 +75,11 @@ class Batch:
     original: Callable[[int], str]  # the original text of the i-th split record
     problems: list[SourceRecord]  # records that could not be split into values
     split_by: str  # "arrow" or "python"
+    # Identifier columns sent ahead to a signing process (``BatchBuilder.send_ahead``): by
+    # column position, the column dictionary-encoded and its tokens to come.
+    ahead: dict[int, tuple[pa.DictionaryArray, np.ndarray, list[str], Future]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass
@@ -237,6 +244,9 @@ def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> G
 # it value by value, and test_batch_equivalence on whole deliveries.
 
 Vector = Callable[[pa.Array], tuple[np.ndarray, list[pa.Array], pa.Array]]
+# An identifier column's distinct values made ready ahead: which have the common shape, their
+# canonical forms, the tokens of the non-empty ones.
+Prepared = tuple[np.ndarray, list[str], pa.Array]
 # What Python's str.isspace (and re's \s) call space among ASCII characters.
 _ASCII_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f "
 _TRIMMED = f"(?s)^[^{_ASCII_SPACE}](.*[^{_ASCII_SPACE}])?$"  # not blank, nothing to strip
@@ -295,25 +305,49 @@ def _vector_conversion(
 
         return plain_number
     if column.type == "text" and column.privacy == "token":
-        domain = entity.token_domain(body, column)
-        sign = pseudonymiser.signer(domain)
-
-        def identifier(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
-            simple = _mask(
-                pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
-            )
-            chosen = pa.array(simple)
-            canonical = pc.filter(normalise_ascii(domain, values), chosen).to_pylist()
-            signed = pa.array([sign(c) if c else None for c in canonical], pa.string())
-            tokens = pc.replace_with_mask(pa.nulls(len(values), pa.string()), chosen, signed)
-            outputs = [tokens]
-            if is_nhs:
-                valid = np.where(nhs_numbers_valid(values), "t", "f")
-                outputs.append(pa.array(valid, pa.string()))
-            return simple, outputs, values
-
-        return identifier
+        return _Identifier(entity.token_domain(body, column), is_nhs, pseudonymiser)
     return None
+
+
+class _Identifier:
+    """The vector conversion of a tokenised identifier: its canonical values are signed here, or
+    beforehand by a signing process (``ingestion.signing``) and handed in as ``signed``."""
+
+    def __init__(self, domain: str, is_nhs: bool, pseudonymiser: Pseudonymiser) -> None:
+        self.domain = domain
+        self.is_nhs = is_nhs
+        self._sign = pseudonymiser.signer(domain)
+
+    def canonical(self, values: pa.Array) -> tuple[np.ndarray, list[str]]:
+        """Which values have the common shape, and their canonical forms (in order)."""
+        simple = _mask(
+            pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
+        )
+        chosen = pa.array(simple)
+        return simple, pc.filter(normalise_ascii(self.domain, values), chosen).to_pylist()
+
+    def __call__(
+        self, values: pa.Array, prepared: Prepared | None = None
+    ) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
+        """``prepared``: ``canonical`` of these values and the tokens of the non-empty ones,
+        when they were signed beforehand."""
+        if prepared is None:
+            simple, canonical = self.canonical(values)
+            signed = None
+        else:
+            simple, canonical, signed = prepared
+        if signed is None:
+            sign = self._sign
+            signed = pa.array([sign(c) if c else None for c in canonical], pa.string())
+        elif len(signed) != len(canonical):  # an empty canonical value has no token
+            present = pa.array([bool(c) for c in canonical])
+            signed = pc.replace_with_mask(pa.nulls(len(canonical), pa.string()), present, signed)
+        tokens = pc.replace_with_mask(pa.nulls(len(values), pa.string()), pa.array(simple), signed)
+        outputs = [tokens]
+        if self.is_nhs:
+            valid = np.where(nhs_numbers_valid(values), "t", "f")
+            outputs.append(pa.array(valid, pa.string()))
+        return simple, outputs, values
 
 
 # --- typing, tokens, quarantine ------------------------------------------------------------------
@@ -343,8 +377,10 @@ class BatchBuilder:
         pseudonymiser: Pseudonymiser,
         lineage: tuple[int, str],
         identity_head: tuple[str, str, str, str],
+        signing: SigningProcess | None = None,
     ) -> None:
         self.entity = entity
+        self.signing = signing
         self.lineage = lineage
         self.identity_head = identity_head
         self.rows = RowBuilder(body, entity, pseudonymiser, lineage, identity_head)
@@ -366,13 +402,25 @@ class BatchBuilder:
                 )
             )
 
+    def send_ahead(self, batch: Batch) -> None:
+        """Sends the batch's identifier values to the signing process, if there is one, so they
+        are signed on the other core while an earlier batch is built."""
+        if self.signing is None:
+            return
+        for i, (plan, values) in enumerate(zip(self.plans, batch.columns, strict=True)):
+            if isinstance(plan.vector, _Identifier):
+                encoded = values.dictionary_encode()
+                simple, canonical = plan.vector.canonical(encoded.dictionary)
+                future = self.signing.submit(plan.vector.domain, [c for c in canonical if c])
+                batch.ahead[i] = (encoded, simple, canonical, future)
+
     def build(self, batch: Batch) -> BuiltBatch:
         rows = len(batch.row_numbers)
         bad = np.zeros(rows, bool)
         raw: list[pa.Array] = []
         identity: dict[str, pa.Array] = {}
         ref_token = ref_clear = None
-        for plan, values in zip(self.plans, batch.columns, strict=True):
+        for i, (plan, values) in enumerate(zip(self.plans, batch.columns, strict=True)):
             if plan.free_text:
                 blank = pc.match_substring_regex(values, _BLANK)
                 if pc.any(blank).as_py():
@@ -381,8 +429,13 @@ class BatchBuilder:
                     values = pc.if_else(blank, _NULL, values)
                 raw.append(values)
                 continue
-            encoded = values.dictionary_encode()
-            outputs, clears, failed = self._convert(plan, encoded.dictionary)
+            prepared = None
+            if i in batch.ahead:
+                encoded, simple, canonical, future = batch.ahead[i]
+                prepared = (simple, canonical, future.result())
+            else:
+                encoded = values.dictionary_encode()
+            outputs, clears, failed = self._convert(plan, encoded.dictionary, prepared)
             indices = encoded.indices
             if failed:
                 bad |= np.isin(indices.to_numpy(), failed)
@@ -434,14 +487,18 @@ class BatchBuilder:
 
     @staticmethod
     def _convert(
-        plan: _ColumnPlan, distinct: pa.Array
+        plan: _ColumnPlan, distinct: pa.Array, prepared: Prepared | None = None
     ) -> tuple[list[pa.Array], pa.Array, list[int]]:
         """Each distinct value's conversion: (arrays of raw values, array of clear values,
         positions of values with a problem). A value with a problem converts to nulls and is
         listed (its rows go to quarantine). Values of the common shape are converted in Arrow
         when the column has a vector conversion, the others one by one in Python."""
         if plan.vector is not None:
-            simple, outputs, clear = plan.vector(distinct)
+            simple, outputs, clear = (
+                plan.vector(distinct, prepared)
+                if isinstance(plan.vector, _Identifier)
+                else plan.vector(distinct)
+            )
             rest = np.flatnonzero(~simple)
         else:
             outputs, clear, rest = [], None, np.arange(len(distinct))

@@ -36,6 +36,7 @@ from typing import IO
 from psycopg import Connection, sql
 from psycopg.copy import Copy, FileWriter
 
+from ingestion import batches as column_batches
 from ingestion import ledger
 from ingestion.batches import Batch, BatchBuilder, csv_batches
 from ingestion.distinct_records import DistinctRecords
@@ -49,6 +50,7 @@ from ingestion.raw_tables import (
     raw_columns,
 )
 from ingestion.readers import FileRejected, read_records
+from ingestion.signing import SigningProcess
 from ingestion.spec import Entity, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -214,6 +216,8 @@ def _load_rows(
 # Batches built ahead of COPY: the producer works on the next while COPY sends this one, and
 # memory stays bounded (each batch is a few MB).
 _BATCHES_AHEAD = 2
+# Files larger than this many batches get a signing process.
+SIGNING_PROCESS_BATCHES = 2
 _DONE = object()
 
 
@@ -232,9 +236,16 @@ def _produce(
         return False
 
     try:
+        # One batch ahead: its identifiers are signed by the signing process (if any) while
+        # this one is built.
+        ahead = None
         for batch in batches:
-            if not put(builder.build(batch)):
+            builder.send_ahead(batch)
+            if ahead is not None and not put(builder.build(ahead)):
                 return
+            ahead = batch
+        if ahead is not None and not put(builder.build(ahead)):
+            return
         put(_DONE)
     except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, raised there
         put(exc)
@@ -254,6 +265,31 @@ def _load_batches(
     """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
     builds the next batches while this one COPYs batch k into raw and identity (Arrow releases
     the GIL for its work, psycopg while it waits on the server). Raises ``FileRejected``."""
+    # A file of a few batches is worth a signing process (``ingestion.signing``); a small one
+    # is signed faster than that process starts.
+    signing = None
+    if delivery.path.stat().st_size > SIGNING_PROCESS_BATCHES * column_batches.BLOCK_BYTES and any(
+        c.type == "text" and c.privacy == "token" for c in entity.columns
+    ):
+        signing = SigningProcess(pseudonymiser)
+    try:
+        return _load_built_batches(conn, spec, entity, delivery, sha256, pseudonymiser,
+                                   delivery_key, signing)  # fmt: skip
+    finally:
+        if signing is not None:
+            signing.close()
+
+
+def _load_built_batches(
+    conn: Connection,
+    spec: SourceSpec,
+    entity: Entity,
+    delivery: Delivery,
+    sha256: str,
+    pseudonymiser: Pseudonymiser,
+    delivery_key: int,
+    signing: SigningProcess | None,
+) -> tuple[int, int, int]:
     delivery_id, period = delivery.delivery_id, delivery.period
     builder = BatchBuilder(
         spec.body,
@@ -261,6 +297,7 @@ def _load_batches(
         pseudonymiser,
         (delivery_key, period),
         (spec.body, entity.name, delivery_id, period),
+        signing,
     )
     built: queue.Queue = queue.Queue(maxsize=_BATCHES_AHEAD)
     stop = threading.Event()
