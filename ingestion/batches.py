@@ -304,9 +304,85 @@ def _vector_conversion(
             return _mask(simple), [values], values
 
         return plain_number
+    if column.type == "date" and column.privacy in ("clear", "year", "drop"):
+        return _date_conversion(column)
     if column.type == "text" and column.privacy == "token":
         return _Identifier(entity.token_domain(body, column), is_nhs, pseudonymiser)
     return None
+
+
+# The date directives the row path parses with a regex (raw_rows._datetime_parser), as RE2
+# groups, and the default of each field a format leaves out.
+_DATE_GROUPS = {"Y": "(?P<Y>[0-9]{4})", "m": "(?P<m>[0-9]{1,2})", "d": "(?P<d>[0-9]{1,2})"}
+_DATE_DEFAULTS = {"Y": 1900, "m": 1, "d": 1}
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _date_pattern(fmt: str) -> str | None:
+    """``fmt`` as an RE2 pattern with a named group per directive, or None when it has a
+    directive other than %Y, %m, %d or has one twice (the row path's work then)."""
+    pattern, seen, i = ["^"], set(), 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            directive = fmt[i + 1]
+            if directive not in _DATE_GROUPS or directive in seen:
+                return None
+            seen.add(directive)
+            pattern.append(_DATE_GROUPS[directive])
+            i += 2
+        else:
+            pattern.append(re.escape(fmt[i]))
+            i += 1
+    return "".join(pattern) + "$"
+
+
+def _date_conversion(column: Column) -> Vector | None:
+    """``raw_rows``' date conversion (ISO date, or its year, or nothing) on values with no
+    surrounding spaces and ASCII digits that make a real date; the others take the row path."""
+    pattern = _date_pattern(column.format or "")
+    if pattern is None:
+        return None
+    privacy = column.privacy
+
+    def date(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
+        matched = pc.and_(
+            pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED)),
+            pc.match_substring_regex(values, pattern),
+        )
+        simple = _mask(matched)
+        parts = pc.extract_regex(pc.filter(values, matched), pattern)
+        found = {f.name for f in parts.type}
+        count = len(parts)
+        year, month, day = (
+            parts.field(name).cast(pa.int32()).to_numpy()
+            if name in found
+            else np.full(count, _DATE_DEFAULTS[name], np.int32)
+            for name in ("Y", "m", "d")
+        )  # fmt: skip
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        ok = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+        days = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
+        ok &= day <= days
+        simple[np.flatnonzero(simple)] = ok  # an impossible date: the row path says why
+        keep = pa.array(ok)
+
+        def padded(numbers: np.ndarray, width: int) -> pa.Array:
+            return pc.utf8_lpad(pa.array(numbers[ok]).cast(pa.string()), width, "0")
+
+        iso = pc.binary_join_element_wise(padded(year, 4), padded(month, 2), padded(day, 2), "-")
+        where = pa.array(simple)
+        nulls = pa.nulls(len(values), pa.string())
+        clear = pc.replace_with_mask(nulls, where, iso)
+        if privacy == "clear":
+            outputs = [clear]
+        elif privacy == "year":
+            years = pc.filter(pa.array(year), keep).cast(pa.string())
+            outputs = [pc.replace_with_mask(nulls, where, years)]
+        else:
+            outputs = []
+        return simple, outputs, clear
+
+    return date
 
 
 class _Identifier:
