@@ -4,9 +4,11 @@ The row-by-row path (``ingestion.readers`` + ``ingestion.raw_rows.RowBuilder``) 
 value's work in Python, row by row. Here a block of the file (``BLOCK_BYTES``, whole lines) is
 split into columns by Arrow's CSV parser, and each column's work is done once per *distinct*
 value of the batch, by the very same per-value conversion (``raw_rows.column_converter``),
-or, for the common shape of number and identifier, by its Arrow twin (below); results are
-spread back over the rows with Arrow's ``take``. Empty checks of free text are one regex over
-the column. The finished rows leave as COPY CSV text written by Arrow.
+or, for the common shape of number, date and identifier, by its Arrow twin (below); results
+are spread back over the rows with Arrow's ``take``. An identifier's tokens (HMAC) may be
+signed by a signing process (``ingestion.signing``), sent a batch ahead (``send_ahead``).
+Empty checks of free text are one regex over the column. The finished rows leave as COPY CSV
+text written by Arrow.
 
 Arrow only splits blocks whose reading cannot differ from Python's csv module: every field
 unquoted or wholly quoted (no quoted line break), no NUL, no blank line, no lone carriage
@@ -17,8 +19,9 @@ here all the same. Rows with a problem are rare: the
 row builder runs on them alone, so their quarantine reason is exactly the row path's.
 
 Arrow rather than polars or DuckDB: pyarrow is already a dependency (polars is not installed;
-DuckDB computed the HMAC 2.5x slower than Python's hashlib here), and its CSV parser takes a
-block of bytes we already hold, so the blocks, their line numbers and the fallback stay ours.
+DuckDB computed the HMAC 2.5x slower than Python's hashlib here, and single-threaded, about as
+fast: its SHA-256 does not use the CPU's SHA instructions), and its CSV parser takes a block of
+bytes we already hold, so the blocks, their line numbers and the fallback stay ours.
 """
 
 from __future__ import annotations

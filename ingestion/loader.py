@@ -264,7 +264,8 @@ def _load_batches(
 ) -> tuple[int, int, int]:
     """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
     builds the next batches while this one COPYs batch k into raw and identity (Arrow releases
-    the GIL for its work, psycopg while it waits on the server). Raises ``FileRejected``."""
+    the GIL for its work, psycopg while it waits on the server), and for a larger file a
+    signing process makes the tokens of batch k+1 meanwhile. Raises ``FileRejected``."""
     # A file of a few batches is worth a signing process (``ingestion.signing``); a small one
     # is signed faster than that process starts.
     signing = None
