@@ -22,6 +22,7 @@ deleted at the end of retention (``ingestion.retention``) is recorded as expired
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import logging
@@ -268,76 +269,56 @@ def _load_batches(
     signing process makes the tokens of batch k+1 meanwhile. Raises ``FileRejected``."""
     # A file of a few batches is worth a signing process (``ingestion.signing``); a small one
     # is signed faster than that process starts.
-    signing = None
-    if delivery.path.stat().st_size > SIGNING_PROCESS_BATCHES * column_batches.BLOCK_BYTES and any(
-        c.type == "text" and c.privacy == "token" for c in entity.columns
-    ):
-        signing = SigningProcess(pseudonymiser)
-    try:
-        return _load_built_batches(conn, spec, entity, delivery, sha256, pseudonymiser,
-                                   delivery_key, signing)  # fmt: skip
-    finally:
-        if signing is not None:
-            signing.close()
-
-
-def _load_built_batches(
-    conn: Connection,
-    spec: SourceSpec,
-    entity: Entity,
-    delivery: Delivery,
-    sha256: str,
-    pseudonymiser: Pseudonymiser,
-    delivery_key: int,
-    signing: SigningProcess | None,
-) -> tuple[int, int, int]:
-    delivery_id, period = delivery.delivery_id, delivery.period
-    builder = BatchBuilder(
-        spec.body,
-        entity,
-        pseudonymiser,
-        (delivery_key, period),
-        (spec.body, entity.name, delivery_id, period),
-        signing,
-    )
-    built: queue.Queue = queue.Queue(maxsize=_BATCHES_AHEAD)
-    stop = threading.Event()
-    producer = threading.Thread(
-        target=_produce,
-        args=(csv_batches(delivery.path, entity), builder, built, stop),
-        name=f"build {delivery_id}",
-        daemon=True,
-    )
-    raw_statement = _raw_copy(spec, entity, "(format csv)")
-    identity_statement = sql.SQL(
-        "copy identity.person_records ({}) from stdin (format csv)"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
-    cursor = conn.cursor()
-    delivered = loaded = quarantined = 0
-    with _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine:
-        producer.start()
-        try:
-            while (item := built.get()) is not _DONE:
-                if isinstance(item, BaseException):
-                    raise item
-                # A COPY of raw and one of identity per batch, not one of each per file: the
-                # server does the identity rows while the next batch is built, instead of
-                # after the last one (one transaction all the same).
-                with cursor.copy(raw_statement) as copy:
-                    copy.write(item.raw_csv)
-                if item.identity_csv:
-                    with cursor.copy(identity_statement) as copy:
-                        copy.write(item.identity_csv)
-                delivered += item.delivered
-                loaded += item.loaded
-                quarantined += len(item.quarantined)
-                for row_number, column, reason, original in item.quarantined:
-                    quarantine.add(row_number, column, reason, original)
-        finally:
-            stop.set()
-            producer.join()
-        quarantine.copy_into_quarantine(conn)
-    return delivered, loaded, quarantined
+    big = delivery.path.stat().st_size > SIGNING_PROCESS_BATCHES * column_batches.BLOCK_BYTES
+    tokens = any(c.type == "text" and c.privacy == "token" for c in entity.columns)
+    with SigningProcess(pseudonymiser) if big and tokens else contextlib.nullcontext() as signing:
+        delivery_id, period = delivery.delivery_id, delivery.period
+        builder = BatchBuilder(
+            spec.body,
+            entity,
+            pseudonymiser,
+            (delivery_key, period),
+            (spec.body, entity.name, delivery_id, period),
+            signing,
+        )
+        built: queue.Queue = queue.Queue(maxsize=_BATCHES_AHEAD)
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=_produce,
+            args=(csv_batches(delivery.path, entity), builder, built, stop),
+            name=f"build {delivery_id}",
+            daemon=True,
+        )
+        raw_statement = _raw_copy(spec, entity, "(format csv)")
+        identity_statement = sql.SQL(
+            "copy identity.person_records ({}) from stdin (format csv)"
+        ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
+        cursor = conn.cursor()
+        delivered = loaded = quarantined = 0
+        with _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine:
+            producer.start()
+            try:
+                while (item := built.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise item
+                    # A COPY of raw and one of identity per batch, not one of each per file: the
+                    # server does the identity rows while the next batch is built, instead of
+                    # after the last one (one transaction all the same).
+                    with cursor.copy(raw_statement) as copy:
+                        copy.write(item.raw_csv)
+                    if item.identity_csv:
+                        with cursor.copy(identity_statement) as copy:
+                            copy.write(item.identity_csv)
+                    delivered += item.delivered
+                    loaded += item.loaded
+                    quarantined += len(item.quarantined)
+                    for row_number, column, reason, original in item.quarantined:
+                        quarantine.add(row_number, column, reason, original)
+            finally:
+                stop.set()
+                producer.join()
+            quarantine.copy_into_quarantine(conn)
+        return delivered, loaded, quarantined
 
 
 def delete_period_rows(
