@@ -4,9 +4,11 @@ The row-by-row path (``ingestion.readers`` + ``ingestion.raw_rows.RowBuilder``) 
 value's work in Python, row by row. Here a block of the file (``BLOCK_BYTES``, whole lines) is
 split into columns by Arrow's CSV parser, and each column's work is done once per *distinct*
 value of the batch, by the very same per-value conversion (``raw_rows.column_converter``),
-or, for the common shape of number and identifier, by its Arrow twin (below); results are
-spread back over the rows with Arrow's ``take``. Empty checks of free text are one regex over
-the column. The finished rows leave as COPY CSV text written by Arrow.
+or, for the common shape of number, date and identifier, by its Arrow twin (below); results
+are spread back over the rows with Arrow's ``take``. An identifier's tokens (HMAC) may be
+signed by a signing process (``ingestion.signing``), sent a batch ahead (``send_ahead``).
+Empty checks of free text are one regex over the column. The finished rows leave as COPY CSV
+text written by Arrow.
 
 Arrow only splits blocks whose reading cannot differ from Python's csv module: every field
 unquoted or wholly quoted (no quoted line break), no NUL, no blank line, no lone carriage
@@ -17,8 +19,9 @@ here all the same. Rows with a problem are rare: the
 row builder runs on them alone, so their quarantine reason is exactly the row path's.
 
 Arrow rather than polars or DuckDB: pyarrow is already a dependency (polars is not installed;
-DuckDB computed the HMAC 2.5x slower than Python's hashlib here), and its CSV parser takes a
-block of bytes we already hold, so the blocks, their line numbers and the fallback stay ours.
+DuckDB computed the HMAC 2.5x slower than Python's hashlib here, and single-threaded, about as
+fast: its SHA-256 does not use the CPU's SHA instructions), and its CSV parser takes a block of
+bytes we already hold, so the blocks, their line numbers and the fallback stay ours.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import csv
 import io
 import re
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,6 +53,7 @@ from ingestion.raw_rows import (
 )
 from ingestion.raw_tables import IDENTITY_REF_TOKEN, IDENTITY_ROW_NUMBER, IDENTITY_VALUES_START
 from ingestion.readers import CsvLayout, CsvSplitter, SourceRecord, check_file, read_csv_header
+from ingestion.signing import SigningProcess
 from ingestion.spec import Column, Entity
 
 # About 40,000 rows of a typical extract: big enough for Arrow, small enough that the
@@ -73,6 +78,11 @@ class Batch:
     original: Callable[[int], str]  # the original text of the i-th split record
     problems: list[SourceRecord]  # records that could not be split into values
     split_by: str  # "arrow" or "python"
+    # Identifier columns sent ahead to a signing process (``BatchBuilder.send_ahead``): by
+    # column position, the column dictionary-encoded and its tokens to come.
+    ahead: dict[int, tuple[pa.DictionaryArray, np.ndarray, list[str], Future]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass
@@ -237,6 +247,9 @@ def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> G
 # it value by value, and test_batch_equivalence on whole deliveries.
 
 Vector = Callable[[pa.Array], tuple[np.ndarray, list[pa.Array], pa.Array]]
+# An identifier column's distinct values made ready ahead: which have the common shape, their
+# canonical forms, the tokens of the non-empty ones.
+Prepared = tuple[np.ndarray, list[str], pa.Array]
 # What Python's str.isspace (and re's \s) call space among ASCII characters.
 _ASCII_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f "
 _TRIMMED = f"(?s)^[^{_ASCII_SPACE}](.*[^{_ASCII_SPACE}])?$"  # not blank, nothing to strip
@@ -294,26 +307,126 @@ def _vector_conversion(
             return _mask(simple), [values], values
 
         return plain_number
+    if column.type == "date" and column.privacy in ("clear", "year", "drop"):
+        return _date_conversion(column)
     if column.type == "text" and column.privacy == "token":
-        domain = entity.token_domain(body, column)
-        sign = pseudonymiser.signer(domain)
-
-        def identifier(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
-            simple = _mask(
-                pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
-            )
-            chosen = pa.array(simple)
-            canonical = pc.filter(normalise_ascii(domain, values), chosen).to_pylist()
-            signed = pa.array([sign(c) if c else None for c in canonical], pa.string())
-            tokens = pc.replace_with_mask(pa.nulls(len(values), pa.string()), chosen, signed)
-            outputs = [tokens]
-            if is_nhs:
-                valid = np.where(nhs_numbers_valid(values), "t", "f")
-                outputs.append(pa.array(valid, pa.string()))
-            return simple, outputs, values
-
-        return identifier
+        return _Identifier(entity.token_domain(body, column), is_nhs, pseudonymiser)
     return None
+
+
+# The date directives the row path parses with a regex (raw_rows._datetime_parser), as RE2
+# groups, and the default of each field a format leaves out.
+_DATE_GROUPS = {"Y": "(?P<Y>[0-9]{4})", "m": "(?P<m>[0-9]{1,2})", "d": "(?P<d>[0-9]{1,2})"}
+_DATE_DEFAULTS = {"Y": 1900, "m": 1, "d": 1}
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _date_pattern(fmt: str) -> str | None:
+    """``fmt`` as an RE2 pattern with a named group per directive, or None when it has a
+    directive other than %Y, %m, %d or has one twice (the row path's work then)."""
+    pattern, seen, i = ["^"], set(), 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            directive = fmt[i + 1]
+            if directive not in _DATE_GROUPS or directive in seen:
+                return None
+            seen.add(directive)
+            pattern.append(_DATE_GROUPS[directive])
+            i += 2
+        else:
+            pattern.append(re.escape(fmt[i]))
+            i += 1
+    return "".join(pattern) + "$"
+
+
+def _date_conversion(column: Column) -> Vector | None:
+    """``raw_rows``' date conversion (ISO date, or its year, or nothing) on values with no
+    surrounding spaces and ASCII digits that make a real date; the others take the row path."""
+    pattern = _date_pattern(column.format or "")
+    if pattern is None:
+        return None
+    privacy = column.privacy
+
+    def date(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
+        matched = pc.and_(
+            pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED)),
+            pc.match_substring_regex(values, pattern),
+        )
+        simple = _mask(matched)
+        parts = pc.extract_regex(pc.filter(values, matched), pattern)
+        found = {f.name for f in parts.type}
+        count = len(parts)
+        year, month, day = (
+            parts.field(name).cast(pa.int32()).to_numpy()
+            if name in found
+            else np.full(count, _DATE_DEFAULTS[name], np.int32)
+            for name in ("Y", "m", "d")
+        )  # fmt: skip
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        ok = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+        days = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
+        ok &= day <= days
+        simple[np.flatnonzero(simple)] = ok  # an impossible date: the row path says why
+        keep = pa.array(ok)
+
+        def padded(numbers: np.ndarray, width: int) -> pa.Array:
+            return pc.utf8_lpad(pa.array(numbers[ok]).cast(pa.string()), width, "0")
+
+        iso = pc.binary_join_element_wise(padded(year, 4), padded(month, 2), padded(day, 2), "-")
+        where = pa.array(simple)
+        nulls = pa.nulls(len(values), pa.string())
+        clear = pc.replace_with_mask(nulls, where, iso)
+        if privacy == "clear":
+            outputs = [clear]
+        elif privacy == "year":
+            years = pc.filter(pa.array(year), keep).cast(pa.string())
+            outputs = [pc.replace_with_mask(nulls, where, years)]
+        else:
+            outputs = []
+        return simple, outputs, clear
+
+    return date
+
+
+class _Identifier:
+    """The vector conversion of a tokenised identifier: its canonical values are signed here, or
+    beforehand by a signing process (``ingestion.signing``) and handed in as ``signed``."""
+
+    def __init__(self, domain: str, is_nhs: bool, pseudonymiser: Pseudonymiser) -> None:
+        self.domain = domain
+        self.is_nhs = is_nhs
+        self._sign = pseudonymiser.signer(domain)
+
+    def canonical(self, values: pa.Array) -> tuple[np.ndarray, list[str]]:
+        """Which values have the common shape, and their canonical forms (in order)."""
+        simple = _mask(
+            pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
+        )
+        chosen = pa.array(simple)
+        return simple, pc.filter(normalise_ascii(self.domain, values), chosen).to_pylist()
+
+    def __call__(
+        self, values: pa.Array, prepared: Prepared | None = None
+    ) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
+        """``prepared``: ``canonical`` of these values and the tokens of the non-empty ones,
+        when they were signed beforehand."""
+        if prepared is None:
+            simple, canonical = self.canonical(values)
+            signed = None
+        else:
+            simple, canonical, signed = prepared
+        if signed is None:
+            sign = self._sign
+            signed = pa.array([sign(c) if c else None for c in canonical], pa.string())
+        elif len(signed) != len(canonical):  # an empty canonical value has no token
+            present = pa.array([bool(c) for c in canonical])
+            signed = pc.replace_with_mask(pa.nulls(len(canonical), pa.string()), present, signed)
+        tokens = pc.replace_with_mask(pa.nulls(len(values), pa.string()), pa.array(simple), signed)
+        outputs = [tokens]
+        if self.is_nhs:
+            valid = np.where(nhs_numbers_valid(values), "t", "f")
+            outputs.append(pa.array(valid, pa.string()))
+        return simple, outputs, values
 
 
 # --- typing, tokens, quarantine ------------------------------------------------------------------
@@ -343,8 +456,10 @@ class BatchBuilder:
         pseudonymiser: Pseudonymiser,
         lineage: tuple[int, str],
         identity_head: tuple[str, str, str, str],
+        signing: SigningProcess | None = None,
     ) -> None:
         self.entity = entity
+        self.signing = signing
         self.lineage = lineage
         self.identity_head = identity_head
         self.rows = RowBuilder(body, entity, pseudonymiser, lineage, identity_head)
@@ -366,13 +481,25 @@ class BatchBuilder:
                 )
             )
 
+    def send_ahead(self, batch: Batch) -> None:
+        """Sends the batch's identifier values to the signing process, if there is one, so they
+        are signed on the other core while an earlier batch is built."""
+        if self.signing is None:
+            return
+        for i, (plan, values) in enumerate(zip(self.plans, batch.columns, strict=True)):
+            if isinstance(plan.vector, _Identifier):
+                encoded = values.dictionary_encode()
+                simple, canonical = plan.vector.canonical(encoded.dictionary)
+                future = self.signing.submit(plan.vector.domain, [c for c in canonical if c])
+                batch.ahead[i] = (encoded, simple, canonical, future)
+
     def build(self, batch: Batch) -> BuiltBatch:
         rows = len(batch.row_numbers)
         bad = np.zeros(rows, bool)
         raw: list[pa.Array] = []
         identity: dict[str, pa.Array] = {}
         ref_token = ref_clear = None
-        for plan, values in zip(self.plans, batch.columns, strict=True):
+        for i, (plan, values) in enumerate(zip(self.plans, batch.columns, strict=True)):
             if plan.free_text:
                 blank = pc.match_substring_regex(values, _BLANK)
                 if pc.any(blank).as_py():
@@ -381,8 +508,13 @@ class BatchBuilder:
                     values = pc.if_else(blank, _NULL, values)
                 raw.append(values)
                 continue
-            encoded = values.dictionary_encode()
-            outputs, clears, failed = self._convert(plan, encoded.dictionary)
+            prepared = None
+            if i in batch.ahead:
+                encoded, simple, canonical, future = batch.ahead[i]
+                prepared = (simple, canonical, future.result())
+            else:
+                encoded = values.dictionary_encode()
+            outputs, clears, failed = self._convert(plan, encoded.dictionary, prepared)
             indices = encoded.indices
             if failed:
                 bad |= np.isin(indices.to_numpy(), failed)
@@ -439,14 +571,18 @@ class BatchBuilder:
 
     @staticmethod
     def _convert(
-        plan: _ColumnPlan, distinct: pa.Array
+        plan: _ColumnPlan, distinct: pa.Array, prepared: Prepared | None = None
     ) -> tuple[list[pa.Array], pa.Array, list[int]]:
         """Each distinct value's conversion: (arrays of raw values, array of clear values,
         positions of values with a problem). A value with a problem converts to nulls and is
         listed (its rows go to quarantine). Values of the common shape are converted in Arrow
         when the column has a vector conversion, the others one by one in Python."""
         if plan.vector is not None:
-            simple, outputs, clear = plan.vector(distinct)
+            simple, outputs, clear = (
+                plan.vector(distinct, prepared)
+                if isinstance(plan.vector, _Identifier)
+                else plan.vector(distinct)
+            )
             rest = np.flatnonzero(~simple)
         else:
             outputs, clear, rest = [], None, np.arange(len(distinct))

@@ -22,6 +22,7 @@ deleted at the end of retention (``ingestion.retention``) is recorded as expired
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import logging
@@ -36,6 +37,7 @@ from typing import IO
 from psycopg import Connection, sql
 from psycopg.copy import Copy, FileWriter
 
+from ingestion import batches as column_batches
 from ingestion import ledger
 from ingestion.batches import Batch, BatchBuilder, csv_batches
 from ingestion.distinct_records import DistinctRecords
@@ -51,6 +53,7 @@ from ingestion.raw_tables import (
     raw_columns,
 )
 from ingestion.readers import FileRejected, read_records
+from ingestion.signing import SigningProcess
 from ingestion.spec import Entity, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -236,6 +239,8 @@ def _load_rows(
 # Batches built ahead of COPY: the producer works on the next while COPY sends this one, and
 # memory stays bounded (each batch is a few MB).
 _BATCHES_AHEAD = 2
+# Files larger than this many batches get a signing process.
+SIGNING_PROCESS_BATCHES = 2
 _DONE = object()
 
 
@@ -254,9 +259,16 @@ def _produce(
         return False
 
     try:
+        # One batch ahead: its identifiers are signed by the signing process (if any) while
+        # this one is built.
+        ahead = None
         for batch in batches:
-            if not put(builder.build(batch)):
+            builder.send_ahead(batch)
+            if ahead is not None and not put(builder.build(ahead)):
                 return
+            ahead = batch
+        if ahead is not None and not put(builder.build(ahead)):
+            return
         put(_DONE)
     except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, raised there
         put(exc)
@@ -275,54 +287,61 @@ def _load_batches(
 ) -> tuple[int, int, int]:
     """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
     builds the next batches while this one COPYs batch k into raw and identity (Arrow releases
-    the GIL for its work, psycopg while it waits on the server). Raises ``FileRejected``."""
-    delivery_id, period = delivery.delivery_id, delivery.period
-    builder = BatchBuilder(
-        spec.body,
-        entity,
-        pseudonymiser,
-        (delivery_key, period),
-        (spec.body, entity.name, delivery_id, period),
-    )
-    built: queue.Queue = queue.Queue(maxsize=_BATCHES_AHEAD)
-    stop = threading.Event()
-    producer = threading.Thread(
-        target=_produce,
-        args=(csv_batches(delivery.path, entity), builder, built, stop),
-        name=f"build {delivery_id}",
-        daemon=True,
-    )
-    raw_statement = _raw_copy(spec, entity, "(format csv)")
-    identity_statement = sql.SQL(
-        "copy identity.person_records ({}) from stdin (format csv)"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
-    cursor = conn.cursor()
-    delivered = loaded = quarantined = 0
-    with _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine:
-        producer.start()
-        try:
-            while (item := built.get()) is not _DONE:
-                if isinstance(item, BaseException):
-                    raise item
-                # A COPY of raw and one of identity per batch, not one of each per file: the
-                # server does the identity rows while the next batch is built, instead of
-                # after the last one (one transaction all the same).
-                with cursor.copy(raw_statement) as copy:
-                    copy.write(item.raw_csv)
-                if item.identity_csv:
-                    with cursor.copy(identity_statement) as copy:
-                        copy.write(item.identity_csv)
-                delivered += item.delivered
-                loaded += item.loaded
-                quarantined += len(item.quarantined)
-                for row_number, column, reason, original in item.quarantined:
-                    quarantine.add(row_number, column, reason, original)
-        finally:
-            stop.set()
-            producer.join()
-        _copy_record_rows(conn, builder.identity_head, builder.distinct)
-        quarantine.copy_into_quarantine(conn)
-    return delivered, loaded, quarantined
+    the GIL for its work, psycopg while it waits on the server), and for a larger file a
+    signing process makes the tokens of batch k+1 meanwhile. Raises ``FileRejected``."""
+    # A file of a few batches is worth a signing process (``ingestion.signing``); a small one
+    # is signed faster than that process starts.
+    big = delivery.path.stat().st_size > SIGNING_PROCESS_BATCHES * column_batches.BLOCK_BYTES
+    tokens = any(c.type == "text" and c.privacy == "token" for c in entity.columns)
+    with SigningProcess(pseudonymiser) if big and tokens else contextlib.nullcontext() as signing:
+        delivery_id, period = delivery.delivery_id, delivery.period
+        builder = BatchBuilder(
+            spec.body,
+            entity,
+            pseudonymiser,
+            (delivery_key, period),
+            (spec.body, entity.name, delivery_id, period),
+            signing,
+        )
+        built: queue.Queue = queue.Queue(maxsize=_BATCHES_AHEAD)
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=_produce,
+            args=(csv_batches(delivery.path, entity), builder, built, stop),
+            name=f"build {delivery_id}",
+            daemon=True,
+        )
+        raw_statement = _raw_copy(spec, entity, "(format csv)")
+        identity_statement = sql.SQL(
+            "copy identity.person_records ({}) from stdin (format csv)"
+        ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
+        cursor = conn.cursor()
+        delivered = loaded = quarantined = 0
+        with _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine:
+            producer.start()
+            try:
+                while (item := built.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise item
+                    # A COPY of raw and one of identity per batch, not one of each per file: the
+                    # server does the identity rows while the next batch is built, instead of
+                    # after the last one (one transaction all the same).
+                    with cursor.copy(raw_statement) as copy:
+                        copy.write(item.raw_csv)
+                    if item.identity_csv:
+                        with cursor.copy(identity_statement) as copy:
+                            copy.write(item.identity_csv)
+                    delivered += item.delivered
+                    loaded += item.loaded
+                    quarantined += len(item.quarantined)
+                    for row_number, column, reason, original in item.quarantined:
+                        quarantine.add(row_number, column, reason, original)
+            finally:
+                stop.set()
+                producer.join()
+            _copy_record_rows(conn, builder.identity_head, builder.distinct)
+            quarantine.copy_into_quarantine(conn)
+        return delivered, loaded, quarantined
 
 
 def delete_period_rows(

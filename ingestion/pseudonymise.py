@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import os
 import re
+import struct
 from collections.abc import Callable
+from typing import IO
 
 KEY_VARIABLE = "JIGSAW_PSEUDONYMISATION_KEY"
 # Public on purpose: it protects nothing, it only lets the synthetic demo region run.
@@ -54,6 +56,11 @@ class Pseudonymiser:
 
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key if key is not None else pseudonymisation_key()
+
+    def send_key(self, stream: IO[bytes]) -> None:
+        """Hands the key, length-prefixed, to a signing process over a pipe
+        (``ingestion.signing``): it is never written to disk nor logged."""
+        stream.write(struct.pack("<I", len(self._key)) + self._key)
 
     def signer(self, domain: str) -> Callable[[str], str]:
         """The token of an already normalised value (``normalise``) in one domain.

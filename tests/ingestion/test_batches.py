@@ -38,6 +38,25 @@ def ascii_values(count: int = 3000, seed: int = 3) -> list[str]:
     return values
 
 
+def date_values(count: int = 8000, seed: int = 4) -> list[str]:
+    """Dates in the three shapes the date columns below read, real and impossible ones."""
+    rng = random.Random(seed)
+    values = ["29/02/2000", "29/02/1900", "31/04/2020", "00/01/2020", "1/1/0000", "1/13/2020"]
+    for _ in range(count):
+        year = rng.choice([rng.randrange(1, 10_000), rng.randrange(1890, 2030)])
+        month, day = rng.randrange(0, 14), rng.randrange(0, 33)
+        shape = rng.randrange(4)
+        if shape == 0:
+            values.append(f"{day}/{month:02d}/{year:04d}")
+        elif shape == 1:
+            values.append(f"{year:04d}-{month}-{day:02d}")
+        elif shape == 2:
+            values.append(f"{month}.{year:04d}")
+        else:
+            values.append(f"{day:03d}/{month}/{year}")
+    return values
+
+
 @pytest.mark.parametrize("domain", ["nhs_number", UPRN_DOMAIN, "police:nominal_id"])
 def test_normalise_ascii_is_normalise(domain):
     values = [v for v in ascii_values() if v.strip() == v and v]
@@ -67,6 +86,15 @@ def entity(*columns: dict) -> Entity:
         {"name": "person", "privacy": "token", "linkage": "person_ref", "description": "d"},
         {"name": "nhs", "privacy": "token", "linkage": "nhs_number", "description": "d"},
         {"name": "uprn", "privacy": "token", "token_domain": "uprn", "description": "d"},
+        {
+            "name": "dob",
+            "type": "date",
+            "format": "%d/%m/%Y",
+            "privacy": "year",
+            "description": "d",
+        },
+        {"name": "seen", "type": "date", "format": "%Y-%m-%d", "description": "d"},
+        {"name": "month", "type": "date", "format": "%m.%Y", "description": "d"},
     ],
     ids=lambda c: c["name"],
 )
@@ -80,7 +108,7 @@ def test_vector_conversions_agree_with_the_column_converter(column):
     pseudonymiser = Pseudonymiser(DEMO_KEY.encode())
     vector = batches._vector_conversion("body", things, spec_column, pseudonymiser)
     convert = column_converter("body", things, spec_column, pseudonymiser)
-    values = ascii_values()
+    values = ascii_values() + (date_values() if column.get("type") == "date" else [])
     simple, outputs, clear = vector(pa.array(values))
     assert simple.sum() > 1000
     rows = list(zip(*(o.to_pylist() for o in outputs), strict=True))

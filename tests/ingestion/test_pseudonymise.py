@@ -57,3 +57,26 @@ def test_another_key_gives_other_tokens_and_domains_do_not_collide():
     assert demo.token("nhs_number", value) != other.token("nhs_number", value)
     assert demo.token("nhs_number", value) != demo.token("person_ref", value)
     assert demo.token("nhs_number", "   ") is None and demo.token("nhs_number", None) is None
+
+
+def test_the_signing_process_gives_the_same_tokens_in_order():
+    """The batch loader's signing process (``ingestion.signing``): the vectors above, and a
+    request larger than a pipe holds sent before the previous answer is read."""
+    from ingestion.pseudonymise import normalise
+    from ingestion.signing import SigningProcess
+
+    pseudonymiser = Pseudonymiser(key=b"k" * 100)
+    many = [f"P{i:08d}" for i in range(50_000)]
+    with SigningProcess(pseudonymiser) as signing:
+        first = signing.submit("person_ref", many)
+        nothing = signing.submit("person_ref", [])
+        vectors = [
+            signing.submit(domain, [normalise(domain, value)])
+            for key, domain, value, _ in VECTORS
+            if key == "k" * 100
+        ]
+        assert first.result().to_pylist() == [pseudonymiser.token("person_ref", v) for v in many]
+        assert nothing.result().to_pylist() == []
+        assert [v.result().to_pylist() for v in vectors] == [
+            [expected] for key, _, _, expected in VECTORS if key == "k" * 100
+        ]
