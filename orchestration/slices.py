@@ -1,4 +1,4 @@
-"""The slice a build after a delivery rebuilds, passed to dbt as the var ``jigsaw_slice``.
+"""The slice a build after a delivery rebuilds, passed to dbt in the environment (``JIGSAW_SLICE``).
 
 A body's deliveries change some periods of its extracts (loaded, replaced by a corrected
 re-delivery, emptied, expired: the ledger says which), and the identity resolution that follows
@@ -6,21 +6,29 @@ may re-key some people (merges, splits, new keys: linkage.person_key_events and
 linkage.person_keys). The person-level dbt models then replace only that slice
 (dbt_project/macros/slices.sql): the periods' rows and the re-keyed people's whole history.
 A build without a slice (the nightly one, dbt by hand) builds as it always has.
+
+The slice is an environment variable, not a dbt var: dbt hashes every --vars value for partial
+parsing, so a var that changes with each delivery made every build after one re-parse the whole
+project. dbt reads the variable only when it executes (macros/slices.sql, delivery_slice).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from psycopg import Connection
 
 from ingestion import ledger
 from ingestion.spec import load_specs
+from jigsaw.database import environment_restored
 from linkage import store
-from quality.dbt_vars import dbt_vars_arguments
 
-DBT_VAR = "jigsaw_slice"
+ENV_VARIABLE = "JIGSAW_SLICE"
 # Run tags of a build after a delivery: the body, and since when its deliveries and identity
 # resolution count (the ingestion run's start); the build adds TAG_SLICE, what it built.
 TAG_BODY = "jigsaw/slice_body"
@@ -39,9 +47,9 @@ class DeliverySlice:
             "person_keys": list(self.person_keys),
         }
 
-    def dbt_vars_arguments(self) -> list[str]:
-        """``--vars`` of a dbt command that builds this slice only."""
-        return dbt_vars_arguments({DBT_VAR: self.dbt_var()})
+    def dbt_env(self) -> dict[str, str]:
+        """Environment of a dbt command that builds this slice only."""
+        return {ENV_VARIABLE: json.dumps(self.dbt_var())}
 
     def describe(self) -> str:
         """For an operator: which periods and how many people the build replaced."""
@@ -59,6 +67,17 @@ def slice_after(
     people identity resolution re-keyed since then."""
     periods = ledger.changed_periods(conn, body, since, until) if ledger.exists(conn) else []
     return DeliverySlice(tuple(periods), tuple(store.rekeyed_person_keys(conn, since)))
+
+
+@contextmanager
+def slice_env(delivery_slice: DeliverySlice | None) -> Iterator[None]:
+    """The slice in the environment of a dbt command started in the block (none: the variable
+    is unset, so a build without a slice never inherits one); as it was afterwards."""
+    with environment_restored([ENV_VARIABLE]):
+        os.environ.pop(ENV_VARIABLE, None)
+        if delivery_slice is not None:
+            os.environ.update(delivery_slice.dbt_env())
+        yield
 
 
 def run_tags(body: str, since: dt.datetime) -> dict[str, str]:
