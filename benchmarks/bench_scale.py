@@ -252,7 +252,7 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
     """One new monthly delivery per body and its downstream dbt build with the delivery's slice
     (as the run after a delivery passes it), against the full build."""
     from benchmarks.bench_dbt_incremental import add_monthly_delivery, dbt
-    from orchestration.slices import DeliverySlice, is_person_level
+    from orchestration.slices import DeliverySlice, builds_by_slice
 
     figures = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -265,9 +265,10 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
             table, delivery, rows = add_monthly_delivery(url, body)
             # The slice the build after a delivery passes (orchestration.slices): the new
             # period; no identity resolution runs here, so no one is re-keyed.
-            # A delivery not about people (home sensors) builds without one, as the run does.
+            # A delivery a slice cannot rebuild (builds_by_slice) builds without one, as the run
+            # does.
             delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
-            sliced = is_person_level(delivery_slice)
+            sliced = builds_by_slice(delivery_slice)
             seconds, run = dbt(
                 target,
                 "build",

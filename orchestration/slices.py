@@ -84,23 +84,31 @@ def run_tags(body: str, since: dt.datetime) -> dict[str, str]:
     return {TAG_BODY: body, TAG_SINCE: since.astimezone(dt.UTC).isoformat()}
 
 
-def is_person_level(delivery_slice: DeliverySlice) -> bool:
-    """Whether every period of the slice is of an extract about people. A slice names rows of
-    people; a delivery of places or reference data (the gazetteer, deprivation, licences)
-    changes every person living there, so its build rebuilds everything instead."""
+# Extracts not about people whose periods a build can still replace alone: each is read by
+# one model that replaces a slice's periods (home sensors: fct_sensor_reading_daily, by
+# macros/slices.sql sensor_day_in_slice), and what is built on that model is rebuilt whole.
+PERIOD_SLICED_EXTRACTS = frozenset({("home_sensors", "sensor_readings")})
+
+
+def builds_by_slice(delivery_slice: DeliverySlice) -> bool:
+    """Whether every period of the slice is of an extract about people, or of one replaced by
+    period (PERIOD_SLICED_EXTRACTS). A slice names rows of people; a delivery of places or
+    reference data (the gazetteer, deprivation, licences) changes every person living there, so
+    its build rebuilds everything instead."""
     extracts = {
         (spec.body, entity.name): entity for spec in load_specs() for entity in spec.entities
     }
     return all(
-        extracts.get((body, entity)) is not None and extracts[(body, entity)].has_person
+        (body, entity) in PERIOD_SLICED_EXTRACTS
+        or (extracts.get((body, entity)) is not None and extracts[(body, entity)].has_person)
         for body, entity, _period in delivery_slice.periods
     )
 
 
 def slice_of_run(conn: Connection, tags: dict[str, str]) -> DeliverySlice | None:
     """The slice a run builds, from its tags; None (build everything) for a run of no delivery
-    (nightly) or of deliveries that are not about people."""
+    (nightly) or of deliveries a slice cannot rebuild (builds_by_slice)."""
     if TAG_BODY not in tags or TAG_SINCE not in tags:
         return None
     found = slice_after(conn, tags[TAG_BODY], dt.datetime.fromisoformat(tags[TAG_SINCE]))
-    return found if is_person_level(found) else None
+    return found if builds_by_slice(found) else None

@@ -97,6 +97,22 @@
     )
 {%- endmacro %}
 
+{#- Whether a period column names one of the slice's periods of a body's extract. -#}
+{% macro period_in_slice(body, entity, period) -%}
+    {{ period }} in (
+        select slice_periods.source_period
+        from ({{ slice_periods() }}) as slice_periods
+        where
+            slice_periods.body = {{ _slice_literal(body) }}
+            and slice_periods.source_entity = {{ _slice_literal(entity) }}
+    )
+{%- endmacro %}
+
+{#- slice_condition of fct_sensor_reading_daily: the sensor days of the slice's periods. -#}
+{% macro sensor_day_in_slice(built) -%}
+    {{ period_in_slice('home_sensors', 'sensor_readings', built ~ '.source_period') }}
+{%- endmacro %}
+
 {#- Custom incremental strategy 'slice'. Given a slice: delete what the model's slice condition
     (config slice_condition, the name of a macro taking the built table's alias) selects, then
     insert the model's rows, which hold exactly that slice rebuilt. Unlike delete+insert it also
@@ -126,9 +142,10 @@
 {#- The slice's people before the build: who had records in its periods (an emptied or corrected
     period takes them away, and the marts built from them must forget them too). on-run-start
     keeps them in intermediate.slice_persons_before for early_intervention_features; without a
-    slice it does nothing. -#}
+    slice, or when the build does not build the features, it does nothing. -#}
 {% macro capture_slice_persons() -%}
-    {%- if execute and delivery_slice() is not none -%}
+    {%- if execute and delivery_slice() is not none
+        and 'model.jigsaw.early_intervention_features' in selected_resources -%}
         {%- set before = slice_persons_before() | trim -%}
         {%- set sources = [] -%}
         {%- for schema, name in [(var('schema_core'), 'fct_service_contact'),
