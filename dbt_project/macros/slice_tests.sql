@@ -7,8 +7,9 @@
     repeated outside it) is left to the nightly build, which passes no slice and tests whole
     tables. Without a slice every test reads its whole model, as dbt's own macro does. -#}
 
-{#- The rows of a model built by slice that its slice covers, as a condition on the model's
-    columns; none for a model not built by slice (it was rebuilt whole, or not at all). -#}
+{#- The rows of a model built by slice that its slice covers, or of a delivered extract's staging
+    view its delivered periods, as a condition on the model's columns; none for any other model
+    (it was rebuilt whole, or not at all). -#}
 {% macro slice_test_condition(relation) -%}
     {%- set model = relation.identifier if relation is not string else none -%}
     {%- if delivery_slice() is none or model is none -%}
@@ -26,9 +27,14 @@
         ) }}
     {%- elif model == 'fct_sensor_reading_daily' -%}
         {{ return(period_in_slice('home_sensors', 'sensor_readings', 'source_period')) }}
-    {%- else -%}
-        {{ return(none) }}
     {%- endif -%}
+    {#- a delivered extract's staging view, stg_<body>__<entity>: the delivered periods -#}
+    {%- for period in (delivery_slice().get('periods') or []) -%}
+        {%- if model == 'stg_' ~ period.body ~ '__' ~ period.entity -%}
+            {{ return(period_in_slice(period.body, period.entity, 'source_period')) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 {% macro get_where_subquery(relation) -%}

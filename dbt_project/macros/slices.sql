@@ -78,13 +78,37 @@
     where person_xrefs.person_key in ({{ slice_person_keys() }})
 {%- endmacro %}
 
+{#- Whether a record (alias `rows`, with body, source_entity, source_period) is of one of the
+    slice's periods. The periods are written out as literals, not joined as rows: on a union of
+    every body's records the planner then folds the condition per body and reads only the
+    slice's bodies, where a subquery made it build and scan every body's records. -#}
+{% macro period_of_slice(rows) -%}
+    {%- set periods = (delivery_slice() or {}).get('periods') or [] -%}
+    {%- if periods -%}
+        ({{ rows }}.body, {{ rows }}.source_entity, {{ rows }}.source_period) in (
+            {%- for period in periods %}
+            ({{ _slice_literal(period.body) }}, {{ _slice_literal(period.entity) }},
+                {{ _slice_literal(period.period) }}){{ ',' if not loop.last }}
+            {%- endfor %}
+        )
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whether the slice re-keyed anyone. -#}
+{% macro slice_has_person_keys() -%}
+    {{ return(((delivery_slice() or {}).get('person_keys') or []) | length > 0) }}
+{%- endmacro %}
+
 {#- Whether a record (alias `rows`, with body, source_entity, source_period, person_ref_token)
     belongs to the slice: one of its periods, or a re-keyed person's. -#}
 {% macro record_in_slice(rows) -%}
     (
-        ({{ rows }}.body, {{ rows }}.source_entity, {{ rows }}.source_period)
-        in ({{ slice_periods() }})
+        {{ period_of_slice(rows) }}
+        {%- if slice_has_person_keys() %}
         or ({{ rows }}.body, {{ rows }}.person_ref_token) in ({{ slice_person_tokens() }})
+        {%- endif %}
     )
 {%- endmacro %}
 
@@ -93,7 +117,9 @@
 {% macro built_record_in_slice(built) -%}
     (
         {{ record_in_slice(built) }}
+        {%- if slice_has_person_keys() %}
         or {{ built }}.person_key in ({{ slice_person_keys() }})
+        {%- endif %}
     )
 {%- endmacro %}
 
