@@ -60,18 +60,18 @@ MONTHLY_ENTITIES = {
 }
 
 
-def dbt(target: Path, *args: str, vars_arguments: list[str] | None = None) -> tuple[float, dict]:
-    """``vars_arguments``: the run's own ``--vars`` (a delivery's slice), else the project's."""
+def dbt(target: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, dict]:
+    """``env``: the run's own environment variables (a delivery's slice)."""
     project = dbt_project_dir()
     command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
-    command += vars_arguments or dbt_vars_arguments()
+    command += dbt_vars_arguments()
     started = time.perf_counter()
     started_wall = time.time()
     completed = subprocess.run(
         command,
         cwd=project,
-        env={**os.environ, "DO_NOT_TRACK": "1"},
+        env={**os.environ, "DO_NOT_TRACK": "1", **(env or {})},
         capture_output=True,
         text=True,
         check=False,

@@ -13,8 +13,8 @@ grants) and analytics by the Dagster run's own step events.
 
 Then one new monthly police delivery and one home-sensors delivery (each body's latest month
 copied as the next, as ``bench_dbt_incremental`` makes it) with ``dbt build --select
-source:raw_<body>+`` and the delivery's slice as the run after a delivery passes it (var
-jigsaw_slice, orchestration.slices), and each one's ratio to the full build: the regional
+source:raw_<body>+`` and the delivery's slice as the run after a delivery passes it
+(JIGSAW_SLICE, orchestration.slices), and each one's ratio to the full build: the regional
 build's dbt step, which built every model, its unit tests and data tests from an empty database.
 
 Targets (issue 18): at 100k, police <= 10 % and sensors <= 5 % of the full build; at 1M, end to
@@ -258,7 +258,7 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
     """One new monthly delivery per body and its downstream dbt build with the delivery's slice
     (as the run after a delivery passes it), against the full build."""
     from benchmarks.bench_dbt_incremental import add_monthly_delivery, dbt
-    from orchestration.slices import DeliverySlice, is_person_level
+    from orchestration.slices import DeliverySlice, builds_by_slice
 
     figures = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -271,15 +271,16 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
             table, delivery, rows = add_monthly_delivery(url, body)
             # The slice the build after a delivery passes (orchestration.slices): the new
             # period; no identity resolution runs here, so no one is re-keyed.
-            # A delivery not about people (home sensors) builds without one, as the run does.
+            # A delivery a slice cannot rebuild (builds_by_slice) builds without one, as the run
+            # does.
             delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
-            sliced = is_person_level(delivery_slice)
+            sliced = builds_by_slice(delivery_slice)
             seconds, run = dbt(
                 target,
                 "build",
                 "--select",
                 f"source:raw_{body}+",
-                vars_arguments=delivery_slice.dbt_vars_arguments() if sliced else None,
+                env=delivery_slice.dbt_env() if sliced else None,
             )
             figures[name] = round(seconds / full_dbt_seconds, 4)
             figures[f"{body}_incremental_seconds"] = round(seconds, 1)

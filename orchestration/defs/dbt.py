@@ -16,7 +16,7 @@ from orchestration.factories.dbt_assets import (
     jigsaw_dbt_project,
 )
 from orchestration.resources import DATABASE, PostgresResource
-from orchestration.slices import TAG_SLICE, slice_of_run
+from orchestration.slices import TAG_SLICE, slice_env, slice_of_run
 from quality.dbt_vars import dbt_vars_arguments
 
 project = jigsaw_dbt_project()
@@ -40,13 +40,14 @@ def jigsaw_dbt_models(
     with database.connect() as conn:
         delivery_slice = slice_of_run(conn, context.run.tags)
     if delivery_slice is None:
-        arguments, built = dbt_vars_arguments(), "everything (no delivery slice)"
+        built = "everything (no delivery slice)"
     else:
-        arguments, built = delivery_slice.dbt_vars_arguments(), delivery_slice.describe()
+        built = delivery_slice.describe()
         context.instance.add_run_tags(context.run.run_id, {TAG_SLICE: built[:4000]})
     context.log.info(f"dbt build of the selected models; slice: {built}")
-    with database.subprocess_env():  # profiles.yml reads JIGSAW_DB_* when dbt starts
-        invocation = dbt.cli(["build", *arguments], context=context)
+    # profiles.yml reads JIGSAW_DB_* when dbt starts, macros/slices.sql reads JIGSAW_SLICE
+    with database.subprocess_env(), slice_env(delivery_slice):
+        invocation = dbt.cli(["build", *dbt_vars_arguments()], context=context)
     for event in invocation.stream():
         if isinstance(event, dg.Output | dg.AssetMaterialization):
             event = event.with_metadata({**event.metadata, TAG_SLICE: built})

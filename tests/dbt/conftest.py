@@ -39,15 +39,16 @@ class DbtRun:
         return json.loads((self.target / "run_results.json").read_text())["results"]
 
 
-def run_dbt(url: str, target: Path, *args: str) -> DbtRun:
+def run_dbt(url: str, target: Path, *args: str, env: dict[str, str] | None = None) -> DbtRun:
     """dbt against the region database ``url``, named explicitly: an earlier test that
-    resolved another database may have left its JIGSAW_DB_* fields in the environment."""
+    resolved another database may have left its JIGSAW_DB_* fields in the environment.
+    ``env``: the run's own variables (a delivery's slice)."""
     project = dbt_project_dir()
     command = [dbt_executable(), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target)]
     if "--vars" not in args:  # a run's own vars (a delivery's slice) include the project's
         command += dbt_vars_arguments()
-    env = {**os.environ, **connection_env(url), "DO_NOT_TRACK": "1"}
+    env = {**os.environ, **connection_env(url), "DO_NOT_TRACK": "1", **(env or {})}
     completed = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, check=False
     )

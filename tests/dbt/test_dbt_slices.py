@@ -2,13 +2,14 @@
 
 On a region of its own (it changes it), one change after another, each as the pipeline makes it
 (rows in raw and their outcome in the ledger, or identity resolution's new keys and its merge
-and split events): a new police period, a corrected one, an emptied one, a merge of two people
-and a split of one. After each, dbt builds what is downstream of police and linkage with the
-slice the run after a delivery computes (orchestration.slices), and the three person-level
-models (fct_service_contact, int_person_records_keyed, early_intervention_features) must hold
-exactly what a full refresh gives them: EXCEPT ALL both ways is empty. The full refresh then
-stays as the next change's starting point.
-"""
+and split events): a new police period, a corrected one, an emptied one, a merge of two people,
+a split of one, a new and an emptied home-sensors period, and a correction built as the nightly
+build builds it, without a slice. After each, dbt builds what is downstream of police, linkage
+and home sensors with the slice the run after a delivery computes (orchestration.slices), and
+the models built by slice (fct_service_contact, int_person_records_keyed,
+early_intervention_features, fct_sensor_reading_daily) must hold exactly what a full refresh
+gives them: EXCEPT ALL both ways is empty. The full refresh then stays as the next change's
+starting point."""
 
 from __future__ import annotations
 
@@ -23,12 +24,19 @@ from tests.dbt import region
 from tests.dbt.conftest import DbtRun, own_region_fixture, run_dbt
 
 dbt_region = own_region_fixture()
+# Eight changes, each a sliced build and a full refresh by real dbt: the first test pays them all.
+pytestmark = pytest.mark.timeout(30 * 60)
 
-SELECT = ("--select", "source:raw_police+", "source:linkage+")
+# What each change's body builds: police and identity resolution, or home sensors.
+SELECT = {
+    "police": ("--select", "source:raw_police+", "source:linkage+"),
+    "home_sensors": ("--select", "source:raw_home_sensors+"),
+}
 MODELS = {
     "fct_service_contact": "core.fct_service_contact",
     "int_person_records_keyed": "intermediate.int_person_records_keyed",
     "early_intervention_features": "marts_build.early_intervention_features",
+    "fct_sensor_reading_daily": "core.fct_sensor_reading_daily",
 }
 
 
@@ -48,14 +56,18 @@ def police_incident(
     )
 
 
-def settle(conn, period: str, status: str = "loaded") -> None:
-    """The ledger's record of a police delivery for ``period``, as the loader writes it."""
+def settle(
+    conn, period: str, status: str = "loaded", body: str = "police", entity: str = "incidents"
+) -> None:
+    """The ledger's record of a delivery for ``period``, as the loader writes it."""
     conn.execute(
         "insert into ingestion.deliveries (delivery_id, body, entity, period, delivery_date,"
-        " file_name, file_sha256, bytes, status, finished_at) values (%s, 'police', 'incidents',"
+        " file_name, file_sha256, bytes, status, finished_at) values (%s, %s, %s,"
         " %s, current_date, %s, %s, 1, %s, clock_timestamp())",
         (
-            f"police/{period}/{status}/{dt.datetime.now().timestamp()}",
+            f"{body}/{period}/{status}/{dt.datetime.now().timestamp()}",
+            body,
+            entity,
             period,
             "f.csv",
             "3" * 64,
@@ -114,13 +126,57 @@ def split(conn) -> None:
     linkage_run(conn, [("split", "P-C", "P-E")], ["P-E"])
 
 
+def sensor_day(conn, period: str, day: dt.date, humidity: int) -> None:
+    """A day of 15-minute readings from the flat's sensor, as the loader writes them."""
+    delivery = f"home_sensors/{period}-new/sensor_readings_{period}.ndjson"
+    key = region.Loader(conn).delivery_key(delivery, "home_sensors", "sensor_readings", period)
+    for quarter in range(96):
+        conn.execute(
+            "insert into raw_home_sensors.sensor_readings (_delivery_key, _period,"
+            " _source_row_number, sensor_id, uprn, reading_at, temperature_c,"
+            " relative_humidity, battery_pct) values (%s, %s, %s, 's-1', %s, %s, 18, %s, 88)",
+            (
+                key,
+                period,
+                quarter + 1,
+                region.FLAT_SENSOR,
+                dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=15 * quarter),
+                humidity,
+            ),
+        )
+    settle(conn, period, body="home_sensors", entity="sensor_readings")
+
+
+def new_sensors_period(conn) -> None:
+    sensor_day(conn, "2026-04", dt.date(2026, 4, 3), 81)
+
+
+def emptied_sensors_period(conn) -> None:
+    conn.execute("delete from raw_home_sensors.sensor_readings where _period = '2026-02'")
+    settle(conn, "2026-02", body="home_sensors", entity="sensor_readings")
+
+
+def corrected_period_nightly(conn) -> None:
+    """A correction the nightly build picks up: it passes no slice, so the models built
+    incrementally rebuild in place (strategy 'slice' without a slice) rather than from scratch."""
+    police_incident(conn, "2026-02", 7, "inc-10", "A", dt.datetime(2026, 2, 14, 18), "high")
+    settle(conn, "2026-02")
+
+
 CHANGES: dict[str, Callable] = {
     "new period": new_period,
     "corrected period": corrected_period,
     "emptied period": emptied_period,
     "merge": merge,
     "split": split,
+    "new sensors period": new_sensors_period,
+    "emptied sensors period": emptied_sensors_period,
+    "nightly build": corrected_period_nightly,
 }
+# The body whose deliveries each change makes (police where not named).
+BODIES = {"new sensors period": "home_sensors", "emptied sensors period": "home_sensors"}
+# Built as the nightly build builds them: without a slice.
+UNSLICED = {"nightly build"}
 
 
 def differences(conn, built: str, reference: str) -> int:
@@ -144,21 +200,29 @@ def outcomes(dbt_build: DbtRun, region_database: str, tmp_path_factory) -> dict:
         for name, change in CHANGES.items():
             since = conn.execute("select clock_timestamp()").fetchone()[0]
             change(conn)
-            delivery_slice = slice_after(conn, "police", since)
+            body = BODIES.get(name, "police")
+            delivery_slice = slice_after(conn, body, since)
             folder = tmp_path_factory.mktemp(name.replace(" ", "_"))
             run = run_dbt(
                 region_database,
                 folder / "slice",
                 "build",
-                *SELECT,
-                *delivery_slice.dbt_vars_arguments(),
+                *SELECT[body],
+                env=None if name in UNSLICED else delivery_slice.dbt_env(),
             )
             assert run.returncode == 0, f"{name}: {run.output[-6000:]}"
-            written = {model: rows_written(run, model) for model in MODELS}
+            built = {r["unique_id"] for r in run.results}
+            written = {
+                model: rows_written(run, model)
+                for model in MODELS
+                if f"model.jigsaw.{model}" in built
+            }
             for model, table in MODELS.items():
                 conn.execute(f"drop table if exists sliced.{model}")
                 conn.execute(f"create table sliced.{model} as table {table}")
-            refresh = run_dbt(region_database, folder / "full", "run", "--full-refresh", *SELECT)
+            refresh = run_dbt(
+                region_database, folder / "full", "run", "--full-refresh", *SELECT[body]
+            )
             assert refresh.returncode == 0, f"{name}: {refresh.output[-6000:]}"
             found[name] = {
                 "slice": delivery_slice,
@@ -187,6 +251,9 @@ def test_the_slice_is_what_the_ledger_and_linkage_say_changed(outcomes):
     assert outcomes["emptied period"]["slice"].periods == (("police", "incidents", "2026-01"),)
     assert outcomes["merge"]["slice"] == DeliverySlice((), ("P-A", "P-B"))
     assert outcomes["split"]["slice"] == DeliverySlice((), ("P-C", "P-E"))
+    assert outcomes["emptied sensors period"]["slice"] == DeliverySlice(
+        (("home_sensors", "sensor_readings", "2026-02"),), ()
+    )
 
 
 def test_only_the_slice_is_rewritten(outcomes):
@@ -195,6 +262,7 @@ def test_only_the_slice_is_rewritten(outcomes):
     new = outcomes["new period"]
     assert new["written"]["fct_service_contact"] == 1
     assert new["written"]["int_person_records_keyed"] == 1
+    assert outcomes["new sensors period"]["written"]["fct_sensor_reading_daily"] == 1
     merged = outcomes["merge"]
-    for model in MODELS:
+    for model in merged["written"]:  # the person-level models the merge's build built
         assert 0 < merged["written"][model] < merged["total"][model], model

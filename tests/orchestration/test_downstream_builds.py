@@ -55,9 +55,10 @@ def test_other_runs_request_nothing():
         assert isinstance(answer, dg.SkipReason)
 
 
-def test_only_deliveries_about_people_are_built_as_a_slice():
-    from orchestration.slices import DeliverySlice, is_person_level
+def test_only_deliveries_about_people_or_readings_are_built_as_a_slice():
+    from orchestration.slices import DeliverySlice, builds_by_slice
 
-    assert is_person_level(DeliverySlice((("police", "incidents", "2026-04"),), ()))
-    assert is_person_level(DeliverySlice((), ("P1", "P2")))
-    assert not is_person_level(DeliverySlice((("reference", "gazetteer", "2025-01"),), ()))
+    assert builds_by_slice(DeliverySlice((("police", "incidents", "2026-04"),), ()))
+    assert builds_by_slice(DeliverySlice((), ("P1", "P2")))
+    assert builds_by_slice(DeliverySlice((("home_sensors", "sensor_readings", "2026-04"),), ()))
+    assert not builds_by_slice(DeliverySlice((("reference", "gazetteer", "2025-01"),), ()))

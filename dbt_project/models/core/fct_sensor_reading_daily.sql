@@ -1,23 +1,28 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='slice',
         unique_key=['source_period'],
+        slice_condition='sensor_day_in_slice',
         on_schema_change='fail',
         indexes=[{'columns': ['source_period']}, {'columns': ['loaded_at']}],
         post_hook=[
-            "{{ delete_vanished_slices(ref('stg_home_sensors__sensor_readings'), ['source_period']) }}",
+            "{{ delete_vanished_slices(ref('stg_home_sensors__sensor_readings'), ['source_period']) if delivery_slice() is none }}",
         ],
     )
 }}
 {#- One row per sensor per property per day. Incremental by delivery period: a run rebuilds
     only the periods with readings loaded after the latest load already built; a period left
-    with no readings is deleted by the post-hook delete_vanished_slices. -#}
+    with no readings is deleted by the post-hook delete_vanished_slices. Given a delivery's
+    slice (JIGSAW_SLICE, macros/slices.sql) it looks no further: it replaces the slice's
+    periods (strategy 'slice'), emptied ones included. -#}
 with
 
 readings as (
     select * from {{ ref('stg_home_sensors__sensor_readings') }}
-    {% if is_incremental() %}
+    {% if builds_slice() %}
+    where {{ period_in_slice('home_sensors', 'sensor_readings', 'source_period') }}
+    {% elif is_incremental() %}
     where
         source_period in (
             select distinct new_readings.source_period

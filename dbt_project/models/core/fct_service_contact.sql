@@ -1,14 +1,13 @@
-{%- set sliced = delivery_slice() is not none -%}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='slice' if sliced else 'delete+insert',
-        unique_key=none if sliced else ['source_entity', 'source_period'],
+        incremental_strategy='slice',
+        unique_key=['source_entity', 'source_period'],
         slice_condition='built_record_in_slice',
         on_schema_change='fail',
         indexes=[{'columns': ['source_entity', 'source_period']}, {'columns': ['person_key']}],
-        post_hook=[] if sliced else [
-            "{{ delete_vanished_slices(ref('int_service_contacts_unioned'), ['source_entity', 'source_period']) }}",
+        post_hook=[
+            "{{ delete_vanished_slices(ref('int_service_contacts_unioned'), ['source_entity', 'source_period']) if delivery_slice() is none }}",
         ],
     )
 }}
@@ -17,7 +16,7 @@
     and the slices where identity resolution has since changed a person key or a contact's
     property (matched, moved or withdrawn). A slice left with no rows (a period emptied by an
     approved re-delivery, or expired) is deleted by the post-hook delete_vanished_slices.
-    Given a delivery's slice (var jigsaw_slice, macros/slices.sql) it looks no further: it
+    Given a delivery's slice (JIGSAW_SLICE, macros/slices.sql) it looks no further: it
     replaces the slice's periods and the re-keyed people's contacts (strategy 'slice'). -#}
 with
 

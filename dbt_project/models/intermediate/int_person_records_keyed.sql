@@ -1,7 +1,6 @@
-{%- set sliced = delivery_slice() is not none -%}
 {{
     config(
-        materialized='incremental' if sliced else 'table',
+        materialized='incremental',
         incremental_strategy='slice',
         slice_condition='built_record_in_slice',
         on_schema_change='fail',
@@ -13,7 +12,7 @@
     identity resolution (linkage.person_xref); a record linkage has not keyed yet gets an
     interim key, 'interim:' || md5(body:token), so the model always builds. Only marts whose
     purpose is early intervention may use it; other purposes use the int_*_for_<purpose>
-    models. A table rebuilt whole, but given a delivery's slice (var jigsaw_slice,
+    models. Rebuilt whole (strategy slice), but given a delivery's slice (JIGSAW_SLICE,
     macros/slices.sql) it replaces only the slice's periods and re-keyed people. -#}
 {{ keyed_person_records(
     contributing_bodies('person_records', 'early_intervention'), purpose='early_intervention'

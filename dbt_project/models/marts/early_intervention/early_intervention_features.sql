@@ -1,7 +1,6 @@
-{%- set sliced = delivery_slice() is not none -%}
 {{
     config(
-        materialized='incremental' if sliced else 'table',
+        materialized='incremental',
         incremental_strategy='slice',
         slice_condition='early_intervention_features_in_slice',
         on_schema_change='fail',
@@ -11,7 +10,7 @@
     contacts by body over rolling windows, school attendance, financial hardship, household
     and area, and a label: a high-severity contact or child protection plan in the next six
     months. Features look back only; the label looks forward (use label_is_complete).
-    A table rebuilt whole, but given a delivery's slice (var jigsaw_slice, macros/slices.sql)
+    Rebuilt whole (strategy slice), but given a delivery's slice (JIGSAW_SLICE, macros/slices.sql)
     it replaces only the months and people the slice can change (early_intervention_slice):
     every month of the people it touches, and every person's months from six before the
     as-of month (new months, labels that look forward into the delivered month). -#}

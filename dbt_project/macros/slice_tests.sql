@@ -1,0 +1,57 @@
+{#- Data tests of a build after a delivery look only at the slice it rebuilt (macros/slices.sql).
+    dbt hands every generic test its model through get_where_subquery, at execution; this
+    override narrows a model built by slice to the rows its slice covers, beside the test's own
+    `where`. The rest of such a table was tested when it was built and is not rewritten, so a
+    build after a delivery no longer scans every contact, record and sensor day of the region
+    to test the new month's; what crosses the slice's edge (a key unique within the slice but
+    repeated outside it) is left to the nightly build, which passes no slice and tests whole
+    tables. Without a slice every test reads its whole model, as dbt's own macro does. -#}
+
+{#- The rows of a model built by slice that its slice covers, or of a delivered extract's staging
+    view its delivered periods, as a condition on the model's columns; none for any other model
+    (it was rebuilt whole, or not at all). -#}
+{% macro slice_test_condition(relation) -%}
+    {%- set model = relation.identifier if relation is not string else none -%}
+    {%- if delivery_slice() is none or model is none -%}
+        {{ return(none) }}
+    {%- elif model in ('fct_service_contact', 'int_person_records_keyed') -%}
+        {{ return(
+            "((body, source_entity, source_period) in (" ~ slice_periods()
+            ~ ") or person_key in (" ~ slice_person_keys() ~ "))"
+        ) }}
+    {%- elif model == 'early_intervention_features' -%}
+        {#- every person's months from six before the as-of month, and the re-keyed people -#}
+        {{ return(
+            "(month_start >= (select max(tested.month_start) - interval '6 months' from "
+            ~ relation ~ " as tested) or person_key in (" ~ slice_person_keys() ~ "))"
+        ) }}
+    {%- elif model == 'fct_sensor_reading_daily' -%}
+        {{ return(period_in_slice('home_sensors', 'sensor_readings', 'source_period')) }}
+    {%- endif -%}
+    {#- a delivered extract's staging view, stg_<body>__<entity>: the delivered periods -#}
+    {%- for period in (delivery_slice().get('periods') or []) -%}
+        {%- if model == 'stg_' ~ period.body ~ '__' ~ period.entity -%}
+            {{ return(period_in_slice(period.body, period.entity, 'source_period')) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- if config.get('where') -%}
+        {%- do conditions.append('(' ~ config.get('where') ~ ')') -%}
+    {%- endif -%}
+    {%- set in_slice = slice_test_condition(relation) -%}
+    {%- if in_slice -%}
+        {%- do conditions.append(in_slice) -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- else -%}
+        {{ return(relation) }}
+    {%- endif -%}
+{%- endmacro %}
