@@ -401,16 +401,20 @@ def _upgrade_ledger_statuses(conn: Connection) -> None:
     )
 
 
-def _upgrade_ledger_columns(conn: Connection) -> None:
-    """A ledger made before a column existed gets it (only then: ALTER locks the ledger)."""
-    present = {
+def _column_names(conn: Connection, schema: str, table: str) -> set[str]:
+    return {
         row[0]
         for row in conn.execute(
             "select column_name from information_schema.columns"
-            " where table_schema = %s and table_name = 'deliveries'",
-            (schemas.INGESTION,),
+            " where table_schema = %s and table_name = %s",
+            (schema, table),
         )
     }
+
+
+def _upgrade_ledger_columns(conn: Connection) -> None:
+    """A ledger made before a column existed gets it (only then: ALTER locks the ledger)."""
+    present = _column_names(conn, schemas.INGESTION, "deliveries")
     for name, kind in LEDGER_LATER_COLUMNS:
         if name not in present:
             conn.execute(
@@ -422,14 +426,7 @@ def _upgrade_ledger_columns(conn: Connection) -> None:
 
 def _upgrade_identity(conn: Connection) -> None:
     """An identity table of a former layout gets the current one (only then: see above)."""
-    present = {
-        row[0]
-        for row in conn.execute(
-            "select column_name from information_schema.columns where table_schema = %s"
-            " and table_name = 'person_records'",
-            (schemas.IDENTITY,),
-        )
-    }
+    present = _column_names(conn, schemas.IDENTITY, "person_records")
     if "_source_row_number" in present:
         conn.execute(_IDENTITY_TO_DISTINCT_RECORDS)
     elif "_rows" not in present:
