@@ -23,6 +23,8 @@ identity.record_rows), so each row keeps its own record's address. To list them 
 the delivery, each row's record is remembered as it goes (its row number and the record's
 ordinal: 8 bytes a row), and each record's reference by the hash of its token: references are
 grouped as dbt groups them, and two references sharing a hash only list more rows, never fewer.
+The same per-row ordinals count each record's rows (``repeated_records``): linkage weighs a
+record's values by the delivered rows that carry them.
 """
 
 from __future__ import annotations
@@ -169,3 +171,14 @@ class DistinctRecords:
         _, ref_of_record, records_of_ref = np.unique(refs, return_inverse=True, return_counts=True)
         listed = (records_of_ref[ref_of_record] > 1)[records]
         return rows[listed], first_rows[records[listed]]
+
+    def repeated_records(self) -> tuple[np.ndarray, np.ndarray]:
+        """The records carried by more than one row of the delivery: (first row numbers, rows
+        carrying each). A record carried once is not listed (its count is identity's default)."""
+        first_rows, records = (
+            np.concatenate([np.asarray(part) for part in parts])
+            for parts in (self._record_first_rows, self._row_records)
+        )
+        counts = np.bincount(records, minlength=len(first_rows))
+        repeated = counts > 1
+        return first_rows[repeated], counts[repeated]

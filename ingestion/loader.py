@@ -166,6 +166,34 @@ def _copy_record_rows(
             copy.write_row((body, entity, delivery_id, row_number, record))
 
 
+def _set_record_row_counts(
+    conn: Connection, identity_head: tuple[str, ...], distinct: DistinctRecords
+) -> None:
+    """identity.person_records' ``_rows`` of the delivery's records carried by more than one row
+    (the others keep the default, 1): known only once the delivery is read, after its records
+    were COPYed, so an update of those records alone (found by the BRIN and the row number)."""
+    first_rows, counts = distinct.repeated_records()
+    if not len(first_rows):
+        return
+    body, entity, delivery_id = identity_head[:3]
+    conn.execute(
+        "update identity.person_records as p set _rows = c.rows"
+        " from unnest(%s::integer[], %s::integer[]) as c(first_row, rows)"
+        " where p.body = %s and p.entity = %s and p._delivery_id = %s"
+        " and p._first_row_number = c.first_row",
+        (first_rows.tolist(), counts.tolist(), body, entity, delivery_id),
+    )
+
+
+def _finish_identity(
+    conn: Connection, identity_head: tuple[str, ...], distinct: DistinctRecords
+) -> None:
+    """What is known of the delivery's records only at its end: the rows of each (their count,
+    and which record each row of an ambiguous reference carries)."""
+    _set_record_row_counts(conn, identity_head, distinct)
+    _copy_record_rows(conn, identity_head, distinct)
+
+
 def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
     columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
     return sql.SQL("copy {}.{} ({}) from stdin {}").format(
@@ -231,7 +259,7 @@ def _load_rows(
                 quarantined += 1
                 quarantine.add(row_number, problem[0], problem[1], original)
         _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
-        _copy_record_rows(conn, identity_head, distinct)
+        _finish_identity(conn, identity_head, distinct)
         quarantine.copy_into_quarantine(conn)
     return delivered, loaded, quarantined
 
@@ -339,7 +367,7 @@ def _load_batches(
             finally:
                 stop.set()
                 producer.join()
-            _copy_record_rows(conn, builder.identity_head, builder.distinct)
+            _finish_identity(conn, builder.identity_head, builder.distinct)
             quarantine.copy_into_quarantine(conn)
         return delivered, loaded, quarantined
 

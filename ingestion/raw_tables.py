@@ -90,6 +90,10 @@ _IDENTITY_TABLE_COLUMNS = ",\n".join(
         *IDENTITY_HEAD,
         *((field.name, field.sql_type) for field in IDENTITY_FIELDS),
         ("_loaded_at", "timestamptz not null default now()"),
+        # The delivered rows carrying the record in its delivery: linkage weighs values by
+        # them, as it did when identity held a row per delivered row. The loader sets it for
+        # records carried more than once, after their COPY (ingestion.loader).
+        ("_rows", "integer not null default 1"),
     ]
 )
 IDENTITY_DDL = f"""
@@ -113,10 +117,12 @@ create index if not exists record_rows_delivery
 # An identity table of the former layout (one row per delivered row, numbered by
 # _source_row_number) becomes the current one in place: the rows of references with more than
 # one record in a delivery are listed with their record, then the row number of the first row
-# of each record is kept and its repeats within the delivery are deleted.
+# of each record is kept, with the count of its rows, and its repeats within the delivery are
+# deleted.
 _RECORD_VALUES = ", ".join(IDENTITY_COLUMNS[IDENTITY_VALUES_START:])
 _IDENTITY_TO_DISTINCT_RECORDS = f"""
 alter table identity.person_records rename column _source_row_number to _first_row_number;
+alter table identity.person_records add column _rows integer not null default 1;
 insert into identity.record_rows ({", ".join(RECORD_ROWS_COLUMNS)})
 select body, entity, _delivery_id, _first_row_number, record
 from (
@@ -133,6 +139,18 @@ from (
     window ref as (partition by body, entity, _delivery_id, person_ref_token)
 ) as refs
 where first_record <> last_record;
+update identity.person_records as p
+set _rows = counted.rows
+from (
+    select ctid,
+        row_number() over record as nth,
+        count(*) over (partition by body, entity, _delivery_id, {_RECORD_VALUES}) as rows
+    from identity.person_records
+    window record as (
+        partition by body, entity, _delivery_id, {_RECORD_VALUES} order by _first_row_number
+    )
+) as counted
+where p.ctid = counted.ctid and counted.nth = 1 and counted.rows > 1;
 delete from identity.person_records as p
 using (
     select ctid, row_number() over (
@@ -143,6 +161,12 @@ using (
 ) as repeated
 where p.ctid = repeated.ctid and repeated.nth > 1;
 """
+# A table already holding distinct records but made before ``_rows``: how many rows carried each
+# record is no longer known, so each counts once (as linkage weighed them until then); a reload
+# of those deliveries gives the true counts.
+_IDENTITY_ROW_COUNTS = (
+    "alter table identity.person_records add column _rows integer not null default 1"
+)
 
 LEDGER_STATUSES = (
     "loaded",
@@ -377,16 +401,20 @@ def _upgrade_ledger_statuses(conn: Connection) -> None:
     )
 
 
-def _upgrade_ledger_columns(conn: Connection) -> None:
-    """A ledger made before a column existed gets it (only then: ALTER locks the ledger)."""
-    present = {
+def _column_names(conn: Connection, schema: str, table: str) -> set[str]:
+    return {
         row[0]
         for row in conn.execute(
             "select column_name from information_schema.columns"
-            " where table_schema = %s and table_name = 'deliveries'",
-            (schemas.INGESTION,),
+            " where table_schema = %s and table_name = %s",
+            (schema, table),
         )
     }
+
+
+def _upgrade_ledger_columns(conn: Connection) -> None:
+    """A ledger made before a column existed gets it (only then: ALTER locks the ledger)."""
+    present = _column_names(conn, schemas.INGESTION, "deliveries")
     for name, kind in LEDGER_LATER_COLUMNS:
         if name not in present:
             conn.execute(
@@ -397,14 +425,12 @@ def _upgrade_ledger_columns(conn: Connection) -> None:
 
 
 def _upgrade_identity(conn: Connection) -> None:
-    """An identity table of the former layout gets the current one (only then: see above)."""
-    former = conn.execute(
-        "select 1 from information_schema.columns where table_schema = %s"
-        " and table_name = 'person_records' and column_name = '_source_row_number'",
-        (schemas.IDENTITY,),
-    ).fetchone()
-    if former:
+    """An identity table of a former layout gets the current one (only then: see above)."""
+    present = _column_names(conn, schemas.IDENTITY, "person_records")
+    if "_source_row_number" in present:
         conn.execute(_IDENTITY_TO_DISTINCT_RECORDS)
+    elif "_rows" not in present:
+        conn.execute(_IDENTITY_ROW_COUNTS)
 
 
 def _exists(conn: Connection, *names: str) -> bool:

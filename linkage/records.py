@@ -1,9 +1,10 @@
 """Many identity records of one local person id to one linkage record.
 
 A body sends the same client every month, sometimes with a corrected name or a new address;
-identity holds each distinct combination of values once per delivery. Each field takes its
-most frequent value across the records (weighted by ``count``: the deliveries that carried
-it), ties going to the latest, so one typo in one month does not outvote eleven clean months.
+identity holds each distinct combination of values once per delivery, with the delivered rows
+that carried it. Each field takes its most frequent value across the records (weighted by
+``count``: the delivered rows that carried it), ties going to the latest, so one typo in one
+month does not outvote eleven clean months.
 """
 
 from __future__ import annotations

@@ -48,6 +48,11 @@ def test_both_ways_of_asking_agree_on_what_is_new():
         (r.tolist(), f.tolist()) for r, f in (by_row.ambiguous_rows(), by_batch.ambiguous_rows())
     ]
     assert listed[0] == listed[1] == ([1, 2, 3, 4, 5], [1, 1, 3, 4, 5])
+    # Only the first record is carried by more than one row (rows 1 and 2).
+    repeated = [
+        (f.tolist(), n.tolist()) for f, n in (r.repeated_records() for r in (by_row, by_batch))
+    ]
+    assert repeated[0] == repeated[1] == ([1], [2])
 
 
 def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, specs):
@@ -69,9 +74,24 @@ def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, 
         " ('police', 'incidents', 'd2', '2026-02', 1, 't', 'N1', 'ANN', null)"
     )
     prepare_database(db, specs)
+    # Each record keeps the count of the rows that carried it: linkage's weights are unchanged.
     assert db.execute(
-        "select _delivery_id, _first_row_number, address from identity.person_records order by 1, 2"
-    ).fetchall() == [("d1", 1, None), ("d1", 3, "9 New Road"), ("d2", 1, None)]
+        "select _delivery_id, _first_row_number, address, _rows from identity.person_records"
+        " order by 1, 2"
+    ).fetchall() == [("d1", 1, None, 2), ("d1", 3, "9 New Road", 1), ("d2", 1, None, 1)]
+
+
+def test_an_identity_table_of_distinct_records_without_counts_gets_one_each(db, specs):
+    """Made before ``_rows``: how many rows carried each record is not known any more."""
+    prepare_database(db, specs)
+    db.execute(
+        "insert into identity.person_records (body, entity, _delivery_id, _period,"
+        " _first_row_number, person_ref_token, person_ref) values"
+        " ('police', 'incidents', 'd1', '2026-01', 1, 't', 'N1')"
+    )
+    db.execute("alter table identity.person_records drop column _rows")
+    prepare_database(db, specs)
+    assert db.execute("select _rows from identity.person_records").fetchall() == [(1,)]
 
 
 def test_a_record_has_the_same_encoding_either_way():
@@ -90,6 +110,9 @@ def test_a_record_repeated_within_and_across_batches_is_kept_once_at_its_first_r
     second = [pa.array(["c", "d", "a", "d"]), pa.array(["z", "w", None, "w"])]
     assert seen.first_rows(second, second[0], np.arange(6, 10)).tolist() == [1, 2]
     assert seen.first_rows(second, second[0], np.arange(10, 14)).tolist() == []
+    # The rows carrying each record (first rows 1, 2, 4, 7 and 8), every one more than once.
+    first_rows, counts = seen.repeated_records()
+    assert (first_rows.tolist(), counts.tolist()) == ([1, 2, 4, 7, 8], [2, 2, 3, 4, 2])
     # Only "a" carries two records (rows 1 and 3 the first, 8 the second).
     rows, records = seen.ambiguous_rows()
     assert (rows.tolist(), records.tolist()) == ([1, 3, 8, 12], [1, 1, 8, 8])
@@ -116,3 +139,11 @@ def test_both_ways_list_the_same_rows_of_references_with_several_records():
     assert 0 < len(listed_by_row[0]) < len(rows)
     for by_row_part, by_batch_part in zip(listed_by_row, listed_by_batch, strict=True):
         assert by_row_part.tolist() == by_batch_part.tolist()
+    # Both count the rows carrying each record as counting the rows themselves does.
+    expected: dict[tuple, list[int]] = {}
+    for number, row in enumerate(rows, 1):
+        expected.setdefault(row, [number, 0])[1] += 1
+    repeated = sorted(tuple(v) for v in expected.values() if v[1] > 1)
+    assert repeated
+    for counted in (by_row.repeated_records(), by_batch.repeated_records()):
+        assert sorted(zip(*(part.tolist() for part in counted), strict=True)) == repeated

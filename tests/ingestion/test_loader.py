@@ -243,13 +243,14 @@ def test_identity_holds_each_person_record_of_a_delivery_once(
     assert (result.status, result.rows_loaded) == ("loaded", 12)
     assert count(db, "raw_police.incidents") == 12
     records = db.execute(
-        "select person_ref, address, _first_row_number from identity.person_records"
+        "select person_ref, address, _first_row_number, _rows from identity.person_records"
         " order by _first_row_number"
     ).fetchall()
+    # Each record with the delivered rows carrying it: linkage's weights.
     assert records == [
-        ("NOM00001", "1 High Street, Townley", 1),
-        ("NOM00001", "9 New Road, Townley", 5),
-        ("NOM00012", "12 High Street, Townley", 12),
+        ("NOM00001", "1 High Street, Townley", 1, 10),
+        ("NOM00001", "9 New Road, Townley", 5, 1),
+        ("NOM00012", "12 High Street, Townley", 12, 1),
     ]
     carried = db.execute(
         "select count(*) from raw_police.incidents as r join (select distinct person_ref_token"
@@ -263,6 +264,32 @@ def test_identity_holds_each_person_record_of_a_delivery_once(
         "select _source_row_number, _first_row_number from identity.record_rows order by 1"
     ).fetchall()
     assert listed == [(n, 5 if n == 5 else 1) for n in range(1, 12)]
+
+
+def test_linkage_weighs_a_persons_values_by_the_delivered_rows_carrying_them(
+    db, db_url, landing, specs
+):
+    """A forename on three incidents of one month outvotes another on one incident in each of
+    two later months: identity keeps one record per delivery, but linkage counts rows, as it
+    did when identity held one row per delivered row."""
+    from linkage.pipeline import read_person_records
+    from linkage.store import PERSON_ROWS_SQL, read_frame
+
+    person = {"NOMINAL_ID": "NOM00001", "ADDRESS": "1 High Street, Townley"}
+    d.police_file(
+        landing, "2026-02-03", "2026-01", [d.police_row(i, **person) for i in range(1, 4)]
+    )
+    for month in ("02", "03"):
+        d.police_file(
+            landing,
+            f"2026-{month}-03",
+            f"2026-{month}",
+            [d.police_row(4, FORENAME="JON", **person)],
+        )
+    load_landing(db_url, landing, by_body(specs, "police"))
+    votes = read_frame(db, PERSON_ROWS_SQL)
+    assert sorted(zip(votes["given_name"], votes["rows"], strict=True)) == [("JOHN", 3), ("JON", 2)]
+    assert read_person_records(db)["given_name"].tolist() == ["JOHN"]
 
 
 def test_the_same_bytes_for_another_period_are_that_periods_delivery(db, db_url, landing, specs):

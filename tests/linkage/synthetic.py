@@ -320,7 +320,8 @@ def write_identity(
     key: bytes | None = None,
 ) -> None:
     """Insert records into identity.person_records as the ingestion loader would: each body's
-    rows as one delivery, each distinct record once (its first row)."""
+    rows as one delivery, each distinct record once (its first row, with the rows carrying
+    it)."""
     from ingestion.pseudonymise import DEMO_KEY, Pseudonymiser
     from ingestion.raw_tables import IDENTITY_COLUMNS, IDENTITY_DDL, IDENTITY_VALUES_START
     from jigsaw.database import connect
@@ -336,8 +337,9 @@ def write_identity(
         tokens.token(f"{b}:person_ref", r)
         for b, r in zip(rows["body"], rows["person_ref"], strict=True)
     ]
-    columns = list(IDENTITY_COLUMNS)
-    record = ["body", "entity", *columns[IDENTITY_VALUES_START:]]
+    columns = [*IDENTITY_COLUMNS, "_rows"]
+    record = ["body", "entity", *IDENTITY_COLUMNS[IDENTITY_VALUES_START:]]
+    rows["_rows"] = rows.groupby(record, dropna=False, sort=False)["body"].transform("size")
     rows = rows.drop_duplicates(subset=record)
     with connect(url) as conn:
         conn.execute(IDENTITY_DDL)
