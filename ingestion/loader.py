@@ -34,6 +34,8 @@ from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from typing import IO
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from psycopg import Connection, sql
 from psycopg.copy import Copy, FileWriter
 
@@ -49,6 +51,7 @@ from ingestion.raw_tables import (
     IDENTITY_REF_TOKEN,
     IDENTITY_VALUES_START,
     LINEAGE_COLUMNS,
+    RECORD_ROW_COUNTS_COLUMNS,
     RECORD_ROWS_COLUMNS,
     raw_columns,
 )
@@ -166,23 +169,32 @@ def _copy_record_rows(
             copy.write_row((body, entity, delivery_id, row_number, record))
 
 
-def _set_record_row_counts(
+def _copy_record_row_counts(
     conn: Connection, identity_head: tuple[str, ...], distinct: DistinctRecords
 ) -> None:
-    """identity.person_records' ``_rows`` of the delivery's records carried by more than one row
-    (the others keep the default, 1): known only once the delivery is read, after its records
-    were COPYed, so an update of those records alone (found by the BRIN and the row number)."""
+    """identity.record_row_counts of the delivery: its records carried by more than one row,
+    with their rows (many where people repeat, so written by Arrow as one COPY text)."""
     first_rows, counts = distinct.repeated_records()
     if not len(first_rows):
         return
     body, entity, delivery_id = identity_head[:3]
-    conn.execute(
-        "update identity.person_records as p set _rows = c.rows"
-        " from unnest(%s::integer[], %s::integer[]) as c(first_row, rows)"
-        " where p.body = %s and p.entity = %s and p._delivery_id = %s"
-        " and p._first_row_number = c.first_row",
-        (first_rows.tolist(), counts.tolist(), body, entity, delivery_id),
+    rows = len(first_rows)
+    table = pa.table(
+        {
+            "body": pa.repeat(body, rows),
+            "entity": pa.repeat(entity, rows),
+            "_delivery_id": pa.repeat(delivery_id, rows),
+            "_first_row_number": pa.array(first_rows),
+            "_rows": pa.array(counts),
+        }
     )
+    text = pa.BufferOutputStream()
+    pa_csv.write_csv(table, text, pa_csv.WriteOptions(include_header=False))
+    statement = sql.SQL("copy identity.record_row_counts ({}) from stdin (format csv)").format(
+        sql.SQL(", ").join(map(sql.Identifier, RECORD_ROW_COUNTS_COLUMNS))
+    )
+    with conn.cursor().copy(statement) as copy:
+        copy.write(text.getvalue().to_pybytes())
 
 
 def _finish_identity(
@@ -190,7 +202,7 @@ def _finish_identity(
 ) -> None:
     """What is known of the delivery's records only at its end: the rows of each (their count,
     and which record each row of an ambiguous reference carries)."""
-    _set_record_row_counts(conn, identity_head, distinct)
+    _copy_record_row_counts(conn, identity_head, distinct)
     _copy_record_rows(conn, identity_head, distinct)
 
 
@@ -388,11 +400,13 @@ def delete_period_rows(
         " where body = %s and entity = %s and _delivery_id = any(%s)",
         (spec.body, entity.name, delivery_ids),
     ).rowcount
-    conn.execute(
-        "delete from identity.record_rows"
-        " where body = %s and entity = %s and _delivery_id = any(%s)",
-        (spec.body, entity.name, delivery_ids),
-    )
+    for table in ("identity.record_rows", "identity.record_row_counts"):
+        conn.execute(
+            sql.SQL(
+                "delete from {} where body = %s and entity = %s and _delivery_id = any(%s)"
+            ).format(sql.Identifier(*table.split("."))),
+            (spec.body, entity.name, delivery_ids),
+        )
     return raw, identity
 
 

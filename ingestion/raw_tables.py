@@ -79,6 +79,19 @@ RECORD_ROWS_COLUMNS: tuple[str, ...] = (
     "_first_row_number",
 )
 
+# The delivered rows carrying each record carried by more than one row in its delivery (a
+# record not listed is carried by one): linkage weighs values by them, as it did when identity
+# held a row per delivered row. Known only once the delivery is read, after the batch path has
+# COPYed its records, so a table of its own written by COPY, not an update of identity (which
+# cost 5.5 s of a 15 s million-row load where a third of people repeat).
+RECORD_ROW_COUNTS_COLUMNS: tuple[str, ...] = (
+    "body",
+    "entity",
+    "_delivery_id",
+    "_first_row_number",
+    "_rows",
+)
+
 # Indexes cost every load (a million rows: 8.9 s to COPY with the former primary key and
 # (body, person_ref_token) btree, 2.8 s with this BRIN). Records are unique by (body, entity,
 # _delivery_id, _first_row_number) by construction (one delivery per transaction), and linkage
@@ -90,10 +103,6 @@ _IDENTITY_TABLE_COLUMNS = ",\n".join(
         *IDENTITY_HEAD,
         *((field.name, field.sql_type) for field in IDENTITY_FIELDS),
         ("_loaded_at", "timestamptz not null default now()"),
-        # The delivered rows carrying the record in its delivery: linkage weighs values by
-        # them, as it did when identity held a row per delivered row. The loader sets it for
-        # records carried more than once, after their COPY (ingestion.loader).
-        ("_rows", "integer not null default 1"),
     ]
 )
 IDENTITY_DDL = f"""
@@ -112,6 +121,15 @@ create table if not exists identity.record_rows (
 );
 create index if not exists record_rows_delivery
     on identity.record_rows using brin (body, entity, _delivery_id);
+create table if not exists identity.record_row_counts (
+    body text not null,
+    entity text not null,
+    _delivery_id text not null,
+    _first_row_number integer not null,
+    _rows integer not null
+);
+create index if not exists record_row_counts_delivery
+    on identity.record_row_counts using brin (body, entity, _delivery_id);
 """
 
 # An identity table of the former layout (one row per delivered row, numbered by
@@ -122,7 +140,6 @@ create index if not exists record_rows_delivery
 _RECORD_VALUES = ", ".join(IDENTITY_COLUMNS[IDENTITY_VALUES_START:])
 _IDENTITY_TO_DISTINCT_RECORDS = f"""
 alter table identity.person_records rename column _source_row_number to _first_row_number;
-alter table identity.person_records add column _rows integer not null default 1;
 insert into identity.record_rows ({", ".join(RECORD_ROWS_COLUMNS)})
 select body, entity, _delivery_id, _first_row_number, record
 from (
@@ -139,18 +156,11 @@ from (
     window ref as (partition by body, entity, _delivery_id, person_ref_token)
 ) as refs
 where first_record <> last_record;
-update identity.person_records as p
-set _rows = counted.rows
-from (
-    select ctid,
-        row_number() over record as nth,
-        count(*) over (partition by body, entity, _delivery_id, {_RECORD_VALUES}) as rows
-    from identity.person_records
-    window record as (
-        partition by body, entity, _delivery_id, {_RECORD_VALUES} order by _first_row_number
-    )
-) as counted
-where p.ctid = counted.ctid and counted.nth = 1 and counted.rows > 1;
+insert into identity.record_row_counts ({", ".join(RECORD_ROW_COUNTS_COLUMNS)})
+select body, entity, _delivery_id, min(_first_row_number), count(*)
+from identity.person_records
+group by body, entity, _delivery_id, {_RECORD_VALUES}
+having count(*) > 1;
 delete from identity.person_records as p
 using (
     select ctid, row_number() over (
@@ -161,12 +171,6 @@ using (
 ) as repeated
 where p.ctid = repeated.ctid and repeated.nth > 1;
 """
-# A table already holding distinct records but made before ``_rows``: how many rows carried each
-# record is no longer known, so each counts once (as linkage weighed them until then); a reload
-# of those deliveries gives the true counts.
-_IDENTITY_ROW_COUNTS = (
-    "alter table identity.person_records add column _rows integer not null default 1"
-)
 
 LEDGER_STATUSES = (
     "loaded",
@@ -429,8 +433,6 @@ def _upgrade_identity(conn: Connection) -> None:
     present = _column_names(conn, schemas.IDENTITY, "person_records")
     if "_source_row_number" in present:
         conn.execute(_IDENTITY_TO_DISTINCT_RECORDS)
-    elif "_rows" not in present:
-        conn.execute(_IDENTITY_ROW_COUNTS)
 
 
 def _exists(conn: Connection, *names: str) -> bool:
@@ -451,7 +453,9 @@ def create_ingestion_tables(conn: Connection, specs: list[SourceSpec]) -> None:
     it on every load deadlocked concurrent loads.
     """
     identity = ("identity.person_records", "identity.person_records_delivery")
-    if not _exists(conn, *identity, "identity.record_rows", "identity.record_rows_delivery"):
+    identity += ("identity.record_rows", "identity.record_rows_delivery")
+    identity += ("identity.record_row_counts", "identity.record_row_counts_delivery")
+    if not _exists(conn, *identity):
         conn.execute(IDENTITY_DDL)
     _upgrade_identity(conn)
     ledger = ("ingestion.deliveries", "ingestion.deliveries_sha", "ingestion.quarantine")

@@ -133,16 +133,19 @@ inner join latest as l on l.body = r.body_l and l.person_ref_token = r.person_re
 inner join latest as rr on rr.body = r.body_r and rr.person_ref_token = r.person_ref_token_r
 """
 
-# identity holds each distinct record once per delivery with the delivered rows carrying it
-# (`_rows`): `rows` counts the delivered rows that carried a combination of values, the weight
-# linkage.records gives it. Ordered because linkage's result depends on the order of its
-# records (ties in collapsing, and the linker itself): the same identity in another physical
-# order (a migrated or minimised table, another plan) must link the same way.
+# identity holds each distinct record once per delivery, and identity.record_row_counts the
+# delivered rows carrying those carried by more than one (`_rows`): `rows` counts the delivered
+# rows that carried a combination of values, the weight linkage.records gives it. Ordered
+# because linkage's result depends on the order of its records (ties in collapsing, and the
+# linker itself): the same identity in another physical order (a migrated or minimised table,
+# another plan) must link the same way.
 _PERSON_ROWS_COLUMNS = ", ".join(map(str, range(1, len(STANDARD_FIELDS) + 3)))
 PERSON_ROWS_SQL = f"""
 select body as source, person_ref_token as record_id, {", ".join(STANDARD_FIELDS)},
-    sum(_rows) as rows, max(_period) as last_period
+    sum(coalesce(counts._rows, 1)) as rows, max(_period) as last_period
 from identity.person_records
+left join identity.record_row_counts as counts
+    using (body, entity, _delivery_id, _first_row_number)
 group by {_PERSON_ROWS_COLUMNS}
 order by {_PERSON_ROWS_COLUMNS}
 """

@@ -76,22 +76,25 @@ def test_an_identity_table_of_the_former_layout_is_brought_to_the_new_grain(db, 
     prepare_database(db, specs)
     # Each record keeps the count of the rows that carried it: linkage's weights are unchanged.
     assert db.execute(
-        "select _delivery_id, _first_row_number, address, _rows from identity.person_records"
-        " order by 1, 2"
+        "select _delivery_id, _first_row_number, address, coalesce(_rows, 1)"
+        " from identity.person_records left join identity.record_row_counts"
+        " using (body, entity, _delivery_id, _first_row_number) order by 1, 2"
     ).fetchall() == [("d1", 1, None, 2), ("d1", 3, "9 New Road", 1), ("d2", 1, None, 1)]
 
 
-def test_an_identity_table_of_distinct_records_without_counts_gets_one_each(db, specs):
-    """Made before ``_rows``: how many rows carried each record is not known any more."""
+def test_an_identity_of_distinct_records_without_counts_gets_an_empty_count_table(db, specs):
+    """Made before the counts: how many rows carried each record is not known any more, so each
+    counts once (as linkage weighed them until then)."""
     prepare_database(db, specs)
     db.execute(
         "insert into identity.person_records (body, entity, _delivery_id, _period,"
         " _first_row_number, person_ref_token, person_ref) values"
         " ('police', 'incidents', 'd1', '2026-01', 1, 't', 'N1')"
     )
-    db.execute("alter table identity.person_records drop column _rows")
+    db.execute("drop table identity.record_row_counts")
     prepare_database(db, specs)
-    assert db.execute("select _rows from identity.person_records").fetchall() == [(1,)]
+    assert db.execute("select count(*) from identity.record_row_counts").fetchone() == (0,)
+    assert db.execute("select count(*) from identity.person_records").fetchone() == (1,)
 
 
 def test_a_record_has_the_same_encoding_either_way():

@@ -323,7 +323,12 @@ def write_identity(
     rows as one delivery, each distinct record once (its first row, with the rows carrying
     it)."""
     from ingestion.pseudonymise import DEMO_KEY, Pseudonymiser
-    from ingestion.raw_tables import IDENTITY_COLUMNS, IDENTITY_DDL, IDENTITY_VALUES_START
+    from ingestion.raw_tables import (
+        IDENTITY_COLUMNS,
+        IDENTITY_DDL,
+        IDENTITY_VALUES_START,
+        RECORD_ROW_COUNTS_COLUMNS,
+    )
     from jigsaw.database import connect
     from linkage.store import copy_rows
 
@@ -337,13 +342,14 @@ def write_identity(
         tokens.token(f"{b}:person_ref", r)
         for b, r in zip(rows["body"], rows["person_ref"], strict=True)
     ]
-    columns = [*IDENTITY_COLUMNS, "_rows"]
     record = ["body", "entity", *IDENTITY_COLUMNS[IDENTITY_VALUES_START:]]
     rows["_rows"] = rows.groupby(record, dropna=False, sort=False)["body"].transform("size")
     rows = rows.drop_duplicates(subset=record)
+    repeated = rows[rows["_rows"] > 1]
     with connect(url) as conn:
         conn.execute(IDENTITY_DDL)
-        copy_rows(conn, "identity.person_records", columns, rows)
+        copy_rows(conn, "identity.person_records", list(IDENTITY_COLUMNS), rows)
+        copy_rows(conn, "identity.record_row_counts", list(RECORD_ROW_COUNTS_COLUMNS), repeated)
 
 
 def write_gazetteer(url: str, gazetteer: pd.DataFrame, period: str = "2026-01") -> None:
