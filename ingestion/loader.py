@@ -152,46 +152,27 @@ def _clean(text: str) -> str:
     return text
 
 
-def _copy_record_rows(
-    conn: Connection, identity_head: tuple[str, ...], distinct: DistinctRecords
+def _copy_delivery_arrays(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    identity_head: tuple[str, ...],
+    arrays: tuple,
 ) -> None:
-    """identity.record_rows of the delivery: the rows of its references with several records
-    (a few, so row by row)."""
-    rows, records = distinct.ambiguous_rows()
-    if not len(rows):
+    """COPY rows of (body, entity, delivery id, *arrays) into an identity table: many rows where
+    people repeat, so written by Arrow as one COPY text, not row by row."""
+    rows = len(arrays[0])
+    if not rows:
         return
-    body, entity, delivery_id = identity_head[:3]
-    statement = sql.SQL("copy identity.record_rows ({}) from stdin").format(
-        sql.SQL(", ").join(map(sql.Identifier, RECORD_ROWS_COLUMNS))
-    )
-    with conn.cursor().copy(statement) as copy:
-        for row_number, record in zip(rows.tolist(), records.tolist(), strict=True):
-            copy.write_row((body, entity, delivery_id, row_number, record))
-
-
-def _copy_record_row_counts(
-    conn: Connection, identity_head: tuple[str, ...], distinct: DistinctRecords
-) -> None:
-    """identity.record_row_counts of the delivery: its records carried by more than one row,
-    with their rows (many where people repeat, so written by Arrow as one COPY text)."""
-    first_rows, counts = distinct.repeated_records()
-    if not len(first_rows):
-        return
-    body, entity, delivery_id = identity_head[:3]
-    rows = len(first_rows)
-    table = pa.table(
-        {
-            "body": pa.repeat(body, rows),
-            "entity": pa.repeat(entity, rows),
-            "_delivery_id": pa.repeat(delivery_id, rows),
-            "_first_row_number": pa.array(first_rows),
-            "_rows": pa.array(counts),
-        }
-    )
+    head = [pa.repeat(value, rows) for value in identity_head[:3]]
     text = pa.BufferOutputStream()
-    pa_csv.write_csv(table, text, pa_csv.WriteOptions(include_header=False))
-    statement = sql.SQL("copy identity.record_row_counts ({}) from stdin (format csv)").format(
-        sql.SQL(", ").join(map(sql.Identifier, RECORD_ROW_COUNTS_COLUMNS))
+    pa_csv.write_csv(
+        pa.table([*head, *map(pa.array, arrays)], names=list(columns)),
+        text,
+        pa_csv.WriteOptions(include_header=False),
+    )
+    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+        sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with conn.cursor().copy(statement) as copy:
         copy.write(text.getvalue().to_pybytes())
@@ -202,8 +183,16 @@ def _finish_identity(
 ) -> None:
     """What is known of the delivery's records only at its end: the rows of each (their count,
     and which record each row of an ambiguous reference carries)."""
-    _copy_record_row_counts(conn, identity_head, distinct)
-    _copy_record_rows(conn, identity_head, distinct)
+    _copy_delivery_arrays(
+        conn,
+        "identity.record_row_counts",
+        RECORD_ROW_COUNTS_COLUMNS,
+        identity_head,
+        distinct.repeated_records(),
+    )
+    _copy_delivery_arrays(
+        conn, "identity.record_rows", RECORD_ROWS_COLUMNS, identity_head, distinct.ambiguous_rows()
+    )
 
 
 def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
