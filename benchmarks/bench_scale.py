@@ -24,6 +24,10 @@ end under 45 minutes, peak under 8 GB, and no stage growing more than 12x from 1
 under DIR, keyed by residents and seed, and reuses it in later runs (the region stage is then the
 check, seconds instead of minutes at a million).
 
+``--earlier FILE ...`` takes the sizes of earlier runs from their saved output (the last JSON
+line of each) and puts them on the curve beside this run's, each marked with the file it came
+from: a million-resident run then shows its growth from 100k without running 20k and 100k again.
+
 It writes a log-log plot of stage seconds against residents (``--plot``, default
 docs/images/scaling_curve.png) and ends with one JSON line of the figures.
 """
@@ -508,6 +512,18 @@ def plot(sizes: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
+def earlier_sizes(paths: list[Path]) -> list[dict]:
+    """The sizes of earlier runs' saved output (the last JSON line of each), each marked with
+    the file it came from."""
+    sizes = []
+    for path in paths:
+        lines = [line for line in path.read_text().splitlines() if line.startswith('{"sizes"')]
+        if not lines:
+            raise SystemExit(f"{path}: no JSON line of sizes (the benchmark's last line)")
+        sizes += [{**size, "measured_in": path.name} for size in json.loads(lines[-1])["sizes"]]
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", default=DEFAULT_SIZES, help="sizes, comma-separated")
@@ -522,16 +538,30 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="keep each size's generated region under this folder and reuse it in later runs",
     )
+    parser.add_argument(
+        "--earlier",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="saved output of earlier runs whose sizes join the curve (this run's size wins)",
+    )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv if argv is not None else [])
     if args.one_size:
         sys.exit(run_one_size(args.one_size, args.seed, args.out))
     residents = [int(n.replace("_", "")) for n in args.residents.split(",") if n.strip()]
-    sizes: list[dict] = []
+    earlier = {
+        s["residents"]: s for s in earlier_sizes(args.earlier) if s["residents"] not in residents
+    }
+    for size in sorted(earlier.values(), key=lambda s: s["residents"]):
+        print(f"\n{size['residents']} residents: from {size['measured_in']}")
+    sizes = sorted(earlier.values(), key=lambda s: s["residents"])
     for n in sorted(residents):
-        sizes.append(measure_size(n, args.seed, args.keep, args.database_prefix, args.region_cache))
-        print_size(sizes[-1], sizes[-2] if len(sizes) > 1 else None)
+        measured = measure_size(n, args.seed, args.keep, args.database_prefix, args.region_cache)
+        before = [s for s in sizes if s["residents"] < n]
+        print_size(measured, before[-1] if before else None)
+        sizes = sorted([*sizes, measured], key=lambda s: s["residents"])
     grown = fastest_growing(sizes)
     if grown:
         before, last = sizes[-2]["residents"], sizes[-1]["residents"]
