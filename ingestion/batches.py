@@ -249,7 +249,7 @@ def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> G
 Vector = Callable[[pa.Array], tuple[np.ndarray, list[pa.Array], pa.Array]]
 # An identifier column's distinct values made ready ahead: which have the common shape, their
 # canonical forms, the tokens of the non-empty ones.
-Prepared = tuple[np.ndarray, list[str], pa.Array]
+Prepared = tuple[np.ndarray, pa.StringArray, pa.Array]
 # What Python's str.isspace (and re's \s) call space among ASCII characters.
 _ASCII_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f "
 _TRIMMED = f"(?s)^[^{_ASCII_SPACE}](.*[^{_ASCII_SPACE}])?$"  # not blank, nothing to strip
@@ -261,12 +261,21 @@ def _mask(array: pa.Array) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
+def _digits(values: pa.Array) -> pa.Array:
+    """The values with all but their ASCII digits dropped; values that are digits already (the
+    usual case) are not run through a regex."""
+    plain = pc.or_(pc.ascii_is_decimal(values), pc.equal(pc.binary_length(values), 0))
+    if pc.all(plain).as_py() is not False:
+        return values
+    return pc.replace_substring_regex(values, "[^0-9]", "")
+
+
 def normalise_ascii(domain: str, values: pa.Array) -> pa.Array:
     """``pseudonymise.normalise`` on ASCII values."""
     if domain == "nhs_number":
-        return pc.replace_substring_regex(values, "[^0-9]", "")
+        return _digits(values)
     if domain == UPRN_DOMAIN:
-        return pc.utf8_ltrim(pc.replace_substring_regex(values, "[^0-9]", ""), characters="0")
+        return pc.utf8_ltrim(_digits(values), characters="0")
     spaced = pc.replace_substring_regex(values, f"[{_ASCII_SPACE}]+", " ")
     return pc.ascii_upper(pc.utf8_trim(spaced, characters=" "))
 
@@ -274,7 +283,7 @@ def normalise_ascii(domain: str, values: pa.Array) -> pa.Array:
 def nhs_numbers_valid(values: pa.Array) -> np.ndarray:
     """``identifiers.nhs_number_is_valid`` on ASCII values: ten digits once the rest is
     dropped, not all the same, the last one the modulus-11 check digit of the nine before."""
-    digits = pc.replace_substring_regex(values, "[^0-9]", "")
+    digits = _digits(values)
     ten = _mask(pc.equal(pc.utf8_length(digits), 10))
     valid = np.zeros(len(values), bool)
     if not ten.any():
@@ -397,13 +406,12 @@ class _Identifier:
         self.is_nhs = is_nhs
         self._sign = pseudonymiser.signer(domain)
 
-    def canonical(self, values: pa.Array) -> tuple[np.ndarray, list[str]]:
+    def canonical(self, values: pa.Array) -> tuple[np.ndarray, pa.StringArray]:
         """Which values have the common shape, and their canonical forms (in order)."""
         simple = _mask(
             pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
         )
-        chosen = pa.array(simple)
-        return simple, pc.filter(normalise_ascii(self.domain, values), chosen).to_pylist()
+        return simple, pc.filter(normalise_ascii(self.domain, values), pa.array(simple))
 
     def __call__(
         self, values: pa.Array, prepared: Prepared | None = None
@@ -412,15 +420,14 @@ class _Identifier:
         when they were signed beforehand."""
         if prepared is None:
             simple, canonical = self.canonical(values)
-            signed = None
+            sign = self._sign
+            signed = pa.array([sign(c) if c else None for c in canonical.to_pylist()], pa.string())
         else:
             simple, canonical, signed = prepared
-        if signed is None:
-            sign = self._sign
-            signed = pa.array([sign(c) if c else None for c in canonical], pa.string())
-        elif len(signed) != len(canonical):  # an empty canonical value has no token
-            present = pa.array([bool(c) for c in canonical])
-            signed = pc.replace_with_mask(pa.nulls(len(canonical), pa.string()), present, signed)
+            if len(signed) != len(canonical):  # an empty canonical value has no token
+                present = pc.greater(pc.binary_length(canonical), 0)
+                nulls = pa.nulls(len(canonical), pa.string())
+                signed = pc.replace_with_mask(nulls, present, signed)
         tokens = pc.replace_with_mask(pa.nulls(len(values), pa.string()), pa.array(simple), signed)
         outputs = [tokens]
         if self.is_nhs:
@@ -490,7 +497,8 @@ class BatchBuilder:
             if isinstance(plan.vector, _Identifier):
                 encoded = values.dictionary_encode()
                 simple, canonical = plan.vector.canonical(encoded.dictionary)
-                future = self.signing.submit(plan.vector.domain, [c for c in canonical if c])
+                present = pc.greater(pc.binary_length(canonical), 0)
+                future = self.signing.submit(plan.vector.domain, pc.filter(canonical, present))
                 batch.ahead[i] = (encoded, simple, canonical, future)
 
     def build(self, batch: Batch) -> BuiltBatch:
@@ -542,10 +550,12 @@ class BatchBuilder:
         raw_table = pa.table(
             [*self._constants(self.lineage, rows), numbers, *raw],
             names=[f"c{i}" for i in range(len(self.lineage) + 1 + len(raw))],
-        ).filter(good)
+        )
+        if loaded < rows:  # a copy of every column: only when a row is dropped
+            raw_table = raw_table.filter(good)
         identity_csv = b""
         if ref_clear is not None:
-            keep = pc.and_(good, pc.is_valid(ref_clear))
+            keep = good if not ref_clear.null_count else pc.and_(good, pc.is_valid(ref_clear))
             fields = [identity.get(role, pa.nulls(rows, pa.string())) for role in FIELD_NAMES]
             columns = [
                 *self._constants(self.identity_head, rows),
@@ -554,9 +564,9 @@ class BatchBuilder:
                 ref_clear,
                 *fields,
             ]
-            identity_table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))]).filter(
-                keep
-            )
+            identity_table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
+            if keep is not good or loaded < rows:
+                identity_table = identity_table.filter(keep)
             # One row per distinct record of the delivery: the first row carrying it.
             values = identity_table.columns[IDENTITY_VALUES_START:]
             first = self.distinct.first_rows(
@@ -637,8 +647,7 @@ class BatchBuilder:
     @staticmethod
     def _constants(values: tuple[str | int, ...], rows: int) -> list[pa.Array]:
         """Each value repeated over the rows, typed as it is (an integer is written unquoted)."""
-        zeros = pa.array(np.zeros(rows, np.int32))
-        return [pa.array([v]).take(zeros) for v in values]
+        return [pa.repeat(pa.array([v])[0], rows) for v in values]
 
 
 def _csv(table: pa.Table) -> bytes:

@@ -15,11 +15,13 @@ import queue
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import IO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.signing_worker import REQUEST_FRAME, TOKEN_CHARS
@@ -48,11 +50,15 @@ class SigningProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(self, domain: str, canonical: list[str]) -> Future:
+    def submit(self, domain: str, canonical: Sequence[str] | pa.StringArray) -> Future:
         """The tokens of ``canonical`` (non-empty values without a newline), as a string array."""
         future: Future = Future()
         name = domain.encode()
-        payload = "\n".join(canonical).encode()
+        if isinstance(canonical, pa.Array):  # joined by Arrow, no Python string a value
+            lists = pa.ListArray.from_arrays(pa.array([0, len(canonical)], pa.int32()), canonical)
+            payload = pc.binary_join(lists, "\n")[0].as_buffer() if len(canonical) else b""
+        else:
+            payload = "\n".join(canonical).encode()
         self._waiting.put((len(canonical), future))
         self._requests.write(REQUEST_FRAME.pack(len(name), len(canonical), len(payload)))
         self._requests.write(name)
