@@ -356,12 +356,16 @@ def _date_conversion(column: Column) -> Vector | None:
     if pattern is None:
         return None
     privacy = column.privacy
+    # A format of ASCII digits and visible ASCII separators only matches ASCII values with
+    # nothing to strip: its own regex is then the whole check.
+    literals = re.sub("%[Ymd]", "", column.format or "")
+    self_checked = all(c.isascii() and not c.isspace() for c in literals)
 
     def date(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
-        matched = pc.and_(
-            pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED)),
-            pc.match_substring_regex(values, pattern),
-        )
+        matched = pc.match_substring_regex(values, pattern)
+        if not self_checked:
+            plain = pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
+            matched = pc.and_(plain, matched)
         simple = _mask(matched)
         parts = pc.extract_regex(pc.filter(values, matched), pattern)
         found = {f.name for f in parts.type}
