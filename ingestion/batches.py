@@ -59,6 +59,7 @@ from ingestion.spec import Column, Entity
 # About 40,000 rows of a typical extract: big enough for Arrow, small enough that the
 # producer and COPY overlap and memory stays bounded (two batches in flight).
 BLOCK_BYTES = 4 << 20
+FIRST_BLOCK_BYTES = 256 << 10
 
 # Python's str.isspace characters, so "blank" means here what it means to the row path.
 _BLANK = "^[" + "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace()) + "]*$"
@@ -219,13 +220,17 @@ def _python_block(
 def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> Generator[Batch]:
     """The records of a CSV delivery in batches; raises ``FileRejected`` as the row path does."""
     block_bytes = block_bytes or BLOCK_BYTES
+    # The first blocks are smaller, doubling up to ``block_bytes``: the server's first COPY
+    # starts after a few thousand rows are built, not forty thousand.
+    size = min(block_bytes, FIRST_BLOCK_BYTES)
     check_file(path, entity)
     with path.open("rb") as handle:
         layout = read_csv_header(handle, entity)
         splitter = CsvSplitter(layout)
         arrow = codecs.lookup(layout.encoding).name == "utf-8"
         row_number = 0
-        while block := handle.read(block_bytes):
+        while block := handle.read(size):
+            size = min(2 * size, block_bytes)
             if not block.endswith(b"\n"):
                 block += handle.readline()
             batch = None
