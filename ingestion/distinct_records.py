@@ -181,11 +181,12 @@ class DistinctRecords:
         return first
 
     def _add_run(self, run: _Run) -> None:
-        """Keeps the runs' sizes halving from first to last, so a delivery's keys are merged
-        O(log n) times each, not once per batch (which grew quadratic with the delivery)."""
+        """Keeps the runs' sizes falling from first to last, as a binary counter's bits: a
+        delivery's keys are merged O(log n) times each, not once per batch (which grew
+        quadratic with the delivery)."""
         if len(run):
             self._runs.append(run)
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
             last = self._runs.pop()
             self._runs[-1] = self._runs[-1].merged(last)
 
