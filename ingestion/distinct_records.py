@@ -193,23 +193,27 @@ class DistinctRecords:
     def ambiguous_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the references that carry more than one record in the delivery, and the
         first row of each one's record: (row numbers, first row numbers)."""
-        refs, first_rows, rows, records = (
+        refs, first_rows = (
             np.concatenate([np.asarray(part) for part in parts])
-            for parts in (
-                self._record_refs, self._record_first_rows, self._row_numbers, self._row_records
-            )
-        )  # fmt: skip
+            for parts in (self._record_refs, self._record_first_rows)
+        )
         _, ref_of_record, records_of_ref = np.unique(refs, return_inverse=True, return_counts=True)
-        listed = (records_of_ref[ref_of_record] > 1)[records]
-        return rows[listed], first_rows[records[listed]]
+        shared = records_of_ref[ref_of_record] > 1  # by record
+        # Part by part: the delivery's rows are not copied whole (80 MB at ten million rows).
+        rows, firsts = [], []
+        for numbers, records in zip(self._row_numbers, self._row_records, strict=True):
+            records = np.asarray(records)
+            listed = shared[records]
+            rows.append(np.asarray(numbers)[listed])
+            firsts.append(first_rows[records[listed]])
+        return np.concatenate(rows), np.concatenate(firsts)
 
     def repeated_records(self) -> tuple[np.ndarray, np.ndarray]:
         """The records carried by more than one row of the delivery: (first row numbers, rows
         carrying each). A record carried once is not listed (its count is identity's default)."""
-        first_rows, records = (
-            np.concatenate([np.asarray(part) for part in parts])
-            for parts in (self._record_first_rows, self._row_records)
-        )
-        counts = np.bincount(records, minlength=len(first_rows))
+        first_rows = np.concatenate([np.asarray(part) for part in self._record_first_rows])
+        counts = np.zeros(len(first_rows), np.int64)
+        for records in self._row_records:  # part by part, as ambiguous_rows
+            counts += np.bincount(np.asarray(records), minlength=len(first_rows))
         repeated = counts > 1
         return first_rows[repeated], counts[repeated]
