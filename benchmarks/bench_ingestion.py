@@ -184,11 +184,13 @@ def measure_row_by_row_loader(url: str, path: Path) -> tuple[int, float, dict]:
 
 
 def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
-    """Only PostgreSQL's share of a load: COPY the loader's finished rows (raw, then identity),
-    built beforehand and not timed. No client, however fast, can load faster than this."""
+    """Only PostgreSQL's share of a load: COPY the loader's finished rows (raw, identity, and
+    identity's end-of-delivery rows), built beforehand and not timed. No client, however fast,
+    can load faster than this."""
     from ingestion.batches import BatchBuilder, csv_batches
     from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
+    from ingestion.loader import identity_end_rows
     from ingestion.pseudonymise import Pseudonymiser
     from ingestion.raw_tables import IDENTITY_COLUMNS, LINEAGE_COLUMNS, raw_columns
 
@@ -208,10 +210,16 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
             identity_out.write(built.identity_csv)
             rows += built.loaded
     raw_names = [n for n, _ in LINEAGE_COLUMNS] + [n for n, _ in raw_columns(entity)]
+    end_files = []
+    for table, names, text in identity_end_rows(head, builder.distinct):
+        end_files.append((table, names, path.with_suffix(f".{table.split('.')[1]}")))
+        end_files[-1][2].write_bytes(text)
     targets = [
         (sql.SQL("{}.{}").format(sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)),
          raw_names, raw_file),
         (sql.SQL("identity.person_records"), list(IDENTITY_COLUMNS), identity_file),
+        *((sql.Identifier(*table.split(".")), list(names), file)
+          for table, names, file in end_files),
     ]  # fmt: skip
     with psycopg.connect(url, autocommit=True) as conn:
         prepare_database(conn, [spec])
@@ -225,8 +233,8 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
                     while chunk := handle.read(1 << 20):
                         copy.write(chunk)
         seconds = time.perf_counter() - started
-    raw_file.unlink()
-    identity_file.unlink()
+    for _, _, source in targets:
+        source.unlink()
     return rows, seconds
 
 

@@ -59,6 +59,7 @@ from ingestion.spec import Column, Entity
 # About 40,000 rows of a typical extract: big enough for Arrow, small enough that the
 # producer and COPY overlap and memory stays bounded (two batches in flight).
 BLOCK_BYTES = 4 << 20
+FIRST_BLOCK_BYTES = 256 << 10
 
 # Python's str.isspace characters, so "blank" means here what it means to the row path.
 _BLANK = "^[" + "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace()) + "]*$"
@@ -110,19 +111,20 @@ def _well_quoted(layout: CsvLayout) -> str:
 
 def _arrow_block(layout: CsvLayout, block: bytes, row_number: int) -> Batch | None:
     """The block split by Arrow, or None when its reading could differ from Python's csv."""
+    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
     if (
         b"\x00" in block
         or block.startswith((b"\n", b"\r\n", codecs.BOM_UTF8))
-        or b"\n\n" in block
-        or b"\n\r\n" in block
-        or block.count(b"\r") != block.count(b"\r\n")
+        or (np.diff(newlines) == 1).any()  # a blank line: b"\n\n" (4x faster than `in`)
     ):
+        return None
+    if b"\r" in block and (b"\n\r\n" in block or block.count(b"\r") != block.count(b"\r\n")):
         return None
     try:
         block.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + 1
+    ends = newlines + 1
     if not block.endswith(b"\n"):
         ends = np.append(ends, len(block))
     starts = np.concatenate(([0], ends[:-1]))
@@ -218,13 +220,17 @@ def _python_block(
 def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> Generator[Batch]:
     """The records of a CSV delivery in batches; raises ``FileRejected`` as the row path does."""
     block_bytes = block_bytes or BLOCK_BYTES
+    # The first blocks are smaller, doubling up to ``block_bytes``: the server's first COPY
+    # starts after a few thousand rows are built, not forty thousand.
+    size = min(block_bytes, FIRST_BLOCK_BYTES)
     check_file(path, entity)
     with path.open("rb") as handle:
         layout = read_csv_header(handle, entity)
         splitter = CsvSplitter(layout)
         arrow = codecs.lookup(layout.encoding).name == "utf-8"
         row_number = 0
-        while block := handle.read(block_bytes):
+        while block := handle.read(size):
+            size = min(2 * size, block_bytes)
             if not block.endswith(b"\n"):
                 block += handle.readline()
             batch = None
@@ -249,7 +255,7 @@ def csv_batches(path: Path, entity: Entity, block_bytes: int | None = None) -> G
 Vector = Callable[[pa.Array], tuple[np.ndarray, list[pa.Array], pa.Array]]
 # An identifier column's distinct values made ready ahead: which have the common shape, their
 # canonical forms, the tokens of the non-empty ones.
-Prepared = tuple[np.ndarray, list[str], pa.Array]
+Prepared = tuple[np.ndarray, pa.StringArray, pa.Array]
 # What Python's str.isspace (and re's \s) call space among ASCII characters.
 _ASCII_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f "
 _TRIMMED = f"(?s)^[^{_ASCII_SPACE}](.*[^{_ASCII_SPACE}])?$"  # not blank, nothing to strip
@@ -261,12 +267,21 @@ def _mask(array: pa.Array) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
+def _digits(values: pa.Array) -> pa.Array:
+    """The values with all but their ASCII digits dropped; values that are digits already (the
+    usual case) are not run through a regex."""
+    plain = pc.or_(pc.ascii_is_decimal(values), pc.equal(pc.binary_length(values), 0))
+    if pc.all(plain).as_py() is not False:
+        return values
+    return pc.replace_substring_regex(values, "[^0-9]", "")
+
+
 def normalise_ascii(domain: str, values: pa.Array) -> pa.Array:
     """``pseudonymise.normalise`` on ASCII values."""
     if domain == "nhs_number":
-        return pc.replace_substring_regex(values, "[^0-9]", "")
+        return _digits(values)
     if domain == UPRN_DOMAIN:
-        return pc.utf8_ltrim(pc.replace_substring_regex(values, "[^0-9]", ""), characters="0")
+        return pc.utf8_ltrim(_digits(values), characters="0")
     spaced = pc.replace_substring_regex(values, f"[{_ASCII_SPACE}]+", " ")
     return pc.ascii_upper(pc.utf8_trim(spaced, characters=" "))
 
@@ -274,7 +289,7 @@ def normalise_ascii(domain: str, values: pa.Array) -> pa.Array:
 def nhs_numbers_valid(values: pa.Array) -> np.ndarray:
     """``identifiers.nhs_number_is_valid`` on ASCII values: ten digits once the rest is
     dropped, not all the same, the last one the modulus-11 check digit of the nine before."""
-    digits = pc.replace_substring_regex(values, "[^0-9]", "")
+    digits = _digits(values)
     ten = _mask(pc.equal(pc.utf8_length(digits), 10))
     valid = np.zeros(len(values), bool)
     if not ten.any():
@@ -339,6 +354,17 @@ def _date_pattern(fmt: str) -> str | None:
     return "".join(pattern) + "$"
 
 
+def _iso_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> pa.StringArray:
+    """YYYY-MM-DD of real dates of years 1-9999, ten bytes each, written digit by digit."""
+    count = len(year)
+    text = np.full((count, 10), ord("-"), np.uint8)
+    for start, number, width in ((0, year, 4), (5, month, 2), (8, day, 2)):
+        for place in range(width):
+            text[:, start + width - 1 - place] = 48 + (number // 10**place) % 10
+    offsets = np.arange(0, 10 * count + 1, 10, dtype=np.int32)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text))
+
+
 def _date_conversion(column: Column) -> Vector | None:
     """``raw_rows``' date conversion (ISO date, or its year, or nothing) on values with no
     surrounding spaces and ASCII digits that make a real date; the others take the row path."""
@@ -346,12 +372,16 @@ def _date_conversion(column: Column) -> Vector | None:
     if pattern is None:
         return None
     privacy = column.privacy
+    # A format of ASCII digits and visible ASCII separators only matches ASCII values with
+    # nothing to strip: its own regex is then the whole check.
+    literals = re.sub("%[Ymd]", "", column.format or "")
+    self_checked = all(c.isascii() and not c.isspace() for c in literals)
 
     def date(values: pa.Array) -> tuple[np.ndarray, list[pa.Array], pa.Array]:
-        matched = pc.and_(
-            pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED)),
-            pc.match_substring_regex(values, pattern),
-        )
+        matched = pc.match_substring_regex(values, pattern)
+        if not self_checked:
+            plain = pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
+            matched = pc.and_(plain, matched)
         simple = _mask(matched)
         parts = pc.extract_regex(pc.filter(values, matched), pattern)
         found = {f.name for f in parts.type}
@@ -368,11 +398,7 @@ def _date_conversion(column: Column) -> Vector | None:
         ok &= day <= days
         simple[np.flatnonzero(simple)] = ok  # an impossible date: the row path says why
         keep = pa.array(ok)
-
-        def padded(numbers: np.ndarray, width: int) -> pa.Array:
-            return pc.utf8_lpad(pa.array(numbers[ok]).cast(pa.string()), width, "0")
-
-        iso = pc.binary_join_element_wise(padded(year, 4), padded(month, 2), padded(day, 2), "-")
+        iso = _iso_dates(year[ok], month[ok], day[ok])
         where = pa.array(simple)
         nulls = pa.nulls(len(values), pa.string())
         clear = pc.replace_with_mask(nulls, where, iso)
@@ -397,13 +423,12 @@ class _Identifier:
         self.is_nhs = is_nhs
         self._sign = pseudonymiser.signer(domain)
 
-    def canonical(self, values: pa.Array) -> tuple[np.ndarray, list[str]]:
+    def canonical(self, values: pa.Array) -> tuple[np.ndarray, pa.StringArray]:
         """Which values have the common shape, and their canonical forms (in order)."""
         simple = _mask(
             pc.and_(pc.string_is_ascii(values), pc.match_substring_regex(values, _TRIMMED))
         )
-        chosen = pa.array(simple)
-        return simple, pc.filter(normalise_ascii(self.domain, values), chosen).to_pylist()
+        return simple, pc.filter(normalise_ascii(self.domain, values), pa.array(simple))
 
     def __call__(
         self, values: pa.Array, prepared: Prepared | None = None
@@ -412,15 +437,14 @@ class _Identifier:
         when they were signed beforehand."""
         if prepared is None:
             simple, canonical = self.canonical(values)
-            signed = None
+            sign = self._sign
+            signed = pa.array([sign(c) if c else None for c in canonical.to_pylist()], pa.string())
         else:
             simple, canonical, signed = prepared
-        if signed is None:
-            sign = self._sign
-            signed = pa.array([sign(c) if c else None for c in canonical], pa.string())
-        elif len(signed) != len(canonical):  # an empty canonical value has no token
-            present = pa.array([bool(c) for c in canonical])
-            signed = pc.replace_with_mask(pa.nulls(len(canonical), pa.string()), present, signed)
+            if len(signed) != len(canonical):  # an empty canonical value has no token
+                present = pc.greater(pc.binary_length(canonical), 0)
+                nulls = pa.nulls(len(canonical), pa.string())
+                signed = pc.replace_with_mask(nulls, present, signed)
         tokens = pc.replace_with_mask(pa.nulls(len(values), pa.string()), pa.array(simple), signed)
         outputs = [tokens]
         if self.is_nhs:
@@ -490,7 +514,8 @@ class BatchBuilder:
             if isinstance(plan.vector, _Identifier):
                 encoded = values.dictionary_encode()
                 simple, canonical = plan.vector.canonical(encoded.dictionary)
-                future = self.signing.submit(plan.vector.domain, [c for c in canonical if c])
+                present = pc.greater(pc.binary_length(canonical), 0)
+                future = self.signing.submit(plan.vector.domain, pc.filter(canonical, present))
                 batch.ahead[i] = (encoded, simple, canonical, future)
 
     def build(self, batch: Batch) -> BuiltBatch:
@@ -542,10 +567,12 @@ class BatchBuilder:
         raw_table = pa.table(
             [*self._constants(self.lineage, rows), numbers, *raw],
             names=[f"c{i}" for i in range(len(self.lineage) + 1 + len(raw))],
-        ).filter(good)
+        )
+        if loaded < rows:  # a copy of every column: only when a row is dropped
+            raw_table = raw_table.filter(good)
         identity_csv = b""
         if ref_clear is not None:
-            keep = pc.and_(good, pc.is_valid(ref_clear))
+            keep = good if not ref_clear.null_count else pc.and_(good, pc.is_valid(ref_clear))
             fields = [identity.get(role, pa.nulls(rows, pa.string())) for role in FIELD_NAMES]
             columns = [
                 *self._constants(self.identity_head, rows),
@@ -554,9 +581,9 @@ class BatchBuilder:
                 ref_clear,
                 *fields,
             ]
-            identity_table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))]).filter(
-                keep
-            )
+            identity_table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
+            if keep is not good or loaded < rows:
+                identity_table = identity_table.filter(keep)
             # One row per distinct record of the delivery: the first row carrying it.
             values = identity_table.columns[IDENTITY_VALUES_START:]
             first = self.distinct.first_rows(
@@ -637,8 +664,7 @@ class BatchBuilder:
     @staticmethod
     def _constants(values: tuple[str | int, ...], rows: int) -> list[pa.Array]:
         """Each value repeated over the rows, typed as it is (an integer is written unquoted)."""
-        zeros = pa.array(np.zeros(rows, np.int32))
-        return [pa.array([v]).take(zeros) for v in values]
+        return [pa.repeat(pa.array([v])[0], rows) for v in values]
 
 
 def _csv(table: pa.Table) -> bytes:

@@ -73,17 +73,50 @@ def _keys(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return high, low
 
 
+class _Run:
+    """Keys of records (high and low halves) with their ordinals, sorted by the high half."""
+
+    def __init__(self, high: np.ndarray, low: np.ndarray, ordinal: np.ndarray) -> None:
+        order = np.argsort(high, kind="stable")
+        self.high, self.low, self.ordinal = high[order], low[order], ordinal[order]
+
+    def __len__(self) -> int:
+        return len(self.high)
+
+    def merged(self, other: _Run) -> _Run:
+        where = np.searchsorted(self.high, other.high)
+        run = _Run.__new__(_Run)
+        run.high = np.insert(self.high, where, other.high)
+        run.low = np.insert(self.low, where, other.low)
+        run.ordinal = np.insert(self.ordinal, where, other.ordinal)
+        return run
+
+    def find(self, high: np.ndarray, low: np.ndarray, seen: np.ndarray, ordinals: np.ndarray):
+        """Marks the keys found here as ``seen`` and sets their ``ordinals``."""
+        at = np.searchsorted(self.high, high)
+        same_high = at < len(self.high)
+        same_high[same_high] = self.high[at[same_high]] == high[same_high]
+        found = np.zeros(len(high), bool)
+        found[same_high] = self.low[at[same_high]] == low[same_high]
+        ordinals[found] = self.ordinal[at[found]]
+        for i in np.flatnonzero(same_high & ~found):  # another record with that high half
+            end = np.searchsorted(self.high, high[i], "right")
+            match = np.flatnonzero(self.low[at[i] : end] == low[i])
+            if len(match):
+                found[i] = True
+                ordinals[i] = self.ordinal[at[i] + match[0]]
+        seen |= found
+
+
 class DistinctRecords:
     """The records of one delivery seen so far, by key: a dict for the row path, and for the
-    batch path three arrays sorted by the key's high half (the low half and the record's
+    batch path runs of keys sorted by their high half (with the low half and the record's
     ordinal; searched and merged with numpy). Either path also remembers each row's record and
     each record's reference and first row, for ``ambiguous_rows``."""
 
     def __init__(self) -> None:
         self._seen: dict[int, int] = {}  # key -> record ordinal
-        self._high = np.zeros(0, np.int64)
-        self._low = np.zeros(0, np.int64)
-        self._ordinal = np.zeros(0, np.int32)
+        self._runs: list[_Run] = []
         self._count = 0  # records so far; a record's ordinal is its place in first-row order
         # By record ordinal and by row, in parts: the row path's arrays, then the batches'.
         self._record_refs: list[Any] = [array("q")]  # hash of the person reference's token
@@ -130,26 +163,14 @@ class DistinctRecords:
         high, low, rows = high[starts], low[starts], order[starts]
         # Seen in an earlier batch? Then its ordinal.
         ordinals = np.full(len(high), -1, np.int64)
-        at = np.searchsorted(self._high, high)
-        same_high = at < len(self._high)
-        same_high[same_high] = self._high[at[same_high]] == high[same_high]
         seen = np.zeros(len(high), bool)
-        seen[same_high] = self._low[at[same_high]] == low[same_high]
-        ordinals[seen] = self._ordinal[at[seen]]
-        for i in np.flatnonzero(same_high & ~seen):  # another record with that high half
-            end = np.searchsorted(self._high, high[i], "right")
-            match = np.flatnonzero(self._low[at[i] : end] == low[i])
-            if len(match):
-                seen[i] = True
-                ordinals[i] = self._ordinal[at[i] + match[0]]
-        new = np.flatnonzero(~seen)  # in key order, as the sorted arrays take them
+        for run in self._runs:
+            run.find(high, low, seen, ordinals)
+        new = np.flatnonzero(~seen)
         first = np.sort(rows[new])  # new records get their ordinals in first-row order
         ordinals[new] = self._count + np.argsort(np.argsort(rows[new]))
         self._count += len(new)
-        where = np.searchsorted(self._high, high[new])
-        self._high = np.insert(self._high, where, high[new])
-        self._low = np.insert(self._low, where, low[new])
-        self._ordinal = np.insert(self._ordinal, where, ordinals[new].astype(np.int32))
+        self._add_run(_Run(high[new], low[new], ordinals[new].astype(np.int32)))
         tokens = ref_tokens.take(pa.array(first)).to_pylist()
         self._record_refs.append(np.fromiter(map(hash, tokens), np.int64, len(first)))
         self._record_first_rows.append(row_numbers[first].astype(np.int32))
@@ -159,26 +180,40 @@ class DistinctRecords:
         self._row_records.append(row_records)
         return first
 
+    def _add_run(self, run: _Run) -> None:
+        """Keeps the runs' sizes falling from first to last, as a binary counter's bits: a
+        delivery's keys are merged O(log n) times each, not once per batch (which grew
+        quadratic with the delivery)."""
+        if len(run):
+            self._runs.append(run)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
+            last = self._runs.pop()
+            self._runs[-1] = self._runs[-1].merged(last)
+
     def ambiguous_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the references that carry more than one record in the delivery, and the
         first row of each one's record: (row numbers, first row numbers)."""
-        refs, first_rows, rows, records = (
+        refs, first_rows = (
             np.concatenate([np.asarray(part) for part in parts])
-            for parts in (
-                self._record_refs, self._record_first_rows, self._row_numbers, self._row_records
-            )
-        )  # fmt: skip
+            for parts in (self._record_refs, self._record_first_rows)
+        )
         _, ref_of_record, records_of_ref = np.unique(refs, return_inverse=True, return_counts=True)
-        listed = (records_of_ref[ref_of_record] > 1)[records]
-        return rows[listed], first_rows[records[listed]]
+        shared = records_of_ref[ref_of_record] > 1  # by record
+        # Part by part: the delivery's rows are not copied whole (80 MB at ten million rows).
+        rows, firsts = [], []
+        for numbers, records in zip(self._row_numbers, self._row_records, strict=True):
+            records = np.asarray(records)
+            listed = shared[records]
+            rows.append(np.asarray(numbers)[listed])
+            firsts.append(first_rows[records[listed]])
+        return np.concatenate(rows), np.concatenate(firsts)
 
     def repeated_records(self) -> tuple[np.ndarray, np.ndarray]:
         """The records carried by more than one row of the delivery: (first row numbers, rows
         carrying each). A record carried once is not listed (its count is identity's default)."""
-        first_rows, records = (
-            np.concatenate([np.asarray(part) for part in parts])
-            for parts in (self._record_first_rows, self._row_records)
-        )
-        counts = np.bincount(records, minlength=len(first_rows))
+        first_rows = np.concatenate([np.asarray(part) for part in self._record_first_rows])
+        counts = np.zeros(len(first_rows), np.int64)
+        for records in self._row_records:  # part by part, as ambiguous_rows
+            counts += np.bincount(np.asarray(records), minlength=len(first_rows))
         repeated = counts > 1
         return first_rows[repeated], counts[repeated]

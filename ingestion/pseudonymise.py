@@ -62,25 +62,37 @@ class Pseudonymiser:
         (``ingestion.signing``): it is never written to disk nor logged."""
         stream.write(struct.pack("<I", len(self._key)) + self._key)
 
-    def signer(self, domain: str) -> Callable[[str], str]:
-        """The token of an already normalised value (``normalise``) in one domain.
+    def digester(self, domain: str) -> Callable[[bytes], bytes]:
+        """The HMAC-SHA256 digest of an already normalised value (``normalise``), UTF-8 encoded,
+        in one domain.
 
-        HMAC-SHA256 with the key's inner and outer hash states computed once per domain: the
-        same construction as RFC 2104 (and ``hmac.new``), without rebuilding the key pads for
-        every value (about 3x faster; a test checks it against ``token``).
+        The key's inner and outer hash states are computed once per domain, the inner one with
+        the domain prefix already in it: the same construction as RFC 2104 (and ``hmac.new``),
+        without rebuilding the key pads for every value (about 3x faster; a test checks it
+        against ``token``).
         """
         key = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
         key = key.ljust(64, b"\0")
         inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        inner.update(f"{domain}\x1f".encode())
         outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-        prefix = f"{domain}\x1f"
+        inner_copy, outer_copy = inner.copy, outer.copy
+
+        def digest(canonical: bytes) -> bytes:
+            inner_hash = inner_copy()
+            inner_hash.update(canonical)
+            outer_hash = outer_copy()
+            outer_hash.update(inner_hash.digest())
+            return outer_hash.digest()
+
+        return digest
+
+    def signer(self, domain: str) -> Callable[[str], str]:
+        """The token (hex digest, see ``digester``) of an already normalised value."""
+        digest = self.digester(domain)
 
         def sign(canonical: str) -> str:
-            inner_hash = inner.copy()
-            inner_hash.update(f"{prefix}{canonical}".encode())
-            outer_hash = outer.copy()
-            outer_hash.update(inner_hash.digest())
-            return outer_hash.hexdigest()
+            return digest(canonical.encode()).hex()
 
         return sign
 
