@@ -54,6 +54,7 @@ from ingestion.raw_tables import (
     RECORD_ROW_COUNTS_COLUMNS,
     RECORD_ROWS_COLUMNS,
     raw_columns,
+    summarize_new_ranges,
 )
 from ingestion.readers import FileRejected, read_records
 from ingestion.signing import SigningProcess
@@ -574,6 +575,7 @@ def _load_in_transaction(
     else:
         counts = _load_rows(conn, spec, entity, delivery, sha256, pseudonymiser, key)
     delivered, loaded, quarantined = counts
+    summarize_new_ranges(conn, spec, entity)
     before = (loaded_now.rows_loaded or 0) if loaded_now is not None else 0
     if operator is None and shrinks_too_far(before, loaded, entity.row_count_tolerance):
         raise _Held(

@@ -266,14 +266,26 @@ def create_raw_table(conn: Connection, spec: SourceSpec, entity: Entity) -> None
         )
     )
     # BRIN, not btree: a delivery's rows arrive together in one COPY, so block ranges map to
-    # periods well enough for the replacement delete, at almost no cost to loading.
+    # periods well enough for the replacement delete and a build's read of the delivered
+    # periods (macros/slices.sql), at almost no cost to loading (summarize_new_ranges).
     conn.execute(
         sql.SQL("create index if not exists {} on {}.{} using brin (_period)").format(
-            sql.Identifier(f"{entity.name}__period"),
-            sql.Identifier(spec.raw_schema),
-            sql.Identifier(entity.name),
+            _period_index(entity), sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)
         )
     )
+
+
+def _period_index(entity: Entity) -> sql.Identifier:
+    return sql.Identifier(f"{entity.name}__period")
+
+
+def summarize_new_ranges(conn: Connection, spec: SourceSpec, entity: Entity) -> None:
+    """Summarise the block ranges a load appended in the raw table's period index. PostgreSQL
+    leaves them unsummarised until a VACUUM (and autovacuum may be off, or late), and a scan of
+    the index returns every unsummarised range: at 100k residents a read of one sensors period
+    read all 24 (7.8 million rows, 1.5 s) instead of its own."""
+    index = sql.SQL("{}.{}").format(sql.Identifier(spec.raw_schema), _period_index(entity))
+    conn.execute("select brin_summarize_new_values(%s::regclass)", (index.as_string(conn),))
 
 
 def create_lineage_view(conn: Connection, spec: SourceSpec, entity: Entity) -> None:

@@ -47,21 +47,48 @@
     inner join touched_households on located.household_key = touched_households.household_key
 {%- endmacro %}
 
-{#- The first month rebuilt for everyone: six months (the longest label window) before the
-    earlier of the as-of month built before and the one now, so new months are added, months
-    past a receding as-of month dropped, and every label that looks into a changed month or
-    completes with the new as-of month is recomputed. -#}
+{#- The first month rebuilt for everyone: the month after the earlier of the as-of month built
+    before and the one now, so new months are added and months past a receding as-of month
+    dropped. An earlier month of someone outside the slice's people changes only in its label
+    completeness (a new month adds no contact of theirs to a forward-looking window; their
+    records, household and area are as they were), which early_intervention_relabel sets in
+    place instead of rewriting every person's last six months. -#}
 {% macro early_intervention_slice_first_month() -%}
     (
         select
             (
                 least(now_bounds.as_of_month, coalesce(built_bounds.as_of_month, now_bounds.as_of_month))
-                - interval '6 months'
+                + interval '1 month'
             )::date
         from (select date_trunc('month', {{ as_of_date() }})::date as as_of_month) as now_bounds
         cross join (select max(built.month_start) as as_of_month from {{ this }} as built)
             as built_bounds
     )
+{%- endmacro %}
+
+{#- Whether a month's label looking `months` ahead is complete: the as-of month ends its
+    window. The one definition of the model's label_*_is_complete columns, which
+    early_intervention_relabel sets again when the as-of month moves. -#}
+{% macro label_is_complete(month_start, months, as_of_month) -%}
+    ({{ month_start }} + interval '{{ months }} months')::date <= {{ as_of_month }}
+{%- endmacro %}
+
+{#- Post-hook of a slice build: the label completeness of the rows it kept, for the as-of month
+    now (rows it rebuilt already have it, so they are not updated). -#}
+{% macro early_intervention_relabel() -%}
+    {%- if builds_slice() -%}
+    update {{ this }} as built
+    set
+        label_is_complete = {{ label_is_complete('built.month_start', 6, 'bounds.as_of_month') }},
+        label_3m_is_complete
+        = {{ label_is_complete('built.month_start', 3, 'bounds.as_of_month') }}
+    from (select date_trunc('month', {{ as_of_date() }})::date as as_of_month) as bounds
+    where
+        built.label_is_complete
+        is distinct from {{ label_is_complete('built.month_start', 6, 'bounds.as_of_month') }}
+        or built.label_3m_is_complete
+        is distinct from {{ label_is_complete('built.month_start', 3, 'bounds.as_of_month') }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Whether a row (its month and person columns) is read by a slice build: in the window the

@@ -3,7 +3,8 @@
 On a region of its own (it changes it), one change after another, each as the pipeline makes it
 (rows in raw and their outcome in the ledger, or identity resolution's new keys and its merge
 and split events): a new police period, a corrected one, an emptied one, a merge of two people,
-a split of one, a new and an emptied home-sensors period, and a correction built as the nightly
+a split of one, a new and an emptied home-sensors period, the latest period emptied (the as-of
+month moves back), and a correction built as the nightly
 build builds it, without a slice. After each, dbt builds what is downstream of police, linkage
 and home sensors with the slice the run after a delivery computes (orchestration.slices), and
 the models built by slice (fct_service_contact, int_person_records_keyed,
@@ -156,6 +157,13 @@ def emptied_sensors_period(conn) -> None:
     settle(conn, "2026-02", body="home_sensors", entity="sensor_readings")
 
 
+def emptied_latest_period(conn) -> None:
+    """The latest month withdrawn: the as-of month moves back, so every person's months after it
+    go and the labels that were complete with it are incomplete again."""
+    conn.execute("delete from raw_police.incidents where _period = '2026-04'")
+    settle(conn, "2026-04")
+
+
 def corrected_period_nightly(conn) -> None:
     """A correction the nightly build picks up: it passes no slice, so the models built
     incrementally rebuild in place (strategy 'slice' without a slice) rather than from scratch."""
@@ -171,6 +179,7 @@ CHANGES: dict[str, Callable] = {
     "split": split,
     "new sensors period": new_sensors_period,
     "emptied sensors period": emptied_sensors_period,
+    "emptied latest period": emptied_latest_period,
     "nightly build": corrected_period_nightly,
 }
 # The body whose deliveries each change makes (police where not named).

@@ -303,6 +303,18 @@ def test_the_same_bytes_for_another_period_are_that_periods_delivery(db, db_url,
     assert count(db, "raw_police.incidents") == 2
 
 
+def test_a_load_leaves_no_block_range_of_the_period_index_unsummarised(db, db_url, landing, specs):
+    # A scan of a BRIN index returns every unsummarised range, so a build reading one delivered
+    # period would read the whole raw table (raw_tables.summarize_new_ranges).
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(i) for i in range(1, 4)])
+    load_landing(db_url, landing, by_body(specs, "police"))
+    newly_summarised = db.execute(
+        "select brin_summarize_new_values('raw_police.incidents__period'::regclass)"
+    ).fetchone()[0]
+    assert count(db, "raw_police.incidents") == 3
+    assert newly_summarised == 0
+
+
 def test_corrected_redelivery_replaces_the_period_and_a_late_older_file_does_not(
     db, db_url, landing, specs
 ):

@@ -4,6 +4,7 @@
         incremental_strategy='slice',
         slice_condition='early_intervention_features_in_slice',
         on_schema_change='fail',
+        post_hook=["{{ early_intervention_relabel() }}"],
     )
 }}
 {#- One row per person per month, from the month a person is first seen to the as-of month:
@@ -12,8 +13,9 @@
     months. Features look back only; the label looks forward (use label_is_complete).
     Rebuilt whole (strategy slice), but given a delivery's slice (JIGSAW_SLICE, macros/slices.sql)
     it replaces only the months and people the slice can change (early_intervention_slice):
-    every month of the people it touches, and every person's months from six before the
-    as-of month (new months, labels that look forward into the delivered month). -#}
+    every month of the people it touches, and everyone's months after the as-of month built
+    before (new months); the label completeness of everyone's other months is set in place
+    (post-hook early_intervention_relabel). -#}
 -- depends_on: {{ ref('fct_service_contact') }}
 with
 
@@ -111,6 +113,10 @@ attendance_by_month as (
         on
             attendance.delivery_id = school_records.delivery_id
             and attendance.source_row_number = school_records.source_row_number
+    where
+        {{ in_early_intervention_slice_window(
+            'attendance.attendance_month', 'school_records.person_key'
+        ) }}
     group by school_records.person_key, attendance.attendance_month
 ),
 
@@ -257,7 +263,7 @@ final as (
         windowed.hardship_score,
         windowed.arrears_balance,
         coalesce(windowed.escalations_next_6m, 0) > 0 as escalation_next_6_months,
-        (windowed.month_start + interval '6 months')::date <= bounds.as_of_month
+        {{ label_is_complete('windowed.month_start', 6, 'bounds.as_of_month') }}
             as label_is_complete,
         windowed.police_contacts_6m::integer as police_contacts_6m,
         windowed.ae_attendances_6m::integer as ae_attendances_6m,
@@ -266,7 +272,7 @@ final as (
         windowed.child_protection_plans_12m::integer as child_protection_plans_12m,
         coalesce(windowed.child_protection_plans_next_3m, 0) > 0
             as child_protection_plan_next_3_months,
-        (windowed.month_start + interval '3 months')::date <= bounds.as_of_month
+        {{ label_is_complete('windowed.month_start', 3, 'bounds.as_of_month') }}
             as label_3m_is_complete
     from windowed
     cross join bounds
