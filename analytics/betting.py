@@ -35,6 +35,7 @@ LAG_MONTHS = 3  # the question asked: an effect from three months after opening
 EVENT_BIN_MONTHS = 3  # the event-time curve groups months in threes
 MIN_EVENT_TIME = -12  # the curve's earliest bin (months before opening)
 REPLICATES = 200  # each replicate refits the model twice; 200 keep the demo quick
+GROUPS = ["treated", "control", "buffer"]
 HOME = "property_key"  # the mart's keyed pseudonym of the home (no UPRN: an address)
 COLUMNS = [
     HOME,
@@ -54,21 +55,30 @@ class BettingStudy:
 
 def at_risk_panel(frame: pd.DataFrame) -> pd.DataFrame:
     """Home-months at risk of a new hardship onset, with the onset, group and event time."""
-    panel = frame[COLUMNS].sort_values([HOME, "month_start"]).reset_index(drop=True)
+    # Each home as its code in the keys' sorted order, so the sort and everything after it
+    # handle an integer per home-month, not a 64-character key (12 million at 1M residents).
+    codes, _ = pd.factorize(frame[HOME], sort=True)
+    panel = (
+        frame[COLUMNS]
+        .drop(columns=HOME)
+        .assign(home=codes)
+        .sort_values(["home", "month_start"])
+        .reset_index(drop=True)
+    )
     in_hardship = panel["household_in_hardship"].astype(bool)
-    previous = in_hardship.groupby(panel[HOME]).shift(1)
+    previous = in_hardship.groupby(panel["home"]).shift(1)
     panel["at_risk"] = previous.eq(False)  # unknown in a home's first month: not at risk
     panel["onset"] = in_hardship & panel["at_risk"]
     distance = pd.to_numeric(panel["nearest_new_premises_distance_m"], errors="coerce")
-    panel["group"] = np.select(
-        [distance <= TREATED_WITHIN_M, distance.isna() | (distance > CONTROL_BEYOND_M)],
-        ["treated", "control"],
-        default="buffer",
+    # Codes of a categorical, not a string per home-month (12 million of them at 1M residents).
+    group = np.select(
+        [distance <= TREATED_WITHIN_M, distance.isna() | (distance > CONTROL_BEYOND_M)], [0, 1], 2
     )
+    panel["group"] = pd.Categorical.from_codes(group, GROUPS)
     panel["event_time"] = pd.to_numeric(
         panel["months_since_nearest_new_premises_opened"], errors="coerce"
     )
-    panel["month"] = pd.to_datetime(panel["month_start"]).dt.to_period("M").astype(str)
+    panel["month"] = pd.to_datetime(panel["month_start"]).dt.to_period("M")
     return panel[panel["at_risk"] & (panel["group"] != "buffer")]
 
 
@@ -87,8 +97,10 @@ def estimate_betting_effect(
             f"{MART}: no {'treated' if not treated.any() else 'control'} homes at risk; "
             "is any betting premises opening in the licensing register?"
         )
-    homes, unit = np.unique(panel[HOME].to_numpy(), return_inverse=True)
-    _, month = np.unique(panel["month"].to_numpy(), return_inverse=True)
+    # The homes at risk numbered in the keys' sorted order (as numpy.unique gave them): the
+    # bootstrap's weights go to homes in this order.
+    unit, homes = pd.factorize(panel["home"], sort=True)
+    _, month = np.unique(panel["month"].array.asi8, return_inverse=True)  # Period ordinals
     y = panel["onset"].to_numpy(dtype=float)
     event = np.where(treated, panel["event_time"].to_numpy(dtype=float), np.nan)
     # Main model: one term for the months from the lag on, one for the months before it.
@@ -103,18 +115,21 @@ def estimate_betting_effect(
     binned = _event_bin(np.nan_to_num(event[treated], nan=0.0))
     curve_group[treated] = [bin_codes.get(b, -1) for b in binned]
 
-    main = fixed_effects.fit(y, unit, month, period, 2)
-    curve = fixed_effects.fit(y, unit, month, curve_group, len(bin_codes))
+    main_fit = fixed_effects.fit(y, unit, month, period, 2)
+    curve_fit = fixed_effects.fit(y, unit, month, curve_group, len(bin_codes))
+    main, curve = main_fit.effects, curve_fit.effects
     rng = np.random.default_rng(seed)
-    weights = poisson_weights(rng, replicates, len(homes))
     boot_main = np.empty(replicates)
     boot_curve = np.empty((replicates, len(bin_codes)))
     for r in range(replicates):
-        cell_weights = weights[r][unit]
-        boot_main[r] = fixed_effects.fit(y, unit, month, period, 2, cell_weights, main)[1]
+        # One replicate's weights at a time: the same draws as all replicates' at once.
+        [weights] = poisson_weights(rng, 1, len(homes))
+        cell_weights = weights[unit]
+        refit = fixed_effects.fit(y, unit, month, period, 2, cell_weights, main_fit)
+        boot_main[r] = refit.effects[1]
         boot_curve[r] = fixed_effects.fit(
-            y, unit, month, curve_group, len(bin_codes), cell_weights, curve
-        )
+            y, unit, month, curve_group, len(bin_codes), cell_weights, curve_fit
+        ).effects
     low, high = percentile_interval(np.exp(boot_main))
     observed = pd.Series(y[treated]).groupby(binned).sum()
     at_risk = pd.Series(np.ones(int(treated.sum()))).groupby(binned).sum()

@@ -188,10 +188,24 @@ def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
     ).fetchone()[0]
 
 
+# Rows fetched at a time from a server-side cursor: every person record as Python tuples at
+# once (millions at a million residents) would take several times the frame they become.
+READ_BATCH_ROWS = 100_000
+
+
 def read_frame(conn: psycopg.Connection, query: str, params: tuple = ()) -> pd.DataFrame:
-    cursor = conn.execute(query, params)
-    columns = [c.name for c in cursor.description]
-    return pd.DataFrame(cursor.fetchall(), columns=columns)
+    """The query's rows as a frame, read in batches; the columns' types are those of one frame
+    made from all the rows (a batch whose column is all null would otherwise keep it object)."""
+    batches = []
+    # A server-side cursor lives in a transaction; read-only, it commits nothing.
+    with conn.transaction(), conn.cursor(name="linkage_read_frame") as cursor:
+        cursor.execute(query, params)
+        columns = [c.name for c in cursor.description]
+        while rows := cursor.fetchmany(READ_BATCH_ROWS):
+            batches.append(pd.DataFrame(rows, columns=columns))
+    if len(batches) < 2:
+        return batches[0] if batches else pd.DataFrame([], columns=columns)
+    return pd.concat(batches, ignore_index=True).infer_objects()
 
 
 def copy_rows(
