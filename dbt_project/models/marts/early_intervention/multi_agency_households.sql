@@ -56,29 +56,15 @@ located_contacts as (
             and latest_locations.recency_rank = 1
 ),
 
-by_property_and_body as (
-    select
-        uprn,
-        body,
-        count(*)::integer as contacts
-    from located_contacts
-    where uprn is not null
-    group by uprn, body
-),
-
+-- One aggregation per property: summaries joined back to each other on the property lost
+-- their row estimates (the CTE is read twice), and PostgreSQL joined them by a nested loop that
+-- grew with the square of the properties (2.6 s at 100k residents, 296 s at 1M).
 by_property as (
     select
         uprn,
-        count(*)::integer as body_count,
-        string_agg(body, ',' order by body) as bodies,
-        sum(contacts)::integer as contact_count
-    from by_property_and_body
-    group by uprn
-),
-
-contact_summary as (
-    select
-        uprn,
+        count(distinct body)::integer as body_count,
+        string_agg(distinct body, ',' order by body) as bodies,
+        count(*)::integer as contact_count,
         count(distinct person_key)::integer as persons_known,
         (count(*) filter (where severity = 'high'))::integer as high_severity_contacts,
         max(contact_date) as last_contact_date
@@ -117,13 +103,12 @@ final as (
         by_property.body_count,
         by_property.bodies,
         by_property.contact_count,
-        contact_summary.persons_known,
-        contact_summary.high_severity_contacts,
-        contact_summary.last_contact_date,
+        by_property.persons_known,
+        by_property.high_severity_contacts,
+        by_property.last_contact_date,
         properties.lsoa_code,
         properties.ward_code
     from by_property
-    inner join contact_summary on by_property.uprn = contact_summary.uprn
     cross join window_bounds
     left join latest_households
         on
