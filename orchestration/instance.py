@@ -30,9 +30,26 @@ _EARLIER = ("telemetry:\n  enabled: false\n",)
 
 
 def write_instance_config(home: Path) -> Path:
-    """Write dagster.yaml into ``home`` unless someone configured the instance by hand."""
+    """Write dagster.yaml into ``home`` unless someone configured the instance by hand, and
+    create the instance's storage (``initialise_storage``)."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() or config.read_text() in _EARLIER:
         config.write_text(DAGSTER_YAML)
+    initialise_storage(home)
     return config
+
+
+def initialise_storage(home: Path) -> None:
+    """Create the instance's storage (SQLite files under ``home`` by default) now, in one process.
+
+    Otherwise the first processes to open a new home create it together: the daemon and the code
+    server it starts (or the webserver) each stamp the schedule database's schema version, and
+    with two rows in ``alembic_version`` ("more than one head present") neither can load the
+    code location again; the daemon then launches nothing. Opening an existing storage only
+    checks its version.
+    """
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
