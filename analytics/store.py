@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from jigsaw import schemas
+from jigsaw.database import read_frame_in_batches
 from quality.schema import create_once
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made: the Dagster definitions import
@@ -78,10 +79,6 @@ def ensure_tables(conn: psycopg.Connection) -> None:
     create_once(conn, DDL)
 
 
-# Rows fetched at a time from a mart's server-side cursor, each batch made into compact columns
-# before the next is fetched: a mart held as Python tuples takes ~10x its numpy size (the 100k
-# region's early_intervention_features, 1.2 million rows, took 2 GB that way).
-READ_BATCH_ROWS = 100_000
 # PostgreSQL type oids read into numpy columns instead of Python objects.
 _INTEGER_OIDS = {20, 21, 23}  # bigint, smallint, integer
 _NUMERIC_OID = 1700
@@ -108,23 +105,13 @@ def read_mart(
         raise MartMissingError(
             f"{schemas.MARTS}.{mart} is not published: run the regional build (make demo) first"
         )
-    import pandas as pd
-
     wanted = sql.SQL(", ").join(sql.Identifier(c) for c in columns) if columns else sql.SQL("*")
     query = sql.SQL("select {} from {}").format(wanted, sql.Identifier(schemas.MARTS, mart))
     if where is not None:
         query = sql.SQL("{} where {}").format(query, where)
-    batches = []
-    # A server-side cursor lives in a transaction; read-only, it commits nothing.
-    with conn.transaction(), conn.cursor(name=f"read_{mart}") as cursor:
-        cursor.execute(query)
-        description = cursor.description
-        names = [d.name for d in description]
-        while rows := cursor.fetchmany(READ_BATCH_ROWS):
-            batches.append(_compact(pd.DataFrame(rows, columns=names), description))
-    if not batches:
-        return pd.DataFrame(columns=names)
-    return pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+    # Each batch made into compact columns before the next is fetched: the 100k region's
+    # early_intervention_features (1.2 million rows) took 2 GB as Python tuples.
+    return read_frame_in_batches(conn, query, name=f"read_{mart}", convert=_compact)
 
 
 def _compact(batch: pd.DataFrame, description) -> pd.DataFrame:

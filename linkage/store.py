@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg
 
 from jigsaw import schemas
+from jigsaw.database import read_frame_in_batches
 from linkage.standardise import STANDARD_FIELDS
 
 LINKAGE_DDL = """
@@ -188,24 +189,13 @@ def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
     ).fetchone()[0]
 
 
-# Rows fetched at a time from a server-side cursor: every person record as Python tuples at
-# once (millions at a million residents) would take several times the frame they become.
-READ_BATCH_ROWS = 100_000
-
-
 def read_frame(conn: psycopg.Connection, query: str, params: tuple = ()) -> pd.DataFrame:
-    """The query's rows as a frame, read in batches; the columns' types are those of one frame
-    made from all the rows (a batch whose column is all null would otherwise keep it object)."""
-    batches = []
-    # A server-side cursor lives in a transaction; read-only, it commits nothing.
-    with conn.transaction(), conn.cursor(name="linkage_read_frame") as cursor:
-        cursor.execute(query, params)
-        columns = [c.name for c in cursor.description]
-        while rows := cursor.fetchmany(READ_BATCH_ROWS):
-            batches.append(pd.DataFrame(rows, columns=columns))
-    if len(batches) < 2:
-        return batches[0] if batches else pd.DataFrame([], columns=columns)
-    return pd.concat(batches, ignore_index=True).infer_objects()
+    """The query's rows as a frame, read in batches (every person record as Python tuples at
+    once, millions at a million residents, would take several times the frame they become);
+    the columns' types are those of one frame made from all the rows (a batch whose column is
+    all null would otherwise keep it object)."""
+    frame = read_frame_in_batches(conn, query, params, name="linkage_read_frame")
+    return frame.infer_objects()
 
 
 def copy_rows(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import psycopg
 
+from jigsaw import database
 from linkage import store
 
 QUERY = """
@@ -23,7 +24,7 @@ order by i
 
 
 def test_a_read_in_batches_equals_one_read_of_every_row(conn: psycopg.Connection, monkeypatch):
-    monkeypatch.setattr(store, "READ_BATCH_ROWS", 3)
+    monkeypatch.setattr(database, "READ_BATCH_ROWS", 3)
     for rows in (0, 2, 11):
         cursor = conn.execute(QUERY, (rows,))
         whole = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
