@@ -97,13 +97,18 @@ def test_an_identity_of_distinct_records_without_counts_gets_an_empty_count_tabl
     assert db.execute("select count(*) from identity.person_records").fetchone() == (1,)
 
 
-def test_a_record_has_the_same_encoding_either_way():
-    """The row path's encoding of a record is the batch path's, nulls and all."""
-    from ingestion.distinct_records import _encoded, _encoded_columns
+def test_the_batch_key_tells_apart_what_joining_would_run_together():
+    """Each half of a record's key in the batch path is the same in any batch and differs for
+    records that differ only in where a value is split, or in null against empty."""
+    from ingestion.distinct_records import _keys
 
-    row = ("t1", None, "Ann", "1980-02-01", None)
-    columns = [pa.array([v], pa.string()) for v in row]
-    assert _encoded_columns(columns) == [_encoded(row)]
+    rows = [("a", "bc"), ("ab", "c"), (None, ""), ("", None), ("", ""), (None, None)]
+    columns = [pa.array(list(column), pa.string()) for column in zip(*rows, strict=True)]
+    high, low = _keys(columns)
+    assert len(set(high.tolist())) == len(set(low.tolist())) == len(rows)
+    alone = _keys([column.slice(2, 1) for column in columns])
+    assert (alone[0][0], alone[1][0]) == (high[2], low[2])
+    assert not (high == low).any()  # two seeds, two different hash functions
 
 
 def test_a_record_repeated_within_and_across_batches_is_kept_once_at_its_first_row():
