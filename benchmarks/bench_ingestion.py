@@ -187,7 +187,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     """Only PostgreSQL's share of a load: COPY the loader's finished rows (raw, identity, and
     identity's end-of-delivery rows), built beforehand and not timed. No client, however fast,
     can load faster than this."""
-    from ingestion.batches import BatchBuilder, csv_batches
+    from ingestion.batches import COPY_OPTIONS, BatchBuilder, CopyRows, csv_batches
     from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
     from ingestion.loader import identity_end_rows
@@ -201,39 +201,42 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     lineage = (1, delivery.period)  # a delivery key (raw_tables.LINEAGE_COLUMNS), as the loader
     head = (spec.body, entity.name, delivery_id, delivery.period)
     builder = BatchBuilder(spec.body, entity, Pseudonymiser(), lineage, head)
-    raw_file, identity_file = path.with_suffix(".raw"), path.with_suffix(".identity")
-    rows = 0
-    with raw_file.open("wb") as raw_out, identity_file.open("wb") as identity_out:
-        for batch in csv_batches(path, entity):
-            built = builder.build(batch)
-            raw_out.write(built.raw_csv)
-            identity_out.write(built.identity_csv)
-            rows += built.loaded
+    raw_table = f"{spec.raw_schema}.{entity.name}"
     raw_names = [n for n, _ in LINEAGE_COLUMNS] + [n for n, _ in raw_columns(entity)]
-    end_files = []
+    # (table, columns, COPY format) -> file of those rows, in the order the loader sends them
+    files: dict[tuple[str, tuple[str, ...], str], Path] = {}
+
+    def spool(table: str, names, rows: CopyRows) -> None:
+        key = (table, tuple(names), rows.format)
+        if key not in files:
+            files[key] = path.with_suffix(f".{len(files)}")
+        with files[key].open("ab") as out:
+            out.write(rows.data)
+
+    rows = 0
+    for batch in csv_batches(path, entity):
+        built = builder.build(batch)
+        spool(raw_table, raw_names, built.raw)
+        if built.identity is not None:
+            spool("identity.person_records", IDENTITY_COLUMNS, built.identity)
+        rows += built.loaded
     for table, names, text in identity_end_rows(head, builder.distinct):
-        end_files.append((table, names, path.with_suffix(f".{table.split('.')[1]}")))
-        end_files[-1][2].write_bytes(text)
-    targets = [
-        (sql.SQL("{}.{}").format(sql.Identifier(spec.raw_schema), sql.Identifier(entity.name)),
-         raw_names, raw_file),
-        (sql.SQL("identity.person_records"), list(IDENTITY_COLUMNS), identity_file),
-        *((sql.Identifier(*table.split(".")), list(names), file)
-          for table, names, file in end_files),
-    ]  # fmt: skip
+        spool(table, names, CopyRows(text, "csv"))
     with psycopg.connect(url, autocommit=True) as conn:
         prepare_database(conn, [spec])
         started = time.perf_counter()
         with conn.transaction():
-            for table, names, source in targets:
-                statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-                    table, sql.SQL(", ").join(map(sql.Identifier, names))
+            for (table, names, copy_format), source in files.items():
+                statement = sql.SQL("copy {} ({}) from stdin {}").format(
+                    sql.Identifier(*table.split(".")),
+                    sql.SQL(", ").join(map(sql.Identifier, names)),
+                    sql.SQL(COPY_OPTIONS[copy_format]),
                 )
                 with conn.cursor().copy(statement) as copy, source.open("rb") as handle:
                     while chunk := handle.read(1 << 20):
                         copy.write(chunk)
-        seconds = time.perf_counter() - started
-    for _, _, source in targets:
+    seconds = time.perf_counter() - started
+    for source in files.values():
         source.unlink()
     return rows, seconds
 

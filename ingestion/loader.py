@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Generator
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import IO
 
 import pyarrow as pa
@@ -206,6 +207,12 @@ def _finish_identity(
             copy.write(text)
 
 
+def _identity_copy(options: str) -> sql.Composable:
+    return sql.SQL("copy identity.person_records ({}) from stdin {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)), sql.SQL(options)
+    )
+
+
 def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
     columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
     return sql.SQL("copy {}.{} ({}) from stdin {}").format(
@@ -351,10 +358,13 @@ def _load_batches(
             name=f"build {delivery_id}",
             daemon=True,
         )
-        raw_statement = _raw_copy(spec, entity, "(format csv)")
-        identity_statement = sql.SQL(
-            "copy identity.person_records ({}) from stdin (format csv)"
-        ).format(sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)))
+        # Each batch's rows come in COPY's text format or in CSV (``batches.CopyRows``).
+        copies = {"raw": partial(_raw_copy, spec, entity), "identity": _identity_copy}
+        statements = {
+            (table, copy_format): copy(options)
+            for table, copy in copies.items()
+            for copy_format, options in column_batches.COPY_OPTIONS.items()
+        }
         cursor = conn.cursor()
         delivered = loaded = quarantined = 0
         with _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine:
@@ -366,11 +376,10 @@ def _load_batches(
                     # A COPY of raw and one of identity per batch, not one of each per file: the
                     # server does the identity rows while the next batch is built, instead of
                     # after the last one (one transaction all the same).
-                    with cursor.copy(raw_statement) as copy:
-                        copy.write(item.raw_csv)
-                    if item.identity_csv:
-                        with cursor.copy(identity_statement) as copy:
-                            copy.write(item.identity_csv)
+                    for table, rows in (("raw", item.raw), ("identity", item.identity)):
+                        if rows is not None:
+                            with cursor.copy(statements[table, rows.format]) as copy:
+                                copy.write(rows.data)
                     delivered += item.delivered
                     loaded += item.loaded
                     quarantined += len(item.quarantined)

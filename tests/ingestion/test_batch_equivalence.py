@@ -27,6 +27,7 @@ from ingestion.folder_load import prepare_database
 from ingestion.landing import find_deliveries
 from ingestion.loader import DeliveryRejected, load_delivery
 from ingestion.pseudonymise import Pseudonymiser
+from ingestion.raw_tables import LINEAGE_COLUMNS, raw_columns
 from ingestion.spec import SourceSpec
 from jigsaw import database
 from tests.ingestion import corpus
@@ -51,6 +52,12 @@ def awkward_rows() -> bytes:
     rows[15] = d.police_row(16, RISK="  high  ")  # clear text kept as sent
     rows[16] = d.police_row(17, INCIDENT_DATETIME="yesterday")
     rows[17] = d.police_row(18, SEX="")
+    # COPY's text format would read these otherwise: its escape character, its null marker,
+    # its delimiter (unquoted in CSV), and a quote doubled inside a quoted value.
+    rows[40] = d.police_row(41, RISK="C:\\temp\\new", SURNAME="O\\Brien")
+    rows[41] = d.police_row(42, RISK="\\N")
+    rows[60] = d.police_row(61, RISK="high\tmedium", FORENAME="Ann\tMarie")
+    rows[80] = d.police_row(81, RISK='very "high"')
     rows[200] = d.police_row(201, ADDRESS='Flat 2, "The Mill"\nMill Lane')  # quoted newline
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -198,3 +205,14 @@ def test_tiny_blocks_are_split_by_both_splitters_and_lose_no_row(tmp_path, specs
     ]
     # 399 rows and 4 awkward ones; the blank line and the line of a NUL alone are no rows
     assert sorted(numbers) == list(range(1, 404))
+    # Blocks of plain values go to COPY in its text format, the others in CSV.
+    head = ("police", "incidents", "police/2031-06-01/incidents_2031-05.csv", "2031-05")
+    builder = batches.BatchBuilder("police", entity, Pseudonymiser(b"k"), (1, "2031-05"), head)
+    built = [builder.build(batch) for batch in found]
+    assert {b.raw.format for b in built} == {"text", "csv"}
+    assert {b.identity.format for b in built if b.identity} == {"text", "csv"}
+    for batch, rows in zip(found, built, strict=True):
+        if rows.raw.format == "text":  # one line a row, no tab but between values
+            width = len(LINEAGE_COLUMNS) + len(raw_columns(entity))
+            assert batch.no_backslash and rows.raw.data.count(b"\n") == rows.loaded
+            assert rows.raw.data.count(b"\t") == rows.loaded * (width - 1)
