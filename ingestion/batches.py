@@ -127,14 +127,20 @@ def _well_quoted(layout: CsvLayout) -> str:
 
 def _arrow_block(layout: CsvLayout, block: bytes, row_number: int) -> Batch | None:
     """The block split by Arrow, or None when its reading could differ from Python's csv."""
-    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    data = np.frombuffer(block, np.uint8)
+    newlines = np.flatnonzero(data == 10)
     if (
         b"\x00" in block
         or block.startswith((b"\n", b"\r\n", codecs.BOM_UTF8))
         or (np.diff(newlines) == 1).any()  # a blank line: b"\n\n" (4x faster than `in`)
     ):
         return None
-    if b"\r" in block and (b"\n\r\n" in block or block.count(b"\r") != block.count(b"\r\n")):
+    # Carriage returns only as the ends of lines (\r\n), and no blank line in between: counted
+    # at the newlines found above: two more scans of the block by bytes.count cost 4 ms a block.
+    if b"\r" in block and (
+        b"\n\r\n" in block
+        or np.count_nonzero(data == 13) != np.count_nonzero(data[newlines[newlines > 0] - 1] == 13)
+    ):
         return None
     try:
         block.decode("utf-8")
