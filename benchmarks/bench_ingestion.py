@@ -220,8 +220,8 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
         if built.identity is not None:
             spool("identity.person_records", IDENTITY_COLUMNS, built.identity)
         rows += built.loaded
-    for table, names, text in identity_end_rows(head, builder.distinct):
-        spool(table, names, CopyRows(text, "csv"))
+    for table, names, end_rows in identity_end_rows(head, builder.distinct):
+        spool(table, names, end_rows)
     with psycopg.connect(url, autocommit=True) as conn:
         prepare_database(conn, [spec])
         started = time.perf_counter()

@@ -617,9 +617,9 @@ class BatchBuilder:
             )
             identity_table = identity_table.take(pa.array(first))
             if identity_table.num_rows:
-                identity_rows = _copy_rows(identity_table, text)
+                identity_rows = copy_rows(identity_table, text)
         delivered = rows + len(batch.problems)
-        raw_rows = _copy_rows(raw_table, text)
+        raw_rows = copy_rows(raw_table, text)
         return BuiltBatch(raw_rows, identity_rows, quarantined, delivered, loaded)
 
     @staticmethod
@@ -699,7 +699,7 @@ _TEXT = pacsv.WriteOptions(
 _CSV = pacsv.WriteOptions(include_header=False)
 
 
-def _copy_rows(table: pa.Table, text: bool) -> CopyRows:
+def copy_rows(table: pa.Table, text: bool) -> CopyRows:
     """The table for COPY: in its text format when ``text`` (no value holds a backslash) and
     Arrow finds no tab, quote or line ending in a value (it raises on one, unquoted), else in
     CSV, where Arrow quotes every string, so an empty string stays distinct from NULL."""

@@ -36,13 +36,12 @@ from functools import partial
 from typing import IO
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 from psycopg import Connection, sql
 from psycopg.copy import Copy, FileWriter
 
 from ingestion import batches as column_batches
 from ingestion import ledger
-from ingestion.batches import Batch, BatchBuilder, csv_batches
+from ingestion.batches import COPY_OPTIONS, Batch, BatchBuilder, CopyRows, copy_rows, csv_batches
 from ingestion.distinct_records import DistinctRecords
 from ingestion.landing import Delivery, file_sha256
 from ingestion.pseudonymise import Pseudonymiser
@@ -154,57 +153,51 @@ def _clean(text: str) -> str:
     return text
 
 
-def _delivery_arrays_csv(
+def _delivery_arrays(
     identity_head: tuple[str, ...], columns: tuple[str, ...], arrays: tuple
-) -> bytes:
-    """Rows of (body, entity, delivery id, *arrays) as COPY CSV: many rows where people repeat,
+) -> CopyRows | None:
+    """Rows of (body, entity, delivery id, *arrays) for COPY: many rows where people repeat,
     so written by Arrow, not row by row."""
     rows = len(arrays[0])
     if not rows:
-        return b""
+        return None
     head = [pa.repeat(value, rows) for value in identity_head[:3]]
-    text = pa.BufferOutputStream()
-    pa_csv.write_csv(
-        pa.table([*head, *map(pa.array, arrays)], names=list(columns)),
-        text,
-        pa_csv.WriteOptions(include_header=False),
-    )
-    return text.getvalue().to_pybytes()
+    table = pa.table([*head, *map(pa.array, arrays)], names=list(columns))
+    return copy_rows(table, text=not any("\\" in value for value in identity_head[:3]))
 
 
 def identity_end_rows(
     identity_head: tuple[str, ...], distinct: DistinctRecords
-) -> list[tuple[str, tuple[str, ...], bytes]]:
-    """What is known of the delivery's records only at its end, as (table, columns, COPY CSV):
+) -> list[tuple[str, tuple[str, ...], CopyRows]]:
+    """What is known of the delivery's records only at its end, as (table, columns, rows):
     the rows of each (their count, and which record each row of an ambiguous reference
     carries). The benchmark's ceiling COPYs the same."""
-    return [
+    ends = [
         (
             "identity.record_row_counts",
             RECORD_ROW_COUNTS_COLUMNS,
-            _delivery_arrays_csv(
-                identity_head, RECORD_ROW_COUNTS_COLUMNS, distinct.repeated_records()
-            ),
+            _delivery_arrays(identity_head, RECORD_ROW_COUNTS_COLUMNS, distinct.repeated_records()),
         ),
         (
             "identity.record_rows",
             RECORD_ROWS_COLUMNS,
-            _delivery_arrays_csv(identity_head, RECORD_ROWS_COLUMNS, distinct.ambiguous_rows()),
+            _delivery_arrays(identity_head, RECORD_ROWS_COLUMNS, distinct.ambiguous_rows()),
         ),
     ]
+    return [(table, columns, rows) for table, columns, rows in ends if rows is not None]
 
 
-def _finish_identity(
-    conn: Connection, identity_head: tuple[str, ...], distinct: DistinctRecords
+def _copy_identity_end(
+    conn: Connection, end_rows: list[tuple[str, tuple[str, ...], CopyRows]]
 ) -> None:
-    for table, columns, text in identity_end_rows(identity_head, distinct):
-        if not text:
-            continue
-        statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-            sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
+    for table, columns, rows in end_rows:
+        statement = sql.SQL("copy {} ({}) from stdin {}").format(
+            sql.Identifier(*table.split(".")),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(COPY_OPTIONS[rows.format]),
         )
         with conn.cursor().copy(statement) as copy:
-            copy.write(text)
+            copy.write(rows.data)
 
 
 def _identity_copy(options: str) -> sql.Composable:
@@ -278,7 +271,7 @@ def _load_rows(
                 quarantined += 1
                 quarantine.add(row_number, problem[0], problem[1], original)
         _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
-        _finish_identity(conn, identity_head, distinct)
+        _copy_identity_end(conn, identity_end_rows(identity_head, distinct))
         quarantine.copy_into_quarantine(conn)
     return delivered, loaded, quarantined
 
@@ -288,13 +281,20 @@ def _load_rows(
 _BATCHES_AHEAD = 2
 # Files larger than this many batches get a signing process.
 SIGNING_PROCESS_BATCHES = 2
-_DONE = object()
+
+
+@dataclass(frozen=True)
+class _Done:
+    """The producer's last item: identity's end-of-delivery rows, made while the main thread
+    COPYs the last batch instead of after it."""
+
+    end_rows: list[tuple[str, tuple[str, ...], CopyRows]]
 
 
 def _produce(
     batches: Generator[Batch], builder: BatchBuilder, out: queue.Queue, stop: threading.Event
 ) -> None:
-    """Builds batches into ``out``; ends with ``_DONE`` or the exception that stopped it."""
+    """Builds batches into ``out``; ends with ``_Done`` or the exception that stopped it."""
 
     def put(item: object) -> bool:
         while not stop.is_set():
@@ -316,7 +316,7 @@ def _produce(
             ahead = batch
         if ahead is not None and not put(builder.build(ahead)):
             return
-        put(_DONE)
+        put(_Done(identity_end_rows(builder.identity_head, builder.distinct)))
     except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, raised there
         put(exc)
     finally:
@@ -363,14 +363,14 @@ def _load_batches(
         statements = {
             (table, copy_format): copy(options)
             for table, copy in copies.items()
-            for copy_format, options in column_batches.COPY_OPTIONS.items()
+            for copy_format, options in COPY_OPTIONS.items()
         }
         cursor = conn.cursor()
         delivered = loaded = quarantined = 0
         with _QuarantineSpool(delivery_id, spec.body, entity.name, sha256) as quarantine:
             producer.start()
             try:
-                while (item := built.get()) is not _DONE:
+                while not isinstance(item := built.get(), _Done):
                     if isinstance(item, BaseException):
                         raise item
                     # A COPY of raw and one of identity per batch, not one of each per file: the
@@ -388,7 +388,7 @@ def _load_batches(
             finally:
                 stop.set()
                 producer.join()
-            _finish_identity(conn, builder.identity_head, builder.distinct)
+            _copy_identity_end(conn, item.end_rows)
             quarantine.copy_into_quarantine(conn)
         return delivered, loaded, quarantined
 
