@@ -30,9 +30,12 @@ record's values by the delivered rows that carry them.
 
 from __future__ import annotations
 
+import io
+import tempfile
+import weakref
 from array import array
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 import numpy as np
 import polars as pl
@@ -107,6 +110,34 @@ class _Run:
         seen |= found
 
 
+class _RowSpill:
+    """Pairs of (row number, record ordinal) of a delivery's batches in a temporary file, read
+    back in parts at its end: kept in memory, 8 bytes a delivered row grew the loader by 80 MB
+    at ten million rows."""
+
+    PART_ROWS = 1 << 20
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+
+    def append(self, numbers: np.ndarray, records: np.ndarray) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by its finaliser
+            weakref.finalize(self, self._file.close)
+        pairs = np.empty((len(numbers), 2), np.int32)
+        pairs[:, 0], pairs[:, 1] = numbers, records
+        self._file.write(pairs.tobytes())
+
+    def parts(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if self._file is None:
+            return
+        self._file.seek(0)
+        while chunk := self._file.read(self.PART_ROWS * 8):
+            pairs = np.frombuffer(chunk, np.int32).reshape(-1, 2)
+            yield pairs[:, 0], pairs[:, 1]
+        self._file.seek(0, io.SEEK_END)  # further batches append after the end
+
+
 class _Filter:
     """Which keys may have been seen, by the top bits of their high half: one bit a slot, so a
     key whose bit is unset was never added (a Bloom filter of one hash; 8 MB, under 1 % of its
@@ -144,8 +175,9 @@ class DistinctRecords:
         # By record ordinal and by row, in parts: the row path's arrays, then the batches'.
         self._record_refs: list[Any] = [array("q")]  # hash of the person reference's token
         self._record_first_rows: list[Any] = [array("i")]
-        self._row_numbers: list[Any] = [array("i")]
-        self._row_records: list[Any] = [array("i")]
+        # Each row's number and record: the row path's in memory, the batches' spilled.
+        self._row_numbers, self._row_records = array("i"), array("i")
+        self._spilled_rows = _RowSpill()
 
     def first_time(self, values: Sequence[Any], ref_token: str, row_number: int) -> bool:
         """Whether this row's record (its distinguishing values) was not seen before; it is
@@ -158,8 +190,8 @@ class DistinctRecords:
             self._count += 1
             self._record_refs[0].append(hash(ref_token))
             self._record_first_rows[0].append(row_number)
-        self._row_numbers[0].append(row_number)
-        self._row_records[0].append(ordinal)
+        self._row_numbers.append(row_number)
+        self._row_records.append(ordinal)
         return new
 
     def first_rows(
@@ -202,8 +234,7 @@ class DistinctRecords:
         self._record_first_rows.append(row_numbers[first].astype(np.int32))
         row_records = np.empty(len(order), np.int32)
         row_records[order] = ordinals[group]
-        self._row_numbers.append(row_numbers.astype(np.int32))
-        self._row_records.append(row_records)
+        self._spilled_rows.append(row_numbers, row_records)
         return first
 
     def _add_run(self, run: _Run) -> None:
@@ -225,21 +256,25 @@ class DistinctRecords:
         )
         _, ref_of_record, records_of_ref = np.unique(refs, return_inverse=True, return_counts=True)
         shared = records_of_ref[ref_of_record] > 1  # by record
-        # Part by part: the delivery's rows are not copied whole (80 MB at ten million rows).
         rows, firsts = [], []
-        for numbers, records in zip(self._row_numbers, self._row_records, strict=True):
-            records = np.asarray(records)
+        for numbers, records in self._row_parts():
             listed = shared[records]
-            rows.append(np.asarray(numbers)[listed])
+            rows.append(numbers[listed])
             firsts.append(first_rows[records[listed]])
         return np.concatenate(rows), np.concatenate(firsts)
+
+    def _row_parts(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Each row's number and record, part by part: the delivery's rows are never all in
+        memory at once."""
+        yield np.asarray(self._row_numbers), np.asarray(self._row_records)
+        yield from self._spilled_rows.parts()
 
     def repeated_records(self) -> tuple[np.ndarray, np.ndarray]:
         """The records carried by more than one row of the delivery: (first row numbers, rows
         carrying each). A record carried once is not listed (its count is identity's default)."""
         first_rows = np.concatenate([np.asarray(part) for part in self._record_first_rows])
         counts = np.zeros(len(first_rows), np.int64)
-        for records in self._row_records:  # part by part, as ambiguous_rows
-            counts += np.bincount(np.asarray(records), minlength=len(first_rows))
+        for _, records in self._row_parts():
+            counts += np.bincount(records, minlength=len(first_rows))
         repeated = counts > 1
         return first_rows[repeated], counts[repeated]

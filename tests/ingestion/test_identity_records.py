@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
-from ingestion.distinct_records import DistinctRecords
+from ingestion.distinct_records import DistinctRecords, _RowSpill
 from ingestion.folder_load import prepare_database
 from ingestion.identity_fields import FIELD_NAMES, LINKAGE_ROLES
 from ingestion.spec import LinkageRole
@@ -126,9 +127,12 @@ def test_a_record_repeated_within_and_across_batches_is_kept_once_at_its_first_r
     assert (rows.tolist(), records.tolist()) == ([1, 3, 8, 12], [1, 1, 8, 8])
 
 
-def test_both_ways_list_the_same_rows_of_references_with_several_records():
+@pytest.mark.parametrize("part_rows", [1 << 20, 7], ids=["one-part", "parts-of-7-rows"])
+def test_both_ways_list_the_same_rows_of_references_with_several_records(monkeypatch, part_rows):
     """Many references, some with several records, over many batches: the batch path keeps the
-    row path's first rows and lists the same rows with the same records."""
+    row path's first rows and lists the same rows with the same records, whether its spilled
+    rows are read back in one part or in many."""
+    monkeypatch.setattr(_RowSpill, "PART_ROWS", part_rows)
     rng = np.random.default_rng(17)
     refs = rng.integers(0, 300, 3000).astype(str)
     addresses = rng.choice(["1 High St", "9 New Rd", None], 3000, p=[0.8, 0.1, 0.1])
