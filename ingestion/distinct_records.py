@@ -64,7 +64,7 @@ def _frame(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pl.DataFrame:
     return pl.DataFrame({f"c{i}": column for i, column in enumerate(columns)})
 
 
-def _keys(columns: Sequence[pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray, np.ndarray]:
+def row_keys(columns: Sequence[pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray, np.ndarray]:
     """The key of each row's record, as two arrays (high and low halves)."""
     frame = _frame(columns)
     return tuple(frame.hash_rows(seed).to_numpy().view(np.int64) for seed in _SEEDS)
@@ -161,6 +161,38 @@ class _Filter:
         np.bitwise_or.at(self._bytes, where, bit)
 
 
+class KeyIndex:
+    """128-bit keys (high and low halves, as ``row_keys`` makes them) with an int32 value each,
+    over a whole delivery: a filter of the keys added, and runs of keys sorted by their high
+    half whose sizes fall from first to last, as a binary counter's bits, so a delivery's keys
+    are merged O(log n) times each (one array rewritten every batch grew quadratic)."""
+
+    def __init__(self) -> None:
+        self._filter = _Filter()
+        self._runs: list[_Run] = []
+
+    def find(self, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+        """Each key's value, or -1 for a key not added. Only the keys the filter may hold are
+        searched for in the runs: most keys of a delivery are new."""
+        values = np.full(len(high), -1, np.int64)
+        maybe = np.flatnonzero(self._filter.may_hold(high))
+        if len(maybe):
+            seen, found = np.zeros(len(maybe), bool), values[maybe]
+            for run in self._runs:
+                run.find(high[maybe], low[maybe], seen, found)
+            values[maybe] = found
+        return values
+
+    def add(self, high: np.ndarray, low: np.ndarray, values: np.ndarray) -> None:
+        if not len(high):
+            return
+        self._filter.add(high)
+        self._runs.append(_Run(high, low, values.astype(np.int32)))
+        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
+            last = self._runs.pop()
+            self._runs[-1] = self._runs[-1].merged(last)
+
+
 class DistinctRecords:
     """The records of one delivery seen so far, by key: a dict for the row path, and for the
     batch path runs of keys sorted by their high half (with the low half and the record's
@@ -169,8 +201,7 @@ class DistinctRecords:
 
     def __init__(self) -> None:
         self._seen: dict[int, int] = {}  # key -> record ordinal
-        self._runs: list[_Run] = []
-        self._filter = _Filter()
+        self._index = KeyIndex()  # key -> record ordinal, for the batch path
         self._count = 0  # records so far; a record's ordinal is its place in first-row order
         # By record ordinal and by row, in parts: the row path's arrays, then the batches'.
         self._record_refs: list[Any] = [array("q")]  # hash of the person reference's token
@@ -205,7 +236,7 @@ class DistinctRecords:
         number; those records are remembered, and each row as carrying its record."""
         if not len(columns) or not len(columns[0]):
             return np.zeros(0, np.int64)
-        high, low = _keys(columns)
+        high, low = row_keys(columns)
         # The batch's distinct keys with the first row of each: a stable sort keeps row order
         # among equal keys.
         order = np.lexsort((low, high))
@@ -214,38 +245,19 @@ class DistinctRecords:
         starts[1:] = (high[1:] != high[:-1]) | (low[1:] != low[:-1])
         group = np.cumsum(starts) - 1  # each sorted row's distinct key
         high, low, rows = high[starts], low[starts], order[starts]
-        # Seen in an earlier batch? Then its ordinal. Only the keys the filter may have seen
-        # are searched for in the runs: most keys of a delivery are new.
-        ordinals = np.full(len(high), -1, np.int64)
-        seen = np.zeros(len(high), bool)
-        maybe = np.flatnonzero(self._filter.may_hold(high))
-        if len(maybe):
-            maybe_seen, maybe_ordinals = seen[maybe], ordinals[maybe]
-            for run in self._runs:
-                run.find(high[maybe], low[maybe], maybe_seen, maybe_ordinals)
-            seen[maybe], ordinals[maybe] = maybe_seen, maybe_ordinals
-        new = np.flatnonzero(~seen)
-        self._filter.add(high[new])
+        # Seen in an earlier batch? Then its ordinal.
+        ordinals = self._index.find(high, low)
+        new = np.flatnonzero(ordinals < 0)
         first = np.sort(rows[new])  # new records get their ordinals in first-row order
         ordinals[new] = self._count + np.argsort(np.argsort(rows[new]))
         self._count += len(new)
-        self._add_run(_Run(high[new], low[new], ordinals[new].astype(np.int32)))
+        self._index.add(high[new], low[new], ordinals[new])
         self._record_refs.append(_value_hashes(ref_tokens.take(pa.array(first))))
         self._record_first_rows.append(row_numbers[first].astype(np.int32))
         row_records = np.empty(len(order), np.int32)
         row_records[order] = ordinals[group]
         self._spilled_rows.append(row_numbers, row_records)
         return first
-
-    def _add_run(self, run: _Run) -> None:
-        """Keeps the runs' sizes falling from first to last, as a binary counter's bits: a
-        delivery's keys are merged O(log n) times each, not once per batch (which grew
-        quadratic with the delivery)."""
-        if len(run):
-            self._runs.append(run)
-        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
-            last = self._runs.pop()
-            self._runs[-1] = self._runs[-1].merged(last)
 
     def ambiguous_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the references that carry more than one record in the delivery, and the

@@ -101,13 +101,13 @@ def test_an_identity_of_distinct_records_without_counts_gets_an_empty_count_tabl
 def test_the_batch_key_tells_apart_what_joining_would_run_together():
     """Each half of a record's key in the batch path is the same in any batch and differs for
     records that differ only in where a value is split, or in null against empty."""
-    from ingestion.distinct_records import _keys
+    from ingestion.distinct_records import row_keys
 
     rows = [("a", "bc"), ("ab", "c"), (None, ""), ("", None), ("", ""), (None, None)]
     columns = [pa.array(list(column), pa.string()) for column in zip(*rows, strict=True)]
-    high, low = _keys(columns)
+    high, low = row_keys(columns)
     assert len(set(high.tolist())) == len(set(low.tolist())) == len(rows)
-    alone = _keys([column.slice(2, 1) for column in columns])
+    alone = row_keys([column.slice(2, 1) for column in columns])
     assert (alone[0][0], alone[1][0]) == (high[2], low[2])
     assert not (high == low).any()  # two seeds, two different hash functions
 
