@@ -12,17 +12,18 @@ memory stays small when records are nearly all distinct (16 bytes a record in th
 NUL, which no stored value holds, followed by a bit mask of which are null) and the key is two
 64-bit SipHash values (Python's keyed ``hash``) of two different inputs made from that encoding.
 In the batch path the key is Polars' row hash (``hash_rows``, nulls told from empty strings)
-under two seeds, computed for a whole batch in native code: five times faster than encoding
-and hashing each record in Python, which was a fifth of the loader's build time. Either way two
-distinct records share a key only if both halves collide (odds about n² / 2^129 for n records),
-and a delivery takes one path, so the two kinds of key never meet.
+under two seeds, computed for a whole batch in native code: seven times faster than encoding
+and hashing each record in Python, which was a seventh of the loader's build thread. Either way
+two distinct records share a key only if both halves collide (odds about n² / 2^129 for n
+records), and a delivery takes one path, so the two kinds of key never meet.
 
 A delivered row finds its record through its person reference, which names one record unless
 the reference carries several in the delivery (two tenancies, a new address). For those
 references alone the rows are listed with their record (``ambiguous_rows``, written to
 identity.record_rows), so each row keeps its own record's address. To list them at the end of
 the delivery, each row's record is remembered as it goes (its row number and the record's
-ordinal: 8 bytes a row), and each record's reference by the hash of its token: references are
+ordinal: 8 bytes a row, in a temporary file in the batch path), and each record's reference by
+the hash of its token: references are
 grouped as dbt groups them, and two references sharing a hash only list more rows, never fewer.
 The same per-row ordinals count each record's rows (``repeated_records``): linkage weighs a
 record's values by the delivered rows that carry them.
