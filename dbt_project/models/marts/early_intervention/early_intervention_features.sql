@@ -5,6 +5,7 @@
         slice_condition='early_intervention_features_in_slice',
         on_schema_change='fail',
         post_hook=["{{ early_intervention_relabel() }}"],
+        indexes=[{'columns': ['month_start']}],
     )
 }}
 {#- One row per person per month, from the month a person is first seen to the as-of month:
@@ -15,7 +16,9 @@
     it replaces only the months and people the slice can change (early_intervention_slice):
     every month of the people it touches, and everyone's months after the as-of month built
     before (new months); the label completeness of everyone's other months is set in place
-    (post-hook early_intervention_relabel). -#}
+    (post-hook early_intervention_relabel). A slice build asks several times for the latest month
+    built (early_intervention_slice_first_month): the month_start index answers that without
+    reading the table (a quarter of the slice's select at 20k residents). -#}
 -- depends_on: {{ ref('fct_service_contact') }}
 with
 
