@@ -142,6 +142,9 @@ def run_address_matching(database_url: str | None = None) -> dict:
                 ["address", "postcode", "uprn", "score"],
                 matches.dropna(subset=["uprn"]),
             )
+            # A new temporary table has no statistics (autovacuum never sees it): unanalysed,
+            # the planner merge-joined it at a million residents, 17.6 s against 12.5 s.
+            conn.execute("analyze address_matches")
             conn.execute("delete from linkage.address_xref")
             conn.execute(ADDRESS_XREF_SQL)
             counts = dict(
