@@ -238,12 +238,12 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     lineage = (1, delivery.period)  # a delivery key (raw_tables.LINEAGE_COLUMNS), as the loader
     head = (spec.body, entity.name, delivery_id, delivery.period)
     builder = BatchBuilder(spec.body, entity, Pseudonymiser(), lineage, head)
-    raw_table = f"{spec.raw_schema}.{entity.name}"
+    raw_table = (spec.raw_schema, entity.name)
     raw_names = [n for n, _ in LINEAGE_COLUMNS] + [n for n, _ in raw_columns(entity)]
     # (table, columns, COPY format) -> file of those rows, in the order the loader sends them
-    files: dict[tuple[str, tuple[str, ...], str], Path] = {}
+    files: dict[tuple[tuple[str, str], tuple[str, ...], str], Path] = {}
 
-    def spool(table: str, names, rows: CopyRows) -> None:
+    def spool(table: tuple[str, str], names, rows: CopyRows) -> None:
         key = (table, tuple(names), rows.format)
         if key not in files:
             files[key] = path.with_suffix(f".{len(files)}")
@@ -255,7 +255,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
         built = builder.build(batch)
         spool(raw_table, raw_names, built.raw)
         if built.identity is not None:
-            spool("identity.person_records", IDENTITY_COLUMNS, built.identity)
+            spool(("identity", "person_records"), IDENTITY_COLUMNS, built.identity)
         rows += built.loaded
     for table, names, end_rows in identity_end_rows(head, builder.distinct):
         spool(table, names, end_rows)
@@ -265,7 +265,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
         with _timed_cpu(conn), conn.transaction():
             for (table, names, copy_format), source in files.items():
                 statement = sql.SQL("copy {} ({}) from stdin {}").format(
-                    sql.Identifier(*table.split(".")),
+                    sql.Identifier(*table),
                     sql.SQL(", ").join(map(sql.Identifier, names)),
                     sql.SQL(COPY_OPTIONS[copy_format]),
                 )

@@ -52,7 +52,9 @@ from ingestion.raw_tables import (
     IDENTITY_VALUES_START,
     LINEAGE_COLUMNS,
     RECORD_ROW_COUNTS_COLUMNS,
+    RECORD_ROW_COUNTS_TABLE,
     RECORD_ROWS_COLUMNS,
+    RECORD_ROWS_TABLE,
     raw_columns,
     summarize_new_ranges,
 )
@@ -166,20 +168,22 @@ def _delivery_arrays(
     return copy_rows(table, text=not any("\\" in value for value in identity_head[:3]))
 
 
-def identity_end_rows(
-    identity_head: tuple[str, ...], distinct: DistinctRecords
-) -> list[tuple[str, tuple[str, ...], CopyRows]]:
+# identity's end-of-delivery rows: ((schema, table), columns, rows) for each table.
+EndRows = list[tuple[tuple[str, str], tuple[str, ...], CopyRows]]
+
+
+def identity_end_rows(identity_head: tuple[str, ...], distinct: DistinctRecords) -> EndRows:
     """What is known of the delivery's records only at its end, as (table, columns, rows):
     the rows of each (their count, and which record each row of an ambiguous reference
     carries). The benchmark's ceiling COPYs the same."""
     ends = [
         (
-            "identity.record_row_counts",
+            RECORD_ROW_COUNTS_TABLE,
             RECORD_ROW_COUNTS_COLUMNS,
             _delivery_arrays(identity_head, RECORD_ROW_COUNTS_COLUMNS, distinct.repeated_records()),
         ),
         (
-            "identity.record_rows",
+            RECORD_ROWS_TABLE,
             RECORD_ROWS_COLUMNS,
             _delivery_arrays(identity_head, RECORD_ROWS_COLUMNS, distinct.ambiguous_rows()),
         ),
@@ -187,12 +191,10 @@ def identity_end_rows(
     return [(table, columns, rows) for table, columns, rows in ends if rows is not None]
 
 
-def _copy_identity_end(
-    conn: Connection, end_rows: list[tuple[str, tuple[str, ...], CopyRows]]
-) -> None:
+def _copy_identity_end(conn: Connection, end_rows: EndRows) -> None:
     for table, columns, rows in end_rows:
         statement = sql.SQL("copy {} ({}) from stdin {}").format(
-            sql.Identifier(*table.split(".")),
+            sql.Identifier(*table),
             sql.SQL(", ").join(map(sql.Identifier, columns)),
             sql.SQL(COPY_OPTIONS[rows.format]),
         )
@@ -288,7 +290,7 @@ class _Done:
     """The producer's last item: identity's end-of-delivery rows, made while the main thread
     COPYs the last batch instead of after it."""
 
-    end_rows: list[tuple[str, tuple[str, ...], CopyRows]]
+    end_rows: EndRows
 
 
 def _produce(
@@ -409,11 +411,11 @@ def delete_period_rows(
         " where body = %s and entity = %s and _delivery_id = any(%s)",
         (spec.body, entity.name, delivery_ids),
     ).rowcount
-    for table in ("identity.record_rows", "identity.record_row_counts"):
+    for table in (RECORD_ROWS_TABLE, RECORD_ROW_COUNTS_TABLE):
         conn.execute(
             sql.SQL(
                 "delete from {} where body = %s and entity = %s and _delivery_id = any(%s)"
-            ).format(sql.Identifier(*table.split("."))),
+            ).format(sql.Identifier(*table)),
             (spec.body, entity.name, delivery_ids),
         )
     return raw, identity
