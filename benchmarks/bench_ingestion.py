@@ -37,7 +37,7 @@ from psycopg import sql
 
 from ingestion.identifiers import nhs_check_digit
 from ingestion.spec import SourceSpec
-from jigsaw import database
+from jigsaw import database, schemas
 
 ROWS = 1_000_000
 CORES = os.cpu_count() or 1
@@ -255,7 +255,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
         built = builder.build(batch)
         spool(raw_table, raw_names, built.raw)
         if built.identity is not None:
-            spool(("identity", "person_records"), IDENTITY_COLUMNS, built.identity)
+            spool((schemas.IDENTITY, "person_records"), IDENTITY_COLUMNS, built.identity)
         rows += built.loaded
     for table, names, end_rows in identity_end_rows(head, builder.distinct):
         spool(table, names, end_rows)

@@ -361,7 +361,7 @@ def _load_batches(
             daemon=True,
         )
         # Each batch's rows come in COPY's text format or in CSV (``batches.CopyRows``).
-        copies = {"raw": partial(_raw_copy, spec, entity), "identity": _identity_copy}
+        copies = {"raw": partial(_raw_copy, spec, entity), "person_records": _identity_copy}
         statements = {
             (table, copy_format): copy(options)
             for table, copy in copies.items()
@@ -378,7 +378,7 @@ def _load_batches(
                     # A COPY of raw and one of identity per batch, not one of each per file: the
                     # server does the identity rows while the next batch is built, instead of
                     # after the last one (one transaction all the same).
-                    for table, rows in (("raw", item.raw), ("identity", item.identity)):
+                    for table, rows in (("raw", item.raw), ("person_records", item.identity)):
                         if rows is not None:
                             with cursor.copy(statements[table, rows.format]) as copy:
                                 copy.write(rows.data)

@@ -93,8 +93,8 @@ RECORD_ROW_COUNTS_COLUMNS: tuple[str, ...] = (
 )
 
 # identity's tables written at the end of a delivery, as (schema, table), with their columns.
-RECORD_ROWS_TABLE = ("identity", "record_rows")
-RECORD_ROW_COUNTS_TABLE = ("identity", "record_row_counts")
+RECORD_ROWS_TABLE = (schemas.IDENTITY, "record_rows")
+RECORD_ROW_COUNTS_TABLE = (schemas.IDENTITY, "record_row_counts")
 
 # Indexes cost every load (a million rows: 8.9 s to COPY with the former primary key and
 # (body, person_ref_token) btree, 2.8 s with this BRIN). Records are unique by (body, entity,

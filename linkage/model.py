@@ -20,21 +20,19 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 from splink.internals.exceptions import EMTrainingException, SplinkException
 
+from linkage.standardise import STANDARD_FIELDS
+
 log = logging.getLogger(__name__)
 
 Backend = Literal["duckdb", "postgres"]
 
-# The standard person fields the model can compare (made by linkage.standardise); further
-# identifiers (id_*) come on top.
-PERSON_FIELDS = (
-    "given_name",
-    "given_name_canonical",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-    "nhs_number",
+# The standard person fields the model can compare (made by linkage.standardise), each given
+# name followed by its canonical form (the order of splink's columns); further identifiers
+# (id_*) come on top.
+PERSON_FIELDS = tuple(
+    column
+    for field in STANDARD_FIELDS
+    for column in ((field, "given_name_canonical") if field == "given_name" else (field,))
 )
 
 
