@@ -78,10 +78,8 @@ home_months as (
             from (
                 select
                     betting_locations.open_months,
-                    sqrt(
-                        power(residential_properties.easting - betting_locations.easting, 2)
-                        + power(residential_properties.northing - betting_locations.northing, 2)
-                    ) as distance_m
+                    {{ grid_distance_m('residential_properties', 'betting_locations') }}
+                        as distance_m
                 from betting_locations
                 order by betting_locations.grid_point <-> residential_properties.grid_point
                 limit {{ candidate_locations }}
@@ -92,10 +90,8 @@ home_months as (
             on register_months.month_start = nearest_open_candidate.month_start
         left join lateral (
             select
-                sqrt(
-                    power(residential_properties.easting - betting_locations.easting, 2)
-                    + power(residential_properties.northing - betting_locations.northing, 2)
-                ) as distance_m
+                {{ grid_distance_m('residential_properties', 'betting_locations') }}
+                    as distance_m
             from betting_locations
             where
                 register_months.has_open_premises

@@ -57,10 +57,7 @@ nearest_new_premises as (
     select distinct on (homes.uprn)
         homes.uprn,
         nearest.opened_month,
-        sqrt(
-            power(homes.easting - nearest.easting, 2)
-            + power(homes.northing - nearest.northing, 2)
-        ) as distance_m
+        {{ grid_distance_m('homes', 'nearest') }} as distance_m
     from homes
     cross join
         lateral (
