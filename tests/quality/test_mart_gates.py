@@ -67,6 +67,24 @@ def test_privacy_catches_identifiers_by_content(scratch):
     assert all(NHS not in f.detail and "M13 9PL" not in f.detail for f in findings)
 
 
+def test_privacy_reads_numbers_and_old_dates_by_content(scratch):
+    # The one-scan screen hands on to the follow-up queries: an NHS number stored as a number
+    # is found; old dates over few years are not dates of birth, over many years they are.
+    scratch.execute(
+        "create table gate_test.numbered as select 'pk_' || g as person_key,"
+        " case when g = 3 then %s::bigint else g end as ref_no,"
+        " date '1950-01-01' + g as opened_on, date '1940-01-01' + g * 400 as seen_on,"
+        " g * 1.5 as score from generate_series(1, 40) g",
+        (NHS,),
+    )
+    findings = check_privacy(scratch, "gate_test", "numbered")
+    assert {(f.column, f.rule) for f in findings} == {
+        ("ref_no", "NHS number"),
+        ("seen_on", "date of birth"),
+    }
+    assert all(NHS not in f.detail for f in findings)
+
+
 def test_privacy_treats_uprns_as_address_identifiers(scratch):
     scratch.execute(
         "create table gate_test.homes as select 'pk_' || g as property_key,"

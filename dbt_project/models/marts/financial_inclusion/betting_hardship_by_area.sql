@@ -33,57 +33,26 @@ residents as (
     inner join months on locations.month_start = months.month_start
 ),
 
-cells as (
+-- Each home is in one band a month (int_property_months_banded is unique on home and month),
+-- so a cell's properties are its rows and an area's are its bands' sum.
+property_counts as (
     select
-        banded_properties.lsoa_code,
-        banded_properties.month_start,
-        banded_properties.distance_band,
-        count(distinct banded_properties.uprn)::integer as properties,
-        count(distinct residents.person_key)::integer as residents,
-        count(distinct hardship.person_key) filter (
-            where hardship.is_in_financial_hardship
-        )::integer as persons_in_hardship,
-        count(distinct hardship.person_key) filter (
-            where hardship.in_council_tax_arrears
-        )::integer as persons_in_arrears
+        lsoa_code,
+        month_start,
+        distance_band,
+        count(*)::integer as properties
     from banded_properties
-    left join residents
-        on
-            banded_properties.uprn = residents.uprn
-            and banded_properties.month_start = residents.month_start
-    left join hardship
-        on
-            banded_properties.uprn = hardship.uprn
-            and banded_properties.month_start = hardship.month_start
-    group by
-        banded_properties.lsoa_code,
-        banded_properties.month_start,
-        banded_properties.distance_band
+    group by lsoa_code, month_start, distance_band
 ),
 
-area_totals as (
+area_property_counts as (
     select
-        banded_properties.lsoa_code,
-        banded_properties.month_start,
+        lsoa_code,
+        month_start,
         'all'::text as distance_band,
-        count(distinct banded_properties.uprn)::integer as properties,
-        count(distinct residents.person_key)::integer as residents,
-        count(distinct hardship.person_key) filter (
-            where hardship.is_in_financial_hardship
-        )::integer as persons_in_hardship,
-        count(distinct hardship.person_key) filter (
-            where hardship.in_council_tax_arrears
-        )::integer as persons_in_arrears
-    from banded_properties
-    left join residents
-        on
-            banded_properties.uprn = residents.uprn
-            and banded_properties.month_start = residents.month_start
-    left join hardship
-        on
-            banded_properties.uprn = hardship.uprn
-            and banded_properties.month_start = hardship.month_start
-    group by banded_properties.lsoa_code, banded_properties.month_start
+        sum(properties)::integer as properties
+    from property_counts
+    group by lsoa_code, month_start
 ),
 
 counted_people as (
@@ -133,11 +102,21 @@ area_people as (
     from counted_people
 ),
 
-cell_keys as (
+-- A cell's people once per measure, so its counts are counts of their keys; the home-months
+-- are joined to people once (counted_people), not again per count and per area total, which
+-- sorted every home-month four times more.
+people_counts as (
     select
         lsoa_code,
         month_start,
         distance_band,
+        count(person_key) filter (where measure = 'residents')::integer as residents,
+        count(person_key) filter (
+            where measure = 'persons_in_hardship'
+        )::integer as persons_in_hardship,
+        count(person_key) filter (
+            where measure = 'persons_in_arrears'
+        )::integer as persons_in_arrears,
         sum(case when measure = 'residents' then {{ record_key('person_key') }} end)::integer
         % 256 as residents_cell_key,
         sum(
@@ -154,29 +133,48 @@ cell_keys as (
     group by lsoa_code, month_start, distance_band
 ),
 
+counts as (
+    select
+        property_counts.lsoa_code,
+        property_counts.month_start,
+        property_counts.distance_band,
+        property_counts.properties,
+        coalesce(people_counts.residents, 0) as residents,
+        coalesce(people_counts.persons_in_hardship, 0) as persons_in_hardship,
+        coalesce(people_counts.persons_in_arrears, 0) as persons_in_arrears,
+        people_counts.residents_cell_key,
+        people_counts.persons_in_hardship_cell_key,
+        people_counts.persons_in_arrears_cell_key
+    from (
+        select * from property_counts
+        union all
+        select * from area_property_counts
+    ) as property_counts
+    left join people_counts
+        on
+            property_counts.lsoa_code = people_counts.lsoa_code
+            and property_counts.month_start = people_counts.month_start
+            and property_counts.distance_band = people_counts.distance_band
+),
+
 perturbed as (
     select
-        counts.*,
-        {{ perturbed_count('counts.residents', 'coalesce(cell_keys.residents_cell_key, 0)') }}
+        lsoa_code,
+        month_start,
+        distance_band,
+        properties,
+        residents,
+        persons_in_hardship,
+        persons_in_arrears,
+        {{ perturbed_count('residents', 'coalesce(residents_cell_key, 0)') }}
             as residents_perturbed,
         {{ perturbed_count(
-            'counts.persons_in_hardship',
-            'coalesce(cell_keys.persons_in_hardship_cell_key, 0)'
+            'persons_in_hardship', 'coalesce(persons_in_hardship_cell_key, 0)'
         ) }} as persons_in_hardship_perturbed,
         {{ perturbed_count(
-            'counts.persons_in_arrears',
-            'coalesce(cell_keys.persons_in_arrears_cell_key, 0)'
+            'persons_in_arrears', 'coalesce(persons_in_arrears_cell_key, 0)'
         ) }} as persons_in_arrears_perturbed
-    from (
-        select * from cells
-        union all
-        select * from area_totals
-    ) as counts
-    left join cell_keys
-        on
-            counts.lsoa_code = cell_keys.lsoa_code
-            and counts.month_start = cell_keys.month_start
-            and counts.distance_band = cell_keys.distance_band
+    from counts
 ),
 
 flagged_cells as (

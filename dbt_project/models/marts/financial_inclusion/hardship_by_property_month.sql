@@ -23,6 +23,14 @@ months as (
     select distinct month_start from {{ ref('int_property_months_banded') }}
 ),
 
+-- Each month beside the one before it in the register, to look up a home's hardship last month.
+months_with_previous as (
+    select
+        month_start,
+        lag(month_start) over (order by month_start) as previous_month_start
+    from months
+),
+
 -- Premises that opened during the register (first seen after its first month), by location.
 -- Not materialised: the search below must read the table itself, through its partial index.
 new_premises_locations as not materialized (
@@ -43,27 +51,27 @@ homes as (
 
 -- The nearest new premises (the earliest opened at equal distance), among each home's few
 -- nearest new premises locations from the spatial index: not every home x every premises.
+-- Distances are computed on the four found: in the search, a table of few locations is read
+-- whole and every location's distance would be computed before the four are kept.
 nearest_new_premises as (
     select distinct on (homes.uprn)
         homes.uprn,
         nearest.opened_month,
-        nearest.distance_m
+        {{ grid_distance_m('homes', 'nearest') }} as distance_m
     from homes
     cross join
         lateral (
             select
                 new_premises_locations.new_premises_opened_month as opened_month,
-                sqrt(
-                    power(homes.easting - new_premises_locations.easting, 2)
-                    + power(homes.northing - new_premises_locations.northing, 2)
-                ) as distance_m
+                new_premises_locations.easting,
+                new_premises_locations.northing
             from new_premises_locations
             order by
                 new_premises_locations.grid_point
                 <-> point(homes.easting::float8, homes.northing::float8)
             limit 4
         ) as nearest
-    order by homes.uprn asc, nearest.distance_m asc, nearest.opened_month asc
+    order by homes.uprn asc, distance_m asc, nearest.opened_month asc
 ),
 
 hardship_by_home as (
@@ -77,28 +85,50 @@ hardship_by_home as (
     group by uprn, month_start
 ),
 
+-- Each home's months in hardship as two arrays, read by month below: joining home-months to
+-- hardship by (home, month) and a window over them sorted every home-month (on disk).
+hardship_months_by_home as (
+    select
+        uprn,
+        array_agg(month_start order by month_start) as months,
+        array_agg(persons_in_hardship order by month_start) as persons_in_hardship
+    from hardship_by_home
+    group by uprn
+),
+
 home_months as (
     select
         homes.uprn,
-        months.month_start,
+        months_with_previous.month_start,
         homes.lsoa_code,
         homes.ward_code,
-        coalesce(hardship_by_home.persons_in_hardship, 0) as persons_in_hardship
+        coalesce(
+            hardship_months_by_home.persons_in_hardship[
+                array_position(hardship_months_by_home.months, months_with_previous.month_start)
+            ],
+            0
+        ) as persons_in_hardship,
+        case
+            when months_with_previous.previous_month_start is not null
+                then coalesce(
+                    hardship_months_by_home.persons_in_hardship[
+                        array_position(
+                            hardship_months_by_home.months,
+                            months_with_previous.previous_month_start
+                        )
+                    ],
+                    0
+                ) > 0
+        end as household_in_hardship_last_month
     from homes
-    cross join months
-    left join hardship_by_home
-        on
-            homes.uprn = hardship_by_home.uprn
-            and months.month_start = hardship_by_home.month_start
+    left join hardship_months_by_home on homes.uprn = hardship_months_by_home.uprn
+    cross join months_with_previous
 ),
 
 flagged as (
     select
         *,
-        persons_in_hardship > 0 as household_in_hardship,
-        lag(persons_in_hardship > 0) over (
-            partition by uprn order by month_start
-        ) as household_in_hardship_last_month
+        persons_in_hardship > 0 as household_in_hardship
     from home_months
 ),
 
