@@ -35,7 +35,9 @@ months_with_premises as (
 ),
 
 -- A search in a month when no premises is open would walk every location to find none.
-register_months as (
+-- Materialised: inlined, the planner put this (a scan of the licence register) inside the
+-- per-home lateral below and ran it once per home (at a million residents, 506,427 times).
+register_months as materialized (
     select
         months.month_start,
         months_with_premises.month_start is not null as has_open_premises
