@@ -37,7 +37,7 @@ from psycopg import sql
 
 from ingestion.identifiers import nhs_check_digit
 from ingestion.spec import SourceSpec
-from jigsaw import database, schemas
+from jigsaw import database
 
 ROWS = 1_000_000
 CORES = os.cpu_count() or 1
@@ -227,7 +227,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     from ingestion.batches import COPY_OPTIONS, BatchBuilder, CopyRows, csv_batches
     from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
-    from ingestion.loader import identity_end_rows
+    from ingestion.loader import PERSON_RECORDS, copy_statement, identity_end_rows
     from ingestion.pseudonymise import Pseudonymiser
     from ingestion.raw_tables import IDENTITY_COLUMNS, LINEAGE_COLUMNS, raw_columns
 
@@ -240,40 +240,37 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     builder = BatchBuilder(spec.body, entity, Pseudonymiser(), lineage, head)
     raw_table = (spec.raw_schema, entity.name)
     raw_names = [n for n, _ in LINEAGE_COLUMNS] + [n for n, _ in raw_columns(entity)]
-    # (table, columns, COPY format) -> file of those rows, in the order the loader sends them
-    files: dict[tuple[tuple[str, str], tuple[str, ...], str], Path] = {}
+    # (table's name, COPY format) -> (its COPY statement, the file of its rows), in the order
+    # the loader sends them
+    files: dict[tuple[object, str], tuple[sql.Composable, Path]] = {}
 
-    def spool(table: tuple[str, str], names, rows: CopyRows) -> None:
-        key = (table, tuple(names), rows.format)
+    def spool(name: object, table, names, rows: CopyRows) -> None:
+        key = (name, rows.format)
         if key not in files:
-            files[key] = path.with_suffix(f".{len(files)}")
-        with files[key].open("ab") as out:
+            statement = copy_statement(table, names, COPY_OPTIONS[rows.format])
+            files[key] = (statement, path.with_suffix(f".{len(files)}"))
+        with files[key][1].open("ab") as out:
             out.write(rows.data)
 
     rows = 0
     for batch in csv_batches(path, entity):
         built = builder.build(batch)
-        spool(raw_table, raw_names, built.raw)
+        spool("raw", raw_table, raw_names, built.raw)
         if built.identity is not None:
-            spool((schemas.IDENTITY, "person_records"), IDENTITY_COLUMNS, built.identity)
+            spool("person_records", PERSON_RECORDS, IDENTITY_COLUMNS, built.identity)
         rows += built.loaded
     for table, names, end_rows in identity_end_rows(head, builder.distinct):
-        spool(table, names, end_rows)
+        spool(table, table, names, end_rows)
     with psycopg.connect(url, autocommit=True) as conn:
         prepare_database(conn, [spec])
         started = time.perf_counter()
         with _timed_cpu(conn), conn.transaction():
-            for (table, names, copy_format), source in files.items():
-                statement = sql.SQL("copy {} ({}) from stdin {}").format(
-                    sql.Identifier(*table),
-                    sql.SQL(", ").join(map(sql.Identifier, names)),
-                    sql.SQL(COPY_OPTIONS[copy_format]),
-                )
+            for statement, source in files.values():
                 with conn.cursor().copy(statement) as copy, source.open("rb") as handle:
                     while chunk := handle.read(1 << 20):
                         copy.write(chunk)
     seconds = time.perf_counter() - started
-    for source in files.values():
+    for _, source in files.values():
         source.unlink()
     return rows, seconds
 

@@ -30,7 +30,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -508,7 +508,7 @@ class BatchBuilder:
         self.signing = signing
         self.lineage = lineage
         self.identity_head = identity_head
-        self._text_constants = not any("\\" in str(v) for v in (*lineage, *identity_head))
+        self._text_constants = no_backslash((*lineage, *identity_head))
         self.rows = RowBuilder(body, entity, pseudonymiser, lineage, identity_head)
         self.distinct = DistinctRecords()  # the delivery's identity records, across batches
         self.plans = []
@@ -691,6 +691,12 @@ class BatchBuilder:
     def _constants(values: tuple[str | int, ...], rows: int) -> list[pa.Array]:
         """Each value repeated over the rows, typed as it is (an integer is written unquoted)."""
         return [pa.repeat(pa.array([v])[0], rows) for v in values]
+
+
+def no_backslash(values: Iterable[object]) -> bool:
+    """Whether no value holds a backslash, so that ``copy_rows`` may write them as COPY's text
+    format (``text``)."""
+    return not any("\\" in str(value) for value in values)
 
 
 _TEXT = pacsv.WriteOptions(

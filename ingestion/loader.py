@@ -30,7 +30,7 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import IO
@@ -41,7 +41,15 @@ from psycopg.copy import Copy, FileWriter
 
 from ingestion import batches as column_batches
 from ingestion import ledger
-from ingestion.batches import COPY_OPTIONS, Batch, BatchBuilder, CopyRows, copy_rows, csv_batches
+from ingestion.batches import (
+    COPY_OPTIONS,
+    Batch,
+    BatchBuilder,
+    CopyRows,
+    copy_rows,
+    csv_batches,
+    no_backslash,
+)
 from ingestion.distinct_records import DistinctRecords
 from ingestion.landing import Delivery, file_sha256
 from ingestion.pseudonymise import Pseudonymiser
@@ -134,14 +142,26 @@ class DeliveryRejected(Exception):
         self.result = result
 
 
+# identity's records, named as operators see the COPY in pg_stat_activity (unquoted).
+PERSON_RECORDS = sql.SQL("identity.person_records")
+
+
+def copy_statement(
+    table: tuple[str, str] | sql.Composable, columns: Iterable[str], options: str = ""
+) -> sql.Composable:
+    """COPY of ``columns`` of ``table`` ((schema, name), or its name as SQL) from the client,
+    with its ``options``."""
+    name = table if isinstance(table, sql.Composable) else sql.Identifier(*table)
+    return sql.SQL("copy {} ({}) from stdin {}").format(
+        name, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(options)
+    )
+
+
 def _copy_spool(
     conn: Connection, table: sql.Composable, columns: tuple[str, ...], spool: IO, options: str
 ) -> None:
     spool.seek(0)
-    statement = sql.SQL("copy {} ({}) from stdin {}").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(options)
-    )
-    with conn.cursor().copy(statement) as copy:
+    with conn.cursor().copy(copy_statement(table, columns, options)) as copy:
         while chunk := spool.read(1 << 20):
             copy.write(chunk)
 
@@ -165,7 +185,7 @@ def _delivery_arrays(
         return None
     head = [pa.repeat(value, rows) for value in identity_head[:3]]
     table = pa.table([*head, *map(pa.array, arrays)], names=list(columns))
-    return copy_rows(table, text=not any("\\" in value for value in identity_head[:3]))
+    return copy_rows(table, text=no_backslash(identity_head[:3]))
 
 
 # identity's end-of-delivery rows: ((schema, table), columns, rows) for each table.
@@ -193,29 +213,17 @@ def identity_end_rows(identity_head: tuple[str, ...], distinct: DistinctRecords)
 
 def _copy_identity_end(conn: Connection, end_rows: EndRows) -> None:
     for table, columns, rows in end_rows:
-        statement = sql.SQL("copy {} ({}) from stdin {}").format(
-            sql.Identifier(*table),
-            sql.SQL(", ").join(map(sql.Identifier, columns)),
-            sql.SQL(COPY_OPTIONS[rows.format]),
-        )
-        with conn.cursor().copy(statement) as copy:
+        with conn.cursor().copy(copy_statement(table, columns, COPY_OPTIONS[rows.format])) as copy:
             copy.write(rows.data)
 
 
 def _identity_copy(options: str) -> sql.Composable:
-    return sql.SQL("copy identity.person_records ({}) from stdin {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, IDENTITY_COLUMNS)), sql.SQL(options)
-    )
+    return copy_statement(PERSON_RECORDS, IDENTITY_COLUMNS, options)
 
 
 def _raw_copy(spec: SourceSpec, entity: Entity, options: str = "") -> sql.Composable:
     columns = _LINEAGE_WRITTEN + [name for name, _ in raw_columns(entity)]
-    return sql.SQL("copy {}.{} ({}) from stdin {}").format(
-        sql.Identifier(spec.raw_schema),
-        sql.Identifier(entity.name),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(options),
-    )
+    return copy_statement((spec.raw_schema, entity.name), columns, options)
 
 
 def _load_rows(
@@ -272,7 +280,7 @@ def _load_rows(
                         continue
                 quarantined += 1
                 quarantine.add(row_number, problem[0], problem[1], original)
-        _copy_spool(conn, sql.SQL("identity.person_records"), IDENTITY_COLUMNS, identity_spool, "")
+        _copy_spool(conn, PERSON_RECORDS, IDENTITY_COLUMNS, identity_spool, "")
         _copy_identity_end(conn, identity_end_rows(identity_head, distinct))
         quarantine.copy_into_quarantine(conn)
     return delivered, loaded, quarantined
