@@ -16,6 +16,8 @@ copied as the next, as ``bench_dbt_incremental`` makes it) with ``dbt build --se
 source:raw_<body>+`` and the delivery's slice as the run after a delivery passes it
 (JIGSAW_SLICE, orchestration.slices), and each one's ratio to the full build: the regional
 build's dbt step, which built every model, its unit tests and data tests from an empty database.
+Last, dbt's own floor for each of those selections: the same build with the same slice once
+every source is empty, what no slicing of the data can go below.
 
 Targets (issue 18): at 100k, police <= 10 % and sensors <= 5 % of the full build; at 1M, end to
 end under 45 minutes, peak under 8 GB, and no stage growing more than 12x from 100k to 1M.
@@ -265,6 +267,7 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
     from orchestration.slices import DeliverySlice, builds_by_slice
 
     figures = {}
+    slice_env: dict[str, dict[str, str] | None] = {}
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder)
         # dbt parses partially from the project's own state, as dagster-dbt's runs do.
@@ -279,12 +282,9 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
             # does.
             delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
             sliced = builds_by_slice(delivery_slice)
+            slice_env[body] = delivery_slice.dbt_env() if sliced else None
             seconds, run = dbt(
-                target,
-                "build",
-                "--select",
-                f"source:raw_{body}+",
-                env=delivery_slice.dbt_env() if sliced else None,
+                target, "build", "--select", f"source:raw_{body}+", env=slice_env[body]
             )
             figures[name] = round(seconds / full_dbt_seconds, 4)
             figures[f"{body}_incremental_seconds"] = round(seconds, 1)
@@ -296,6 +296,49 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
                 f"{seconds / full_dbt_seconds:.1%} of the full build ({full_dbt_seconds:.1f} s)",
                 flush=True,
             )
+        figures.update(_floors(url, target, slice_env, full_dbt_seconds))
+    return figures
+
+
+def _floors(
+    url: str, target: Path, slice_env: dict[str, dict[str, str] | None], full_dbt_seconds: float
+) -> dict:
+    """dbt's own floor for each delivery's downstream build: the same build, with the same
+    slice, once every source is empty (truncated, then every model rebuilt from nothing, not
+    timed): dbt's start, its per-node materialisations and the tests, with no rows to work on.
+    No slicing of the data can take a delivery's build below it. It empties this run's own
+    database, so it comes last."""
+    import psycopg
+    from psycopg import sql
+
+    from benchmarks.bench_dbt_incremental import dbt
+
+    # The sources are views over the loaded tables too (lineage views), so every table of the
+    # sources' schemas is emptied.
+    manifest = json.loads((target / "manifest.json").read_text())
+    schemas = sorted({s["schema"] for s in manifest["sources"].values()})
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute(
+            "select schemaname, tablename from pg_tables where schemaname = any(%s)", (schemas,)
+        ).fetchall()
+        for schema, name in tables:
+            conn.execute(sql.SQL("truncate {} cascade").format(sql.Identifier(schema, name)))
+    try:
+        dbt(target, "build", "--full-refresh")
+    except RuntimeError as exc:  # the floor is then not measured; the rest of the run stands
+        print(f"dbt's floor not measured: the build on empty sources failed: {exc}"[:2000])
+        return {}
+    figures = {}
+    for body in INCREMENTAL_BODIES:
+        select = f"source:raw_{body}+"
+        seconds, run = dbt(target, "build", "--select", select, env=slice_env[body])
+        figures[f"{body}_floor_seconds"] = round(seconds, 1)
+        figures[f"{body}_floor_ratio"] = round(seconds / full_dbt_seconds, 4)
+        print(
+            f"dbt's floor for {select} (the same build on empty sources): {seconds:.1f} s "
+            f"({run['nodes']} nodes) = {seconds / full_dbt_seconds:.1%} of the full build",
+            flush=True,
+        )
     return figures
 
 
@@ -455,12 +498,15 @@ def print_size(figures: dict, previous: dict | None) -> None:
             for model, seconds in slowest.items()
         )
         print(f"  slowest dbt models: {shown}")
-    for key, label in (
-        ("police_incremental_ratio", "police"),
-        ("sensors_incremental_ratio", "home sensors"),
+    for key, label, body in (
+        ("police_incremental_ratio", "police", "police"),
+        ("sensors_incremental_ratio", "home sensors", "home_sensors"),
     ):
         value = figures.get(key)
         shown = "not measured" if value is None else f"{value:.1%} of the full dbt build"
+        floor = (figures.get("incremental") or {}).get(f"{body}_floor_ratio")
+        if floor is not None:
+            shown += f"; dbt's floor for it (no rows) {floor:.1%}"
         print(f"  one new {label} delivery + downstream: {shown}")
 
 
