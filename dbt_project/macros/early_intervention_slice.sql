@@ -91,12 +91,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Whether a row (its month and person columns) is read by a slice build: in the window the
-    rebuilt months need, or one of the slice's people; always, without a slice. -#}
-{% macro in_early_intervention_slice_window(month, person) -%}
+{#- Whether a row (its month and person columns) is read by a slice build: one of the slice's
+    people, or a month from `since`, a column of slice_window: first_month, the first month its
+    windows read (the default), or rebuilt_from, the first month rebuilt for everyone (for what
+    only a month's own row reads); always, without a slice. -#}
+{% macro in_early_intervention_slice_window(month, person, since='first_month') -%}
     {%- if builds_slice() -%}
         (
-            {{ month }} >= (select slice_window.first_month from slice_window)
+            {{ month }} >= (select slice_window.{{ since }} from slice_window)
             or {{ person }} in (select slice_persons.person_key from slice_persons)
         )
     {%- else -%}

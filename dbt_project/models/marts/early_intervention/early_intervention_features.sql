@@ -18,7 +18,10 @@
     before (new months); the label completeness of everyone's other months is set in place
     (post-hook early_intervention_relabel). A slice build asks several times for the latest month
     built (early_intervention_slice_first_month): the month_start index answers that without
-    reading the table (a quarter of the slice's select at 20k residents). -#}
+    reading the table (a quarter of the slice's select at 20k residents). Its windows span months
+    by range, not rows, so a slice build reads, for everyone outside the slice, only the months
+    in the window that have something to add up, not twelve months of every person (at 1M
+    residents a new month's select read 13M person-months for 1.6M rows). -#}
 -- depends_on: {{ ref('fct_service_contact') }}
 with
 
@@ -36,10 +39,13 @@ slice_persons as (
     {{ early_intervention_slice_persons() }}
 ),
 
--- months before it are rebuilt only for the slice's people; windows need 11 months before
+-- rebuilt_from: the first month rebuilt for everyone; first_month: the first one its windows
+-- read (11 months before); months before rebuilt_from are rebuilt only for the slice's people
 slice_window as (
-    select ({{ early_intervention_slice_first_month() }} - interval '11 months')::date
-        as first_month
+    select
+        rebuilt.rebuilt_from,
+        (rebuilt.rebuilt_from - interval '11 months')::date as first_month
+    from (select {{ early_intervention_slice_first_month() }} as rebuilt_from) as rebuilt
 ),
 
 {% endif %}
@@ -54,7 +60,7 @@ person_months as (
             case
                 when slice_persons.person_key is not null
                     then date_trunc('month', persons.first_seen_date)
-                else greatest(date_trunc('month', persons.first_seen_date), slice_window.first_month)
+                else greatest(date_trunc('month', persons.first_seen_date), slice_window.rebuilt_from)
             end,
             {%- else %}
             date_trunc('month', persons.first_seen_date),
@@ -123,12 +129,51 @@ attendance_by_month as (
     group by school_records.person_key, attendance.attendance_month
 ),
 
+-- The months the windows run over. Windows span months by range, so a month without a row adds
+-- nothing, as a month of zeros would: in a slice build everyone else's months in the window
+-- before rebuilt_from are only those with something to add up (a sparse grid instead of every
+-- person's twelve months).
+grid as (
+    select
+        person_months.person_key,
+        person_months.birth_year,
+        person_months.sex_code,
+        person_months.month_start
+    from person_months
+    {%- if builds_slice() %}
+    union all
+    select
+        persons.person_key,
+        persons.birth_year,
+        persons.sex_code,
+        active.month_start
+    from (
+        select contacts_by_month.person_key, contacts_by_month.month_start
+        from contacts_by_month
+        union
+        select attendance_by_month.person_key, attendance_by_month.month_start
+        from attendance_by_month
+    ) as active
+    inner join persons on active.person_key = persons.person_key
+    cross join slice_window
+    left join slice_persons on active.person_key = slice_persons.person_key
+    where
+        slice_persons.person_key is null
+        and active.month_start >= slice_window.first_month
+        and active.month_start < slice_window.rebuilt_from
+        and active.month_start >= date_trunc('month', persons.first_seen_date)
+    {%- endif %}
+),
+
+-- Only a month's own row is read from these: in a slice build, the months rebuilt.
 hardship as (
     select * from {{ ref('fct_financial_hardship') }}
+    where {{ in_early_intervention_slice_window('month_start', 'person_key', 'rebuilt_from') }}
 ),
 
 locations as (
     select * from {{ ref('int_person_months_located') }}
+    where {{ in_early_intervention_slice_window('month_start', 'person_key', 'rebuilt_from') }}
 ),
 
 households as (
@@ -141,11 +186,11 @@ areas as (
 
 joined as (
     select
-        person_months.person_key,
-        person_months.month_start,
-        extract(year from person_months.month_start)::integer - person_months.birth_year
+        grid.person_key,
+        grid.month_start,
+        extract(year from grid.month_start)::integer - grid.birth_year
             as age_years,
-        person_months.sex_code,
+        grid.sex_code,
         locations.household_key,
         households.persons as household_persons,
         households.lsoa_code,
@@ -168,23 +213,23 @@ joined as (
         coalesce(hardship.is_in_financial_hardship, false) as in_financial_hardship,
         coalesce(hardship.hardship_score, 0) as hardship_score,
         hardship.arrears_balance
-    from person_months
+    from grid
     left join contacts_by_month
         on
-            person_months.person_key = contacts_by_month.person_key
-            and person_months.month_start = contacts_by_month.month_start
+            grid.person_key = contacts_by_month.person_key
+            and grid.month_start = contacts_by_month.month_start
     left join attendance_by_month
         on
-            person_months.person_key = attendance_by_month.person_key
-            and person_months.month_start = attendance_by_month.month_start
+            grid.person_key = attendance_by_month.person_key
+            and grid.month_start = attendance_by_month.month_start
     left join hardship
         on
-            person_months.person_key = hardship.person_key
-            and person_months.month_start = hardship.month_start
+            grid.person_key = hardship.person_key
+            and grid.month_start = hardship.month_start
     left join locations
         on
-            person_months.person_key = locations.person_key
-            and person_months.month_start = locations.month_start
+            grid.person_key = locations.person_key
+            and grid.month_start = locations.month_start
     left join households on locations.household_key = households.household_key
     left join areas on households.lsoa_code = areas.lsoa_code
 ),
@@ -213,19 +258,24 @@ windowed as (
     from joined
     window
         last_12_months as (
-            partition by person_key order by month_start rows between 11 preceding and current row
+            partition by person_key order by month_start
+            range between interval '11 months' preceding and current row
         ),
         last_3_months as (
-            partition by person_key order by month_start rows between 2 preceding and current row
+            partition by person_key order by month_start
+            range between interval '2 months' preceding and current row
         ),
         last_6_months as (
-            partition by person_key order by month_start rows between 5 preceding and current row
+            partition by person_key order by month_start
+            range between interval '5 months' preceding and current row
         ),
         next_3_months as (
-            partition by person_key order by month_start rows between 1 following and 3 following
+            partition by person_key order by month_start
+            range between interval '1 month' following and interval '3 months' following
         ),
         next_6_months as (
-            partition by person_key order by month_start rows between 1 following and 6 following
+            partition by person_key order by month_start
+            range between interval '1 month' following and interval '6 months' following
         )
 ),
 
