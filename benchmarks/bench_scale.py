@@ -17,7 +17,8 @@ source:raw_<body>+`` and the delivery's slice as the run after a delivery passes
 (JIGSAW_SLICE, orchestration.slices), and each one's ratio to the full build: the regional
 build's dbt step, which built every model, its unit tests and data tests from an empty database.
 Last, dbt's own floor for each of those selections: the same build with the same slice once
-every source is empty, what no slicing of the data can go below.
+every source is empty, what no slicing of the data can go below (skipped with ``--keep``, as it
+empties the database).
 
 Targets (issue 18): at 100k, police <= 10 % and sensors <= 5 % of the full build; at 1M, end to
 end under 45 minutes, peak under 8 GB, and no stage growing more than 12x from 100k to 1M.
@@ -260,7 +261,7 @@ def _delivered_period(url: str, body: str, table: str, delivery: str) -> tuple[s
     return body, entity, period
 
 
-def _incremental(url: str, full_dbt_seconds: float) -> dict:
+def _incremental(url: str, full_dbt_seconds: float, floor: bool = True) -> dict:
     """One new monthly delivery per body and its downstream dbt build with the delivery's slice
     (as the run after a delivery passes it), against the full build."""
     from benchmarks.bench_dbt_incremental import add_monthly_delivery, dbt
@@ -296,7 +297,10 @@ def _incremental(url: str, full_dbt_seconds: float) -> dict:
                 f"{seconds / full_dbt_seconds:.1%} of the full build ({full_dbt_seconds:.1f} s)",
                 flush=True,
             )
-        figures.update(_floors(url, target, slice_env, full_dbt_seconds))
+        if floor:
+            figures.update(_floors(url, target, slice_env, full_dbt_seconds))
+        else:
+            print("dbt's floor not measured: --keep keeps the database as built")
     return figures
 
 
@@ -342,7 +346,7 @@ def _floors(
     return figures
 
 
-def run_one_size(residents: int, seed: int | None, out: Path) -> int:
+def run_one_size(residents: int, seed: int | None, out: Path, floor: bool = True) -> int:
     """make demo at one size in this process (its environment set by the parent)."""
     import dagster as dg
 
@@ -384,7 +388,7 @@ def run_one_size(residents: int, seed: int | None, out: Path) -> int:
         rows = _stage_rows(url, run_id)
         slowest = slowest_dbt_models(instance, run_id) if run_id else {}
         dbt_seconds = seconds.get("dbt", 0.0)
-        incremental = _incremental(url, dbt_seconds) if dbt_seconds else {}
+        incremental = _incremental(url, dbt_seconds, floor) if dbt_seconds else {}
         peak_mb = max(peak_mb, memory.peak())
     figures = {
         "residents": residents,
@@ -446,6 +450,7 @@ def measure_size(
     out = folder / "figures.json"
     command = [sys.executable, "-m", "benchmarks.bench_scale", "--one-size", str(residents)]
     command += ["--out", str(out)] + (["--seed", str(seed)] if seed is not None else [])
+    command += ["--no-floor"] if keep else []
     print(f"\n--- {residents} residents: {database.describe(url)}, state in {folder}", flush=True)
     try:
         completed = subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
@@ -575,7 +580,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--residents", default=DEFAULT_SIZES, help="sizes, comma-separated")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
-    parser.add_argument("--keep", action="store_true", help="keep each size's database")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each size's database as built (dbt's floor, which empties it, is then skipped)",
+    )
     parser.add_argument(
         "--database-prefix", default=DEFAULT_DATABASE_PREFIX, help="each size's database name"
     )
@@ -593,9 +602,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv if argv is not None else [])
     if args.one_size:
-        sys.exit(run_one_size(args.one_size, args.seed, args.out))
+        sys.exit(run_one_size(args.one_size, args.seed, args.out, floor=not args.no_floor))
     residents = [int(n.replace("_", "")) for n in args.residents.split(",") if n.strip()]
     earlier = {
         s["residents"]: s for s in earlier_sizes(args.earlier) if s["residents"] not in residents
