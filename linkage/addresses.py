@@ -5,10 +5,10 @@ carrying it find it through their person reference (dbt macro person_record_addr
 when the reference carries several records in the delivery, through their row numbers
 (identity.record_rows).
 
-Candidates are gazetteer entries in the same postcode, or, when the postcode is missing or
-mistyped, the same house number in the same postcode district. The house and flat numbers
-must agree exactly (10 and 12 HIGH STREET are a few characters apart but different homes);
-the rest of the address is scored with Jaro-Winkler similarity.
+Candidates are gazetteer entries in the same postcode district (so a postcode mistyped after
+its district still finds its home) whose house and flat numbers agree exactly (10 and 12 HIGH
+STREET are a few characters apart but different homes); the rest of the address is scored
+with Jaro-Winkler similarity. A record without a postcode has no district and no candidates.
 """
 
 from __future__ import annotations
@@ -92,12 +92,11 @@ def match_addresses(addresses: pd.DataFrame, gazetteer: pd.DataFrame) -> pd.Data
                 select p.row, g.uprn, greatest(
                     jaro_winkler_similarity(p.std_address, g.std_address),
                     jaro_winkler_similarity(p.std_address, g.std_full)) as score
+                -- Both keys are equalities, so both are the hash join's: numbers alone (with
+                -- the district in a residual filter) paired every address with every place of
+                -- its house number in the region, pairs growing with the square of its size.
                 from people as p join places as g
-                    on p.numbers = g.numbers
-                    and (
-                        p.std_postcode = g.std_postcode
-                        or (p.district = g.district and p.std_postcode <> g.std_postcode)
-                    )
+                    on p.numbers = g.numbers and p.district = g.district
             ),
             ranked as (
                 select *, row_number() over (partition by row order by score desc, uprn) as rank

@@ -5,7 +5,8 @@
 3. create the roles and grants;
 4. load every delivery through the ingestion assets (Dagster, one run per body);
 5. run the regional build (linkage, dbt, Soda gates, publishing, analytics) through Dagster;
-6. grade the analytics against the region's ground truth (the demo_evaluation job);
+6. grade the linkage and the analytics against the region's ground truth (the demo_evaluation
+   job);
 then print what was materialised, which checks passed and failed, and what was published.
 Each stage is numbered and timed on the console (orchestration/cli/progress.py).
 
@@ -107,7 +108,7 @@ def run_demo(
                 tags=launch_tags("make demo"),
             )
 
-    with stages.stage("evaluation of the analytics against the demo region's ground truth"):
+    with stages.stage("evaluation of the linkage and analytics against the region's ground truth"):
         graded = defs.resolve_job_def("demo_evaluation").execute_in_process(
             instance=instance,
             raise_on_error=False,

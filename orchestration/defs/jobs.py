@@ -8,7 +8,8 @@ import dagster as dg
 
 from ingestion.spec import load_specs
 from orchestration.attribution import launch_tags
-from orchestration.defs.analytics import EVALUATION
+from orchestration.defs.analytics import EVALUATION as ANALYTICS_EVALUATION
+from orchestration.defs.linkage import EVALUATION as LINKAGE_EVALUATION
 from orchestration.executor import STEP_EXECUTOR
 from orchestration.factories.ingestion_assets import asset_key, job_name, up_to_date_check_key
 from orchestration.instance import RUN_RETRY_TAGS
@@ -18,6 +19,8 @@ from orchestration.slices import run_tags as slice_run_tags
 # downstream of them (linkage, dbt, checks, publishing, analytics) is one regional build, but
 # the grading against the demo region's ground truth, which a real region has not.
 SPECS = load_specs()
+# What reads the ground truth: the demo grades with it after the build, no build runs it.
+GRADING = dg.AssetSelection.assets(LINKAGE_EVALUATION, ANALYTICS_EVALUATION)
 RAW_PREFIXES = [[spec.raw_schema] for spec in SPECS]
 # Whether each extract is in step with the region: checked when the whole region is built, as a
 # body that stops delivering never runs its own checks.
@@ -31,9 +34,7 @@ UP_TO_DATE_CHECKS = [
 regional_build = dg.define_asset_job(
     name="regional_build",
     selection=(
-        dg.AssetSelection.all()
-        - dg.AssetSelection.key_prefixes(*RAW_PREFIXES)
-        - dg.AssetSelection.assets(EVALUATION)
+        dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(*RAW_PREFIXES) - GRADING
         | dg.AssetSelection.checks(*UP_TO_DATE_CHECKS)
     ),
     description=(
@@ -46,10 +47,11 @@ regional_build = dg.define_asset_job(
 
 demo_evaluation = dg.define_asset_job(
     name="demo_evaluation",
-    selection=dg.AssetSelection.assets(EVALUATION),
+    selection=GRADING,
     description=(
-        "Grades the analytics against the demo region's ground truth (make demo runs it after "
-        "the regional build); fails, naming the file, where there is no ground truth."
+        "Grades the linkage and the analytics against the demo region's ground truth (make "
+        "demo runs it after the regional build); the analytics' grading fails, naming the "
+        "file, where there is no ground truth."
     ),
 )
 
@@ -74,7 +76,7 @@ def _downstream_build(spec) -> dg.UnresolvedAssetJobDefinition:
     raw = dg.AssetSelection.assets(*(asset_key(spec, entity) for entity in spec.entities))
     return dg.define_asset_job(
         name=downstream_build_name(spec.body),
-        selection=raw.downstream() - raw - dg.AssetSelection.assets(EVALUATION),
+        selection=raw.downstream() - raw - GRADING,
         description=(
             f"After a {spec.title} delivery: what is downstream of {spec.raw_schema} only, and "
             "of the person-level models only the delivery's slice (its periods and the people "

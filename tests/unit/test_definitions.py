@@ -90,8 +90,16 @@ def test_regional_build_job_exists(defs):
 
 def test_the_nightly_build_never_reads_the_ground_truth(defs):
     """A real region has no ground truth: grading it is the demo's own job, not the build's."""
-    evaluation = dg.AssetKey(["analytics", "evaluation"])
-    build = defs.resolve_job_def("regional_build").asset_layer.selected_asset_keys
-    assert evaluation not in build and dg.AssetKey(["analytics", "analysts_report"]) in build
+    grading = {dg.AssetKey(["analytics", "evaluation"]), dg.AssetKey(["linkage", "evaluation"])}
+    builds = [j.name for j in defs.resolve_all_job_defs() if j.name.endswith("_build")]
+    assert "regional_build" in builds and "police__downstream_build" in builds
+    for name in builds:
+        build = defs.resolve_job_def(name).asset_layer.selected_asset_keys
+        assert not grading & build, name
+    regional = defs.resolve_job_def("regional_build").asset_layer.selected_asset_keys
+    assert {
+        dg.AssetKey(["analytics", "analysts_report"]),
+        dg.AssetKey(["linkage", "person_xref"]),
+    } <= regional
     graded = defs.resolve_job_def("demo_evaluation").asset_layer.selected_asset_keys
-    assert graded == {evaluation}
+    assert graded == grading
