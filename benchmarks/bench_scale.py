@@ -297,11 +297,22 @@ def _incremental(url: str, full_dbt_seconds: float, floor: bool = True) -> dict:
                 f"{seconds / full_dbt_seconds:.1%} of the full build ({full_dbt_seconds:.1f} s)",
                 flush=True,
             )
+            print(f"  its slowest nodes: {_slowest_nodes(run['results'])}", flush=True)
         if floor:
             figures.update(_floors(url, target, slice_env, full_dbt_seconds))
         else:
             print("dbt's floor not measured: --keep keeps the database as built")
     return figures
+
+
+def _slowest_nodes(results: list[dict], top: int = 6) -> str:
+    """The build's slowest nodes and its tests' total, from dbt's run_results."""
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    slowest = sorted(results, key=lambda r: -r["execution_time"])[:top]
+    shown = ", ".join(
+        f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in slowest
+    )
+    return f"{shown}; {len(tests)} tests {sum(r['execution_time'] for r in tests):.1f} s"
 
 
 def _floors(

@@ -7,9 +7,7 @@
     with
 
     touched as (
-        select before.person_key from {{ slice_persons_before() }} as before
-        union
-        select keys.person_key from ({{ slice_person_keys() }}) as keys
+        {{ slice_changed_persons() }}
         union
         select contacts.person_key
         from {{ ref('fct_service_contact') }} as contacts
@@ -17,12 +15,6 @@
             (contacts.body, contacts.source_entity, contacts.source_period)
             in ({{ slice_periods() }})
             and contacts.person_key is not null
-        union
-        select records.person_key
-        from {{ ref('int_person_records_keyed') }} as records
-        where
-            (records.body, records.source_entity, records.source_period)
-            in ({{ slice_periods() }})
     ),
 
     touched_households as (

@@ -239,8 +239,10 @@
 {%- endmacro %}
 
 {#- Where each person lived in each month they appear in a keyed record with a property: the
-    property of their latest such record in the month, and the household key. -#}
-{% macro person_months_located(keyed_records) -%}
+    property of their latest such record in the month, and the household key. `sliced`: the
+    model replaces a delivery's slice by person (person_in_slice), so a slice build reads only
+    the slice's changed people's records. -#}
+{% macro person_months_located(keyed_records, sliced=false) -%}
     with
 
     located_records as (
@@ -254,7 +256,11 @@
                     record_date desc, loaded_at desc, body asc, source_entity asc, record_id asc
             ) as recency_rank
         from {{ keyed_records }}
-        where uprn is not null and record_month is not null
+        where
+            uprn is not null and record_month is not null
+            {%- if sliced %}
+            and {{ of_slice_person('person_key') }}
+            {%- endif %}
     ),
 
     property_keys as (

@@ -19,6 +19,12 @@
             "((body, source_entity, source_period) in (" ~ slice_periods()
             ~ ") or person_key in (" ~ slice_person_keys() ~ "))"
         ) }}
+    {%- elif model in ('int_person_months_located', 'dim_person') -%}
+        {{ return("person_key in (" ~ slice_changed_persons() ~ ")") }}
+    {%- elif model == 'dim_household' -%}
+        {%- set located = adapter.get_relation(
+            target.database, var('schema_intermediate'), 'int_person_months_located') -%}
+        {{ return("household_key in (" ~ slice_changed_households(located) ~ ")") }}
     {%- elif model == 'early_intervention_features' -%}
         {#- every person's months from six before the as-of month, and the re-keyed people -#}
         {{ return(

@@ -165,13 +165,32 @@
     from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
+{#- The slice conditions of the models that read the slice's people as they were before the
+    build (slice_persons_before): capture_slice_persons keeps them when one is selected.
+    int_person_records_keyed (built_record_in_slice) reads them in its post-hook. -#}
+{% macro slice_conditions_reading_persons_before() -%}
+    {{ return([
+        'built_record_in_slice', 'person_in_slice', 'household_in_slice',
+        'early_intervention_features_in_slice',
+    ]) }}
+{%- endmacro %}
+
 {#- The slice's people before the build: who had records in its periods (an emptied or corrected
-    period takes them away, and the marts built from them must forget them too). on-run-start
-    keeps them in intermediate.slice_persons_before for early_intervention_features; without a
-    slice, or when the build does not build the features, it does nothing. -#}
+    period takes them away, and the models built from them must forget them too). on-run-start
+    keeps them in intermediate.slice_persons_before for the models built by person or household
+    (slice_conditions_reading_persons_before); without a slice, or when the build builds none of
+    them, it does nothing. -#}
 {% macro capture_slice_persons() -%}
-    {%- if execute and delivery_slice() is not none
-        and 'model.jigsaw.early_intervention_features' in selected_resources -%}
+    {%- set readers = [] -%}
+    {%- if execute and delivery_slice() is not none -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.unique_id in selected_resources and node.config.get('slice_condition')
+                in slice_conditions_reading_persons_before() -%}
+                {%- do readers.append(node.unique_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if readers -%}
         {%- set before = slice_persons_before() | trim -%}
         {%- set sources = [] -%}
         {%- for schema, name in [(var('schema_core'), 'fct_service_contact'),
@@ -202,4 +221,99 @@
 {#- Where capture_slice_persons keeps the slice's people as they were before the build. -#}
 {% macro slice_persons_before() -%}
     {{ var('schema_intermediate') }}.slice_persons_before
+{%- endmacro %}
+
+{#- Post-hook of int_person_records_keyed: the people a slice changes, kept once per build in
+    intermediate.slice_persons_changed for the models built by person or household (read many
+    times, the query below would scan the records each time). They are those with records in the
+    slice's periods before the build (captured on-run-start) and after it, and the re-keyed:
+    every record of anyone else is as it was (this model replaces exactly the slice's records).
+    Without a slice it does nothing. -#}
+{% macro record_slice_changed_persons() -%}
+    {%- if builds_slice() -%}
+    create table if not exists {{ slice_persons_changed() }} (person_key text);
+    truncate {{ slice_persons_changed() }};
+    insert into {{ slice_persons_changed() }} (person_key)
+    select before.person_key from {{ slice_persons_before() }} as before
+    union
+    select keys.person_key from ({{ slice_person_keys() }}) as keys
+    union
+    select records.person_key
+    from {{ this }} as records
+    where
+        (records.body, records.source_entity, records.source_period)
+        in ({{ slice_periods() }});
+    analyze {{ slice_persons_changed() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro slice_persons_changed() -%}
+    {{ var('schema_intermediate') }}.slice_persons_changed
+{%- endmacro %}
+
+{#- The people a slice changes (record_slice_changed_persons), as rows (person_key). -#}
+{% macro slice_changed_persons() -%}
+    select changed.person_key from {{ slice_persons_changed() }} as changed
+{%- endmacro %}
+
+{#- Whether a row (its person_key column) is one of the slice's changed people; always, without a
+    slice. The rows a person-level model reads in a slice build. -#}
+{% macro of_slice_person(person_key) -%}
+    {%- if builds_slice() -%}
+        {{ person_key }} in ({{ slice_changed_persons() }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- slice_condition of the models with one row per person, or per person and month
+    (int_person_months_located, dim_person): every row of the slice's changed people. -#}
+{% macro person_in_slice(built) -%}
+    {{ built }}.person_key in ({{ slice_changed_persons() }})
+{%- endmacro %}
+
+{#- Pre-hook of int_person_months_located: the households its slice build is about to take the
+    changed people out of, kept in intermediate.slice_households_before, so dim_household
+    recounts them too (a household a person left). It runs after int_person_records_keyed is
+    built and before the model replaces its rows; without a slice it does nothing. -#}
+{% macro capture_slice_households() -%}
+    {%- if builds_slice() -%}
+    create table if not exists {{ slice_households_before() }} (household_key text);
+    truncate {{ slice_households_before() }};
+    insert into {{ slice_households_before() }} (household_key)
+    select distinct built.household_key
+    from {{ this }} as built
+    where {{ person_in_slice('built') }};
+    analyze {{ slice_households_before() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro slice_households_before() -%}
+    {{ var('schema_intermediate') }}.slice_households_before
+{%- endmacro %}
+
+{#- The households a slice changes: where its changed people lived before the build and where
+    they live now (int_person_months_located, already rebuilt). `located`: that model's relation
+    where a ref cannot name it (a data test of another model). -#}
+{% macro slice_changed_households(located=none) -%}
+    select before.household_key from {{ slice_households_before() }} as before
+    union
+    select located.household_key
+    from {{ located or ref('int_person_months_located') }} as located
+    where located.person_key in ({{ slice_changed_persons() }})
+{%- endmacro %}
+
+{#- Whether a row (its household_key column) is of one of the slice's changed households; always,
+    without a slice. -#}
+{% macro of_slice_household(household_key) -%}
+    {%- if builds_slice() -%}
+        {{ household_key }} in ({{ slice_changed_households() }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- slice_condition of dim_household: every row of the slice's changed households. -#}
+{% macro household_in_slice(built) -%}
+    {{ built }}.household_key in ({{ slice_changed_households() }})
 {%- endmacro %}

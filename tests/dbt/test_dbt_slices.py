@@ -2,13 +2,14 @@
 
 On a region of its own (it changes it), one change after another, each as the pipeline makes it
 (rows in raw and their outcome in the ledger, or identity resolution's new keys and its merge
-and split events): a new police period, a corrected one, an emptied one, a merge of two people,
-a split of one, a new and an emptied home-sensors period, the latest period emptied (the as-of
-month moves back), and a correction built as the nightly
+and split events): a new police period, a corrected one, an emptied one, a person moving out of
+a household, a merge of two people, a split of one, a new and an emptied home-sensors period,
+the latest period emptied (the as-of month moves back), and a correction built as the nightly
 build builds it, without a slice. After each, dbt builds what is downstream of police, linkage
 and home sensors with the slice the run after a delivery computes (orchestration.slices), and
 the models built by slice (fct_service_contact, int_person_records_keyed,
-early_intervention_features, fct_sensor_reading_daily) must hold exactly what a full refresh
+int_person_months_located, dim_person, dim_household, early_intervention_features,
+fct_sensor_reading_daily) must hold exactly what a full refresh
 gives them: EXCEPT ALL both ways is empty. The full refresh then stays as the next change's
 starting point."""
 
@@ -25,7 +26,7 @@ from tests.dbt import region
 from tests.dbt.conftest import DbtRun, own_region_fixture, run_dbt
 
 dbt_region = own_region_fixture()
-# Eight changes, each a sliced build and a full refresh by real dbt: the first test pays them all.
+# Ten changes, each a sliced build and a full refresh by real dbt: the first test pays them all.
 pytestmark = pytest.mark.timeout(30 * 60)
 
 # What each change's body builds: police and identity resolution, or home sensors.
@@ -36,17 +37,27 @@ SELECT = {
 MODELS = {
     "fct_service_contact": "core.fct_service_contact",
     "int_person_records_keyed": "intermediate.int_person_records_keyed",
+    "int_person_months_located": "intermediate.int_person_months_located",
+    "dim_person": "core.dim_person",
+    "dim_household": "core.dim_household",
     "early_intervention_features": "marts_build.early_intervention_features",
     "fct_sensor_reading_daily": "core.fct_sensor_reading_daily",
 }
 
 
 def police_incident(
-    conn, period: str, row: int, number: str, person: str, at: dt.datetime, grade: str
-):
+    conn,
+    period: str,
+    row: int,
+    number: str,
+    person: str,
+    at: dt.datetime,
+    grade: str,
+    delivery_label: str = "fix",
+) -> str:
     """A police incident row as the loader writes it: its delivery in the ledger, its key on
-    the row (raw_tables.LINEAGE_COLUMNS)."""
-    delivery = f"police/{period}-fix/incidents_{period}.csv"
+    the row (raw_tables.LINEAGE_COLUMNS); returns the delivery's id."""
+    delivery = f"police/{period}-{delivery_label}/incidents_{period}.csv"
     key = region.Loader(conn).delivery_key(delivery, "police", "incidents", period)
     conn.execute(
         "insert into raw_police.incidents (_delivery_key, _period,"
@@ -55,6 +66,7 @@ def police_incident(
         " 'anti_social_behaviour', 'witness', %s)",
         (key, period, row, number, region.token("police", person), at, grade),
     )
+    return delivery
 
 
 def settle(
@@ -110,6 +122,16 @@ def corrected_period(conn) -> None:
 def emptied_period(conn) -> None:
     conn.execute("delete from raw_police.incidents where _period = '2026-01'")  # D's incident
     settle(conn, "2026-01")
+
+
+def moved_out(conn) -> None:
+    """B is seen by the police at C's house later in February: B's February is now there, so the
+    household B shared with A that month (A untouched by the slice) has one person fewer."""
+    delivery = police_incident(
+        conn, "2026-02", 8, "inc-11", "B", dt.datetime(2026, 2, 10, 22), "standard", "moved"
+    )
+    region.Loader(conn).address("police", "incidents", (delivery, 8), "B", region.HOUSE_C)
+    settle(conn, "2026-02")
 
 
 def merge(conn) -> None:
@@ -175,6 +197,7 @@ CHANGES: dict[str, Callable] = {
     "new period": new_period,
     "corrected period": corrected_period,
     "emptied period": emptied_period,
+    "moved out": moved_out,
     "merge": merge,
     "split": split,
     "new sensors period": new_sensors_period,

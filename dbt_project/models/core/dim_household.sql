@@ -1,9 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='slice',
+        slice_condition='household_in_slice',
+        on_schema_change='fail',
+    )
+}}
 {#- One row per household: the people known to live at one property (UPRN) in one month.
-    The household key is pseudonymous (md5 of the keyed property key and month). -#}
+    The household key is pseudonymous (md5 of the keyed property key and month). Rebuilt whole
+    (strategy slice), but given a delivery's slice (JIGSAW_SLICE, macros/slices.sql) it
+    replaces only the households its changed people left or live in. -#}
 with
 
 locations as (
     select * from {{ ref('int_person_months_located') }}
+    where {{ of_slice_household('household_key') }}
 ),
 
 properties as (

@@ -1,12 +1,24 @@
-{#- One row per regional person: the pseudonymous key and what the bodies' records agree on. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='slice',
+        slice_condition='person_in_slice',
+        on_schema_change='fail',
+    )
+}}
+{#- One row per regional person: the pseudonymous key and what the bodies' records agree on.
+    Rebuilt whole (strategy slice), but given a delivery's slice (JIGSAW_SLICE,
+    macros/slices.sql) it replaces only the people the slice changes. -#}
 with
 
 records as (
     select * from {{ ref('int_person_records_keyed') }}
+    where {{ of_slice_person('person_key') }}
 ),
 
 locations as (
     select * from {{ ref('int_person_months_located') }}
+    where {{ of_slice_person('person_key') }}
 ),
 
 latest_locations as (

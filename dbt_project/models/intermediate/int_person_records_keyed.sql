@@ -4,6 +4,7 @@
         incremental_strategy='slice',
         slice_condition='built_record_in_slice',
         on_schema_change='fail',
+        post_hook=["{{ record_slice_changed_persons() }}"],
     )
 }}
 {#- Every delivered person-bearing record of every body whose agreement permits early
