@@ -170,8 +170,9 @@ def _step_stage_map(defs) -> dict[str, str]:
     return stages
 
 
-def _regional_steps(instance, defs) -> tuple[list[tuple[str, float, float]], str | None]:
-    """(stage, start, end) of each step of the latest regional build, as epoch seconds."""
+def _regional_steps(instance, defs) -> tuple[list[tuple[str, float, float, str]], str | None]:
+    """(stage, start, end, step key) of each step of the latest regional build, as epoch
+    seconds."""
     import dagster as dg
 
     [run] = instance.get_runs(filters=dg.RunsFilter(job_name="regional_build"), limit=1)
@@ -189,7 +190,7 @@ def _regional_steps(instance, defs) -> tuple[list[tuple[str, float, float]], str
             started[entry.step_key] = entry.timestamp
         elif entry.step_key in started:
             stage = stage_of.get(entry.step_key, "gates")  # a step of no asset is a check
-            steps.append((stage, started.pop(entry.step_key), entry.timestamp))
+            steps.append((stage, started.pop(entry.step_key), entry.timestamp, entry.step_key))
     return steps, run.run_id
 
 
@@ -380,6 +381,7 @@ def run_one_size(residents: int, seed: int | None, out: Path, floor: bool = True
         seconds: dict[str, float] = defaultdict(float)
         peaks: dict[str, float] = defaultdict(float)
         run_id = None
+        linkage_steps: dict[str, float] = {}
         for (_, start, end), kind in zip(stages.spans, DEMO_STAGES, strict=True):
             if kind != "regional_build":
                 seconds[kind] += end - start
@@ -387,7 +389,9 @@ def run_one_size(residents: int, seed: int | None, out: Path, floor: bool = True
                 continue
             steps, run_id = _regional_steps(instance, defs)
             in_steps = 0.0
-            for stage, step_start, step_end in steps:
+            for stage, step_start, step_end, step_key in steps:
+                if stage == "linkage":
+                    linkage_steps[step_key] = round(step_end - step_start, 1)
                 step_start, step_end = step_start - epoch_offset, step_end - epoch_offset
                 seconds[stage] += step_end - step_start
                 in_steps += step_end - step_start
@@ -411,6 +415,7 @@ def run_one_size(residents: int, seed: int | None, out: Path, floor: bool = True
             k: v for k, v in incremental.items() if k not in INCREMENTAL_BODIES.values()
         },
         "slowest_dbt_models": slowest,
+        "linkage_steps": linkage_steps,
         "stages": {
             stage: {
                 "seconds": round(seconds.get(stage, 0.0), 1),
@@ -514,6 +519,14 @@ def print_size(figures: dict, previous: dict | None) -> None:
             for model, seconds in slowest.items()
         )
         print(f"  slowest dbt models: {shown}")
+    steps = figures.get("linkage_steps") or {}
+    if steps:
+        earlier = (previous or {}).get("linkage_steps") or {}
+        shown = ", ".join(
+            f"{step} {seconds:.1f} s ({_ratio(seconds, earlier.get(step))})"
+            for step, seconds in sorted(steps.items(), key=lambda item: -item[1])
+        )
+        print(f"  linkage steps: {shown}")
     for key, label, body in (
         ("police_incremental_ratio", "police", "police"),
         ("sensors_incremental_ratio", "home sensors", "home_sensors"),

@@ -231,9 +231,7 @@
     Without a slice it does nothing. -#}
 {% macro record_slice_changed_persons() -%}
     {%- if builds_slice() -%}
-    create table if not exists {{ slice_persons_changed() }} (person_key text);
-    truncate {{ slice_persons_changed() }};
-    insert into {{ slice_persons_changed() }} (person_key)
+        {%- set changed -%}
     select before.person_key from {{ slice_persons_before() }} as before
     union
     select keys.person_key from ({{ slice_person_keys() }}) as keys
@@ -242,9 +240,20 @@
     from {{ this }} as records
     where
         (records.body, records.source_entity, records.source_period)
-        in ({{ slice_periods() }});
-    analyze {{ slice_persons_changed() }}
+        in ({{ slice_periods() }})
+        {%- endset -%}
+        {{ refill_slice_table(slice_persons_changed(), 'person_key', changed) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A table of one column (text) of a slice build's own, made if missing and refilled from a
+    query, with statistics for the planner (autovacuum never sees it in time). -#}
+{% macro refill_slice_table(table, column, query) -%}
+    create table if not exists {{ table }} ({{ column }} text);
+    truncate {{ table }};
+    insert into {{ table }} ({{ column }})
+    {{ query }};
+    analyze {{ table }}
 {%- endmacro %}
 
 {% macro slice_persons_changed() -%}
@@ -256,14 +265,20 @@
     select changed.person_key from {{ slice_persons_changed() }} as changed
 {%- endmacro %}
 
-{#- Whether a row (its person_key column) is one of the slice's changed people; always, without a
-    slice. The rows a person-level model reads in a slice build. -#}
-{% macro of_slice_person(person_key) -%}
+{#- Whether a row's column is among `members` (a query) in a slice build; always, without a
+    slice: the rows a model built by person or household reads. -#}
+{% macro in_slice_build(column, members) -%}
     {%- if builds_slice() -%}
-        {{ person_key }} in ({{ slice_changed_persons() }})
+        {{ column }} in ({{ members }})
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether a row (its person_key column) is one of the slice's changed people (in a slice
+    build). -#}
+{% macro of_slice_person(person_key) -%}
+    {{ in_slice_build(person_key, slice_changed_persons()) }}
 {%- endmacro %}
 
 {#- slice_condition of the models with one row per person, or per person and month
@@ -278,13 +293,12 @@
     built and before the model replaces its rows; without a slice it does nothing. -#}
 {% macro capture_slice_households() -%}
     {%- if builds_slice() -%}
-    create table if not exists {{ slice_households_before() }} (household_key text);
-    truncate {{ slice_households_before() }};
-    insert into {{ slice_households_before() }} (household_key)
+        {%- set left -%}
     select distinct built.household_key
     from {{ this }} as built
-    where {{ person_in_slice('built') }};
-    analyze {{ slice_households_before() }}
+    where {{ person_in_slice('built') }}
+        {%- endset -%}
+        {{ refill_slice_table(slice_households_before(), 'household_key', left) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -303,14 +317,10 @@
     where located.person_key in ({{ slice_changed_persons() }})
 {%- endmacro %}
 
-{#- Whether a row (its household_key column) is of one of the slice's changed households; always,
-    without a slice. -#}
+{#- Whether a row (its household_key column) is of one of the slice's changed households (in a
+    slice build). -#}
 {% macro of_slice_household(household_key) -%}
-    {%- if builds_slice() -%}
-        {{ household_key }} in ({{ slice_changed_households() }})
-    {%- else -%}
-        true
-    {%- endif -%}
+    {{ in_slice_build(household_key, slice_changed_households()) }}
 {%- endmacro %}
 
 {#- slice_condition of dim_household: every row of the slice's changed households. -#}
