@@ -4,6 +4,7 @@
         incremental_strategy='slice',
         slice_condition='early_intervention_features_in_slice',
         on_schema_change='fail',
+        pre_hook=["{{ record_early_intervention_slice_persons() }}"],
         post_hook=["{{ early_intervention_relabel() }}"],
         indexes=[{'columns': ['month_start']}],
     )
@@ -36,7 +37,7 @@ persons as (
 {% if builds_slice() %}
 
 slice_persons as (
-    {{ early_intervention_slice_persons() }}
+    select kept.person_key from {{ early_intervention_slice_persons_table() }} as kept
 ),
 
 -- rebuilt_from: the first month rebuilt for everyone; first_month: the first one its windows
