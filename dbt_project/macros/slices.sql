@@ -7,8 +7,8 @@
     The person-level models (fct_service_contact, int_person_records_keyed,
     int_person_months_located, dim_person, dim_household, early_intervention_features) then
     replace only that slice of what they built: the rows of those periods, and the whole
-    history of those people (and of the people and households the periods touch). Without it (the nightly build, a dbt
-    build by hand) they build as they always have.
+    history of those people (and of the people and households the periods touch). Without it
+    (the nightly build, a dbt build by hand) they build as they always have.
     The slice is read only when dbt executes, never while it parses: a --vars value, or an
     environment variable read while parsing, is part of what dbt's partial parsing hashes, so a
     new slice each run would make every build after a delivery re-parse the whole project
