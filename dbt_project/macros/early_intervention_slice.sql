@@ -2,7 +2,12 @@
 
 {#- The people whose every month is rebuilt: those with records in the slice's periods before the
     build (captured on-run-start) and after it, the re-keyed, and whoever shares a household
-    with them in any month, before or after (household_persons counts them). -#}
+    with them in any month, before or after (household_persons counts them). A row's household
+    is the located one of the build that made it, so the households before are those
+    int_person_months_located's pre-hook kept for the people whose locations change
+    (slice_households_before; anyone else's are as they were), and the people in them before,
+    other than those, are in them still: the built table is not read (two scans of it took 1.4
+    of this query's 2.1 s at 100k residents, and it grows with every month). -#}
 {% macro early_intervention_slice_persons() -%}
     with
 
@@ -18,10 +23,7 @@
     ),
 
     touched_households as (
-        select built.household_key
-        from {{ this }} as built
-        inner join touched on built.person_key = touched.person_key
-        where built.household_key is not null
+        select before.household_key from {{ slice_households_before() }} as before
         union
         select located.household_key
         from {{ ref('int_person_months_located') }} as located
@@ -29,10 +31,6 @@
     )
 
     select touched.person_key from touched
-    union
-    select built.person_key
-    from {{ this }} as built
-    inner join touched_households on built.household_key = touched_households.household_key
     union
     select located.person_key
     from {{ ref('int_person_months_located') }} as located
@@ -43,19 +41,28 @@
     intermediate.slice_persons_features before the model reads the table it replaces. Read as
     a query, they were estimated at millions of rows at 1M residents (a union of joins), too
     many to hash, so every person-month tested its person against the whole list (the select
-    ran for over 11 minutes instead of 44 s); as an analysed table they are hashed. Without a
-    slice it does nothing. -#}
+    ran for over 11 minutes instead of 44 s); as an analysed table they are hashed. It also
+    keeps the as-of month built before (intermediate.slice_features_as_of_before), which
+    bounds the months early_intervention_relabel reads. Without a slice it does nothing. -#}
 {% macro record_early_intervention_slice_persons() -%}
     {%- if builds_slice() -%}
         {{ refill_slice_table(
             early_intervention_slice_persons_table(), 'person_key',
             early_intervention_slice_persons()
+        ) }};
+        {{ refill_slice_table(
+            early_intervention_as_of_before_table(), 'as_of_month',
+            'select max(built.month_start)::text from ' ~ this ~ ' as built'
         ) }}
     {%- endif -%}
 {%- endmacro %}
 
 {% macro early_intervention_slice_persons_table() -%}
     {{ var('schema_intermediate') }}.slice_persons_features
+{%- endmacro %}
+
+{% macro early_intervention_as_of_before_table() -%}
+    {{ var('schema_intermediate') }}.slice_features_as_of_before
 {%- endmacro %}
 
 {#- The first month rebuilt for everyone: the month after the earlier of the as-of month built
@@ -85,20 +92,47 @@
 {%- endmacro %}
 
 {#- Post-hook of a slice build: the label completeness of the rows it kept, for the as-of month
-    now (rows it rebuilt already have it, so they are not updated). -#}
+    now (rows it rebuilt already have it, so they are not updated). A kept row's flags were set
+    for the as-of month built before, so only months whose window ends between that one and
+    this one can change: two months when the as-of month moves by one. They are found by the
+    month_start index; a scan of the whole table to find them took 2.1 of the update's 2.9 s at
+    100k residents, and it grows with every month of history. -#}
 {% macro early_intervention_relabel() -%}
     {%- if builds_slice() -%}
+    -- materialized: the as-of month is worked out once, not once per use
+    with bounds as materialized (
+        select
+            now_bounds.as_of_month,
+            least(now_bounds.as_of_month, before.as_of_month) as earlier_as_of_month,
+            greatest(now_bounds.as_of_month, before.as_of_month) as later_as_of_month
+        from (select date_trunc('month', {{ as_of_date() }})::date as as_of_month) as now_bounds
+        cross join (
+            select kept.as_of_month::date as as_of_month
+            from {{ early_intervention_as_of_before_table() }} as kept
+        ) as before
+    )
+
     update {{ this }} as built
     set
         label_is_complete = {{ label_is_complete('built.month_start', 6, 'bounds.as_of_month') }},
         label_3m_is_complete
         = {{ label_is_complete('built.month_start', 3, 'bounds.as_of_month') }}
-    from (select date_trunc('month', {{ as_of_date() }})::date as as_of_month) as bounds
+    from bounds
     where
-        built.label_is_complete
-        is distinct from {{ label_is_complete('built.month_start', 6, 'bounds.as_of_month') }}
-        or built.label_3m_is_complete
-        is distinct from {{ label_is_complete('built.month_start', 3, 'bounds.as_of_month') }}
+        (
+            {%- for months in [6, 3] %}
+            {{ 'or ' if not loop.first }}(
+                built.month_start > bounds.earlier_as_of_month - interval '{{ months }} months'
+                and built.month_start <= bounds.later_as_of_month - interval '{{ months }} months'
+            )
+            {%- endfor %}
+        )
+        and (
+            built.label_is_complete
+            is distinct from {{ label_is_complete('built.month_start', 6, 'bounds.as_of_month') }}
+            or built.label_3m_is_complete
+            is distinct from {{ label_is_complete('built.month_start', 3, 'bounds.as_of_month') }}
+        )
     {%- endif -%}
 {%- endmacro %}
 

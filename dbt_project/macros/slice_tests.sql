@@ -26,10 +26,14 @@
             target.database, var('schema_intermediate'), 'int_person_months_located') -%}
         {{ return("household_key in (" ~ slice_changed_households(located) ~ ")") }}
     {%- elif model == 'early_intervention_features' -%}
-        {#- every person's months from six before the as-of month, and the re-keyed people -#}
+        {#- the rows it rebuilt: everyone's months after the as-of month built before, and every
+            month of the slice's people; the label flags it set in place on other rows
+            (early_intervention_relabel) have no data test -#}
         {{ return(
-            "(month_start >= (select max(tested.month_start) - interval '6 months' from "
-            ~ relation ~ " as tested) or person_key in (" ~ slice_person_keys() ~ "))"
+            "(month_start > coalesce((select kept.as_of_month::date from "
+            ~ early_intervention_as_of_before_table() ~ " as kept), '-infinity'::date)"
+            ~ " or person_key in (select kept.person_key from "
+            ~ early_intervention_slice_persons_table() ~ " as kept))"
         ) }}
     {%- elif model == 'fct_sensor_reading_daily' -%}
         {{ return(period_in_slice('home_sensors', 'sensor_readings', 'source_period')) }}

@@ -3,14 +3,14 @@
 On a region of its own (it changes it), one change after another, each as the pipeline makes it
 (rows in raw and their outcome in the ledger, or identity resolution's new keys and its merge
 and split events): a new police period, a corrected one, an emptied one, a person moving out of
-a household, a merge of two people, a split of one, a new and an emptied home-sensors period,
-the latest period emptied (the as-of month moves back), and a correction built as the nightly
-build builds it, without a slice. After each, dbt builds what is downstream of police, linkage
-and home sensors with the slice the run after a delivery computes (orchestration.slices), and
-the models built by slice (fct_service_contact, int_person_records_keyed,
+a household and back, a merge of two people, a split of one, a new and an emptied home-sensors
+period, the latest period emptied (the as-of month moves back), and a correction built as the
+nightly build builds it, without a slice. After each, dbt builds what is downstream of police,
+linkage and home sensors with the slice the run after a delivery computes (orchestration.slices),
+and the models built by slice (fct_service_contact, int_person_records_keyed,
 int_person_months_located, dim_person, dim_household, early_intervention_features,
-fct_sensor_reading_daily) must hold exactly what a full refresh
-gives them: EXCEPT ALL both ways is empty. The full refresh then stays as the next change's
+fct_sensor_reading_daily) must hold exactly what a full refresh gives them: EXCEPT ALL both ways
+is empty. The full refresh then stays as the next change's
 starting point."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.dbt import region
 from tests.dbt.conftest import DbtRun, own_region_fixture, run_dbt
 
 dbt_region = own_region_fixture()
-# Ten changes, each a sliced build and a full refresh by real dbt: the first test pays them all.
+# Eleven changes, each a sliced build and a full refresh by real dbt: the first test pays them all.
 pytestmark = pytest.mark.timeout(30 * 60)
 
 # What each change's body builds: police and identity resolution, or home sensors.
@@ -134,6 +134,14 @@ def moved_out(conn) -> None:
     settle(conn, "2026-02")
 
 
+def moved_back(conn) -> None:
+    """B's late-February incident is withdrawn: B's February is at A's home again, so B is in
+    no month of C's house any more, and C's February household (C untouched by the slice) has
+    one person fewer. Only the households kept from before the build still name C's house."""
+    conn.execute("delete from raw_police.incidents where incident_no = 'inc-11'")
+    settle(conn, "2026-02")
+
+
 def merge(conn) -> None:
     """B's records turn out to be A's: B's key is retired into A's."""
     conn.execute("update linkage.person_xref set person_key = 'P-A' where person_key = 'P-B'")
@@ -198,6 +206,7 @@ CHANGES: dict[str, Callable] = {
     "corrected period": corrected_period,
     "emptied period": emptied_period,
     "moved out": moved_out,
+    "moved back": moved_back,
     "merge": merge,
     "split": split,
     "new sensors period": new_sensors_period,

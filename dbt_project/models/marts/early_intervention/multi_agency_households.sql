@@ -26,6 +26,15 @@ locations as (
     select * from {{ ref('int_person_months_located') }}
 ),
 
+-- The latest locations and households below are ranked only for the people and properties
+-- the window needs, not for every person's months and every household (two whole-table sorts
+-- in a model rebuilt whole after every delivery).
+contact_persons as (
+    select distinct window_contacts.person_key
+    from window_contacts
+    where window_contacts.person_key is not null
+),
+
 latest_locations as (
     select
         locations.person_key,
@@ -34,6 +43,7 @@ latest_locations as (
             partition by locations.person_key order by locations.month_start desc
         ) as recency_rank
     from locations
+    inner join contact_persons on locations.person_key = contact_persons.person_key
     cross join window_bounds
     where locations.month_start <= window_bounds.as_of_date
 ),
@@ -73,6 +83,12 @@ by_property as (
     group by uprn
 ),
 
+known_properties as (
+    select by_property.uprn
+    from by_property
+    where by_property.body_count >= 3
+),
+
 latest_households as (
     select
         households.uprn,
@@ -83,7 +99,9 @@ latest_households as (
         ) as recency_rank
     from {{ ref('dim_household') }} as households
     cross join window_bounds
-    where households.month_start <= window_bounds.as_of_date
+    where
+        households.month_start <= window_bounds.as_of_date
+        and households.uprn in (select known.uprn from known_properties as known)
 ),
 
 properties as (
