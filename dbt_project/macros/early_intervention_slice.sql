@@ -3,11 +3,11 @@
 {#- The people whose every month is rebuilt: those with records in the slice's periods before the
     build (captured on-run-start) and after it, the re-keyed, and whoever shares a household
     with them in any month, before or after (household_persons counts them). A row's household
-    is the located one of the build that made it, so the households before are those
-    int_person_months_located's pre-hook kept for the people whose locations change
-    (slice_households_before; anyone else's are as they were), and the people in them before,
-    other than those, are in them still: the built table is not read (two scans of it took 1.4
-    of this query's 2.1 s at 100k residents, and it grows with every month). -#}
+    is the located one of the build that made it, so their households are the slice's changed
+    households (slice_changed_households: those int_person_months_located's pre-hook kept for
+    the people whose locations change, and the touched people's now), and the people in them
+    before, other than those, are in them still: the built table is not read (two scans of it
+    took 1.4 of this query's 2.1 s at 100k residents, and it grows with every month). -#}
 {% macro early_intervention_slice_persons() -%}
     with
 
@@ -23,11 +23,7 @@
     ),
 
     touched_households as (
-        select before.household_key from {{ slice_households_before() }} as before
-        union
-        select located.household_key
-        from {{ ref('int_person_months_located') }} as located
-        inner join touched on located.person_key = touched.person_key
+        {{ slice_changed_households(persons='select touched.person_key from touched') }}
     )
 
     select touched.person_key from touched
@@ -42,7 +38,8 @@
     a query, they were estimated at millions of rows at 1M residents (a union of joins), too
     many to hash, so every person-month tested its person against the whole list (the select
     ran for over 11 minutes instead of 44 s); as an analysed table they are hashed. It also
-    keeps the as-of month built before (intermediate.slice_features_as_of_before), which
+    keeps the as-of month built before (intermediate.slice_features_as_of_before), from which
+    the months rebuilt for everyone start (early_intervention_slice_first_month), and which
     bounds the months early_intervention_relabel reads. Without a slice it does nothing. -#}
 {% macro record_early_intervention_slice_persons() -%}
     {%- if builds_slice() -%}
@@ -70,7 +67,8 @@
     dropped. An earlier month of someone outside the slice's people changes only in its label
     completeness (a new month adds no contact of theirs to a forward-looking window; their
     records, household and area are as they were), which early_intervention_relabel sets in
-    place instead of rewriting every person's last six months. -#}
+    place instead of rewriting every person's last six months. The as-of month built before is
+    the one the pre-hook kept (record_early_intervention_slice_persons). -#}
 {% macro early_intervention_slice_first_month() -%}
     (
         select
@@ -79,8 +77,10 @@
                 + interval '1 month'
             )::date
         from (select date_trunc('month', {{ as_of_date() }})::date as as_of_month) as now_bounds
-        cross join (select max(built.month_start) as as_of_month from {{ this }} as built)
-            as built_bounds
+        cross join (
+            select kept.as_of_month::date as as_of_month
+            from {{ early_intervention_as_of_before_table() }} as kept
+        ) as built_bounds
     )
 {%- endmacro %}
 
@@ -112,15 +112,17 @@
         ) as before
     )
 
+    {%- set horizons = {'label_is_complete': 6, 'label_3m_is_complete': 3} %}
     update {{ this }} as built
     set
-        label_is_complete = {{ label_is_complete('built.month_start', 6, 'bounds.as_of_month') }},
-        label_3m_is_complete
-        = {{ label_is_complete('built.month_start', 3, 'bounds.as_of_month') }}
+        {%- for flag, months in horizons.items() %}
+        {{ flag }} = {{ label_is_complete('built.month_start', months, 'bounds.as_of_month') }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
     from bounds
     where
         (
-            {%- for months in [6, 3] %}
+            {%- for months in horizons.values() %}
             {{ 'or ' if not loop.first }}(
                 built.month_start > bounds.earlier_as_of_month - interval '{{ months }} months'
                 and built.month_start <= bounds.later_as_of_month - interval '{{ months }} months'
@@ -128,10 +130,10 @@
             {%- endfor %}
         )
         and (
-            built.label_is_complete
-            is distinct from {{ label_is_complete('built.month_start', 6, 'bounds.as_of_month') }}
-            or built.label_3m_is_complete
-            is distinct from {{ label_is_complete('built.month_start', 3, 'bounds.as_of_month') }}
+            {%- for flag, months in horizons.items() %}
+            {{ 'or ' if not loop.first }}built.{{ flag }} is distinct from
+            {{ label_is_complete('built.month_start', months, 'bounds.as_of_month') }}
+            {%- endfor %}
         )
     {%- endif -%}
 {%- endmacro %}

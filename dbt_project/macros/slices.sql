@@ -309,13 +309,15 @@
 
 {#- The households a slice changes: where its changed people lived before the build and where
     they live now (int_person_months_located, already rebuilt). `located`: that model's relation
-    where a ref cannot name it (a data test of another model). -#}
-{% macro slice_changed_households(located=none) -%}
+    where a ref cannot name it (a data test of another model); `persons`: a query of people
+    whose households now count too (by default the changed people; anyone else's households
+    are as they were before the build). -#}
+{% macro slice_changed_households(located=none, persons=none) -%}
     select before.household_key from {{ slice_households_before() }} as before
     union
     select located.household_key
     from {{ located or ref('int_person_months_located') }} as located
-    where located.person_key in ({{ slice_changed_persons() }})
+    where located.person_key in ({{ persons or slice_changed_persons() }})
 {%- endmacro %}
 
 {#- Whether a row (its household_key column) is of one of the slice's changed households (in a

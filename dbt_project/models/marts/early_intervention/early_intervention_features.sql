@@ -17,11 +17,12 @@
     it replaces only the months and people the slice can change (early_intervention_slice):
     every month of the people it touches, and everyone's months after the as-of month built
     before (new months); the label completeness of everyone's other months is set in place
-    (post-hook early_intervention_relabel). A slice build asks several times for the latest month
-    built (early_intervention_slice_first_month): the month_start index answers that without
-    reading the table (a quarter of the slice's select at 20k residents). Its windows span months
-    by range, not rows, so a slice build reads, for everyone outside the slice, only the months
-    in the window that have something to add up, not twelve months of every person (at 1M
+    (post-hook early_intervention_relabel). A slice build asks several times for the as-of month
+    built before (early_intervention_slice_first_month): the pre-hook keeps it once, from the
+    month_start index, not a read of the table (a quarter of the slice's select at 20k residents
+    when it was one); the index also finds the months relabelled. Its windows span months by
+    range, not rows, so a slice build reads, for everyone outside the slice, only the months in
+    the window that have something to add up, not twelve months of every person (at 1M
     residents a new month's select read 13M person-months for 1.6M rows). -#}
 -- depends_on: {{ ref('fct_service_contact') }}
 with
