@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,9 @@ from jigsaw.paths import dbt_project_dir
 from orchestration.factories.dbt_assets import dbt_executable
 from quality.dbt_vars import dbt_vars_arguments
 from tests.dbt.region import load_small_region
+
+# A module's own rows, added to the small region before it is built.
+AlsoLoad = Callable[[psycopg.Connection], None]
 
 
 @dataclass
@@ -55,10 +58,13 @@ def run_dbt(url: str, target: Path, *args: str, env: dict[str, str] | None = Non
     return DbtRun(completed.returncode, completed.stdout + completed.stderr, target)
 
 
-def build_region(url: str, target: Path) -> DbtRun:
-    """The small region loaded into ``url`` and the whole project built on it."""
+def build_region(url: str, target: Path, also_load: AlsoLoad | None = None) -> DbtRun:
+    """The small region loaded into ``url`` (with ``also_load``'s rows) and the whole project
+    built on it."""
     with psycopg.connect(url) as conn:
         load_small_region(conn)
+        if also_load is not None:
+            also_load(conn)
     run = run_dbt(url, target, "build", "--full-refresh")
     assert run.returncode == 0, run.output[-6000:]
     return run
@@ -76,8 +82,9 @@ def shared_region(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     return Region(database_url, build_region(database_url, tmp_path_factory.mktemp("dbt_target")))
 
 
-@pytest.fixture(scope="module")
-def own_region(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Region]:
+def own_region(
+    server_url: str, tmp_path_factory: pytest.TempPathFactory, also_load: AlsoLoad | None = None
+) -> Iterator[Region]:
     """A region in a database of the module's own, which every tool the module runs (dbt,
     Dagster, the retention job) resolves while the module runs; dropped afterwards."""
     url = database.with_database(server_url, f"jigsaw_test_{uuid.uuid4().hex[:10]}")
@@ -87,7 +94,8 @@ def own_region(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             for name, value in database.connection_env(url).items():
                 env.setenv(name, value)
             env.setenv(KEY_VARIABLE, DEMO_KEY)  # as the session's database has it
-            yield Region(url, build_region(url, tmp_path_factory.mktemp("own_dbt_target")))
+            target = tmp_path_factory.mktemp("own_dbt_target")
+            yield Region(url, build_region(url, target, also_load))
     finally:
         database.drop_database(url)
 
@@ -99,12 +107,14 @@ def dbt_region(shared_region: Region) -> Region:
     return shared_region
 
 
-def own_region_fixture():
-    """``dbt_region = own_region_fixture()`` at a module's top: its tests get ``own_region``."""
+def own_region_fixture(also_load: AlsoLoad | None = None):
+    """``dbt_region = own_region_fixture()`` at a module's top: its tests get a region of their
+    own (``own_region``), with ``also_load``'s rows added to the small region before it is
+    built."""
 
     @pytest.fixture(scope="module")
-    def dbt_region(own_region: Region) -> Region:
-        return own_region
+    def dbt_region(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Region]:
+        yield from own_region(server_url, tmp_path_factory, also_load)
 
     return dbt_region
 

@@ -25,7 +25,50 @@ from orchestration.slices import DeliverySlice, slice_after
 from tests.dbt import region
 from tests.dbt.conftest import DbtRun, own_region_fixture, run_dbt
 
-dbt_region = own_region_fixture()
+
+def window_edges(conn) -> None:
+    """C, whom the new period (2026-04) does not touch, has something at each edge of the
+    windows of the month it adds: police incidents 12, 11, 6 and 5 months before it, and
+    unauthorised absences 3 and 2 months before it and in it. A slice build sums C's windows
+    for that month by aggregates (early_intervention_features: others_window_sums), the full
+    refresh by window functions: each edge must fall on the same side of both."""
+    load = region.Loader(conn)
+    for period, grade in (
+        ("2025-04", "high"),
+        ("2025-05", "high"),
+        ("2025-10", "medium"),
+        ("2025-11", "medium"),
+    ):
+        load.insert(
+            "police",
+            "incidents",
+            period,
+            incident_no=f"inc-c-{period}",
+            nominal_id_token=region.token("police", "C"),
+            dob_year=2009,
+            sex="F",
+            incident_at=dt.datetime.fromisoformat(f"{period}-10T12:00"),
+            incident_type="missing_person",
+            involvement="missing_person",
+            risk_grade=grade,
+        )
+    for month, absences in (("2026-01", 3), ("2026-02", 2), ("2026-04", 5)):
+        load.insert(
+            "schools",
+            "attendance",
+            month,
+            upn_token=region.token("schools", "C"),
+            dob_year=2009,
+            gender="F",
+            school_urn="100100",
+            month=month,
+            sessions_possible=40,
+            sessions_attended=40 - absences,
+            unauthorised_absences=absences,
+        )
+
+
+dbt_region = own_region_fixture(also_load=window_edges)
 # Eleven changes, each a sliced build and a full refresh by real dbt: the first test pays them all.
 pytestmark = pytest.mark.timeout(30 * 60)
 
