@@ -268,8 +268,8 @@ others_month_pairs as materialized (
 
 -- Everyone else's rebuilt months (their new months) sum each window over the months around
 -- them that hold something, grouped, instead of by window functions over a grid of their
--- months: at 100k residents the window functions over everyone's new months and the months
--- before them took 1.8 s of the select's 5.1 s; these aggregates, with their pairs, 0.6 s.
+-- months: at 100k residents the select took 3.1-3.3 s with window functions over a grid of
+-- everyone's new months and the months before them, 2.4-2.6 s with these aggregates.
 others_window_sums as (
     select
         pairs.person_key,
