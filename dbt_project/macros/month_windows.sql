@@ -47,9 +47,3 @@
         + date_part('month', {{ month }}) - date_part('month', {{ anchor }})
     )::integer
 {%- endmacro %}
-
-{#- Whether `month` falls in the window (first, last) around `anchor`. -#}
-{% macro in_month_window(month, anchor, first, last) -%}
-    {{ month }} between ({{ anchor }} + interval '{{ first }} months')::date
-    and ({{ anchor }} + interval '{{ last }} months')::date
-{%- endmacro %}

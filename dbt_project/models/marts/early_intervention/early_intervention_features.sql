@@ -242,8 +242,8 @@ month_measures as (
 ),
 
 -- A month and each month around it that a window can see (from the person's first month seen
--- to the as-of month, as their grid would run). Materialized: the offset is worked out once per
--- pair (month_offset), not again in each sum's filter.
+-- to the as-of month, as their grid would run), within the widest window. Materialized: the
+-- offset is worked out once per pair (month_offset), not again in each sum's filter.
 others_month_pairs as materialized (
     select
         rebuilt.person_key,
@@ -260,10 +260,9 @@ others_month_pairs as materialized (
         slice_persons.person_key is null
         and measures.month_start >= rebuilt.first_seen_month
         and measures.month_start <= bounds.as_of_month
-        and {{ in_month_window(
-            'measures.month_start', 'rebuilt.month_start',
-            window_sums | map(attribute=2) | min, window_sums | map(attribute=3) | max
-        ) }}
+        and {{ month_offset('measures.month_start', 'rebuilt.month_start') }}
+        between {{ window_sums | map(attribute=2) | min }}
+        and {{ window_sums | map(attribute=3) | max }}
 ),
 
 -- Everyone else's rebuilt months (their new months) sum each window over the months around
