@@ -29,6 +29,7 @@ delivery is removed again afterwards from a database the benchmark did not creat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -63,9 +64,7 @@ MONTHLY_ENTITIES = {
 def dbt(target: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, dict]:
     """``env``: the run's own environment variables (a delivery's slice)."""
     project = dbt_project_dir()
-    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project)]
-    command += ["--profiles-dir", str(project), "--target-path", str(target)]
-    command += dbt_vars_arguments()
+    command = [str(Path(sys.executable).parent / "dbt"), *args, *dbt_arguments(target)]
     started = time.perf_counter()
     started_wall = time.time()
     completed = subprocess.run(
@@ -82,6 +81,46 @@ def dbt(target: Path, *args: str, env: dict[str, str] | None = None) -> tuple[fl
     results = json.loads((target / "run_results.json").read_text())["results"]
     startup = first_node_started(results, started_wall)
     return elapsed, {"nodes": len(results), "results": results, "startup": startup}
+
+
+def dbt_arguments(target: Path) -> list[str]:
+    """What every invocation here passes after its command: the project, its profile, the
+    target path and the project's vars."""
+    project = dbt_project_dir()
+    return [
+        "--project-dir", str(project), "--profiles-dir", str(project),
+        "--target-path", str(target), *dbt_vars_arguments(),
+    ]  # fmt: skip
+
+
+def held_manifest(target: Path):
+    """The project parsed once in this process, as a process that keeps dbt would hold it."""
+    from dbt.cli.main import dbtRunner
+
+    with contextlib.chdir(dbt_project_dir()):
+        parsed = dbtRunner().invoke(["parse", *dbt_arguments(target), "--quiet"])
+    if not parsed.success:
+        raise RuntimeError(f"dbt parse failed: {parsed.exception}")
+    return parsed.result
+
+
+def dbt_in_process(
+    manifest, target: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[float, int]:
+    """``dbt`` as dbt's programmatic runner in this process, given the parsed manifest: what an
+    invocation would cost with no new process, import or parse (not how Dagster runs dbt:
+    dagster-dbt starts the CLI). Returns (seconds, nodes)."""
+    from dbt.cli.main import dbtRunner
+
+    env = env or {}
+    with database.environment_restored(env), contextlib.chdir(dbt_project_dir()):
+        os.environ.update(env)
+        started = time.perf_counter()
+        done = dbtRunner(manifest=manifest).invoke([*args, *dbt_arguments(target), "--quiet"])
+        elapsed = time.perf_counter() - started
+    if not done.success:
+        raise RuntimeError(f"dbt {' '.join(args)} in process failed: {done.exception}")
+    return elapsed, len(done.result.results)
 
 
 def has_region(url: str) -> bool:

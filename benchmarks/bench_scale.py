@@ -16,6 +16,10 @@ copied as the next, as ``bench_dbt_incremental`` makes it) with ``dbt build --se
 source:raw_<body>+`` and the delivery's slice as the run after a delivery passes it
 (JIGSAW_SLICE, orchestration.slices), and each one's ratio to the full build: the regional
 build's dbt step, which built every model, its unit tests and data tests from an empty database.
+Then the next month of each, built the same way by dbt's programmatic runner in the benchmark's
+process with the manifest parsed beforehand: what the build costs without starting a ``dbt``
+process (import, partial parse, manifest written), as a runner that keeps dbt loaded would
+run it; Dagster's runs start the CLI, as the first figure does.
 Last, dbt's own floor for each of those selections: the same build with the same slice once
 every source is empty, what no slicing of the data can go below (skipped with ``--keep``, as it
 empties the database).
@@ -299,10 +303,38 @@ def _incremental(url: str, full_dbt_seconds: float, floor: bool = True) -> dict:
                 flush=True,
             )
             print(f"  its slowest nodes: {_slowest_nodes(run['results'])}", flush=True)
+        figures.update(_in_process(url, target, full_dbt_seconds))
         if floor:
             figures.update(_floors(url, target, slice_env, full_dbt_seconds))
         else:
             print("dbt's floor not measured: --keep keeps the database as built")
+    return figures
+
+
+def _in_process(url: str, target: Path, full_dbt_seconds: float) -> dict:
+    """The same build after one more monthly delivery per body, by dbt's programmatic runner in
+    this process with the manifest parsed beforehand: dbt's work without the start of a ``dbt``
+    process (its import, partial parse and manifest written), which every build Dagster starts
+    pays. What a runner that keeps dbt loaded would give; not the product's path."""
+    from benchmarks.bench_dbt_incremental import add_monthly_delivery, dbt_in_process, held_manifest
+    from orchestration.slices import DeliverySlice, builds_by_slice
+
+    manifest = held_manifest(target)
+    figures = {}
+    for body in INCREMENTAL_BODIES:
+        table, delivery, rows = add_monthly_delivery(url, body)
+        delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
+        env = delivery_slice.dbt_env() if builds_by_slice(delivery_slice) else None
+        select = f"source:raw_{body}+"
+        seconds, nodes = dbt_in_process(manifest, target, "build", "--select", select, env=env)
+        figures[f"{body}_in_process_seconds"] = round(seconds, 1)
+        figures[f"{body}_in_process_ratio"] = round(seconds / full_dbt_seconds, 4)
+        print(
+            f"the next {body} month, the same build by dbt's runner in this process (manifest "
+            f"held, no dbt process started): {seconds:.1f} s ({nodes} nodes) = "
+            f"{seconds / full_dbt_seconds:.1%} of the full build",
+            flush=True,
+        )
     return figures
 
 
@@ -533,9 +565,13 @@ def print_size(figures: dict, previous: dict | None) -> None:
     ):
         value = figures.get(key)
         shown = "not measured" if value is None else f"{value:.1%} of the full dbt build"
-        floor = (figures.get("incremental") or {}).get(f"{body}_floor_ratio")
+        incremental = figures.get("incremental") or {}
+        floor = incremental.get(f"{body}_floor_ratio")
         if floor is not None:
             shown += f"; dbt's floor for it (no rows) {floor:.1%}"
+        in_process = incremental.get(f"{body}_in_process_ratio")
+        if in_process is not None:
+            shown += f"; by dbt's runner in process {in_process:.1%}"
         print(f"  one new {label} delivery + downstream: {shown}")
 
 

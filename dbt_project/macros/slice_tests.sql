@@ -22,9 +22,7 @@
     {%- elif model in ('int_person_months_located', 'dim_person') -%}
         {{ return("person_key in (" ~ slice_changed_persons() ~ ")") }}
     {%- elif model == 'dim_household' -%}
-        {%- set located = adapter.get_relation(
-            target.database, var('schema_intermediate'), 'int_person_months_located') -%}
-        {{ return("household_key in (" ~ slice_changed_households(located) ~ ")") }}
+        {{ return("household_key in (" ~ slice_households_replaced() ~ ")") }}
     {%- elif model == 'early_intervention_features' -%}
         {#- the rows it rebuilt: everyone's months after the as-of month built before, and every
             month of the slice's people; the label flags it set in place on other rows

@@ -308,25 +308,44 @@
 {%- endmacro %}
 
 {#- The households a slice changes: where its changed people lived before the build and where
-    they live now (int_person_months_located, already rebuilt). `located`: that model's relation
-    where a ref cannot name it (a data test of another model); `persons`: a query of people
+    they live now (int_person_months_located, already rebuilt). `persons`: a query of people
     whose households now count too (by default the changed people; anyone else's households
     are as they were before the build). -#}
-{% macro slice_changed_households(located=none, persons=none) -%}
+{% macro slice_changed_households(persons=none) -%}
     select before.household_key from {{ slice_households_before() }} as before
     union
     select located.household_key
-    from {{ located or ref('int_person_months_located') }} as located
+    from {{ ref('int_person_months_located') }} as located
     where located.person_key in ({{ persons or slice_changed_persons() }})
+{%- endmacro %}
+
+{#- Pre-hook of dim_household: the slice's changed households (above), worked out once per build
+    into intermediate.slice_households_changed for its select, its delete and its data tests,
+    which each scanned int_person_months_located for them before. Without a slice it does
+    nothing. -#}
+{% macro record_slice_changed_households() -%}
+    {%- if builds_slice() -%}
+        {{ refill_slice_table(slice_households_changed(), 'household_key', slice_changed_households()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro slice_households_changed() -%}
+    {{ var('schema_intermediate') }}.slice_households_changed
+{%- endmacro %}
+
+{#- The households dim_household's slice build replaces (record_slice_changed_households), as rows
+    (household_key). -#}
+{% macro slice_households_replaced() -%}
+    select changed.household_key from {{ slice_households_changed() }} as changed
 {%- endmacro %}
 
 {#- Whether a row (its household_key column) is of one of the slice's changed households (in a
     slice build). -#}
 {% macro of_slice_household(household_key) -%}
-    {{ in_slice_build(household_key, slice_changed_households()) }}
+    {{ in_slice_build(household_key, slice_households_replaced()) }}
 {%- endmacro %}
 
 {#- slice_condition of dim_household: every row of the slice's changed households. -#}
 {% macro household_in_slice(built) -%}
-    {{ built }}.household_key in ({{ slice_changed_households() }})
+    {{ built }}.household_key in ({{ slice_households_replaced() }})
 {%- endmacro %}

@@ -4,6 +4,7 @@
         incremental_strategy='slice',
         slice_condition='household_in_slice',
         on_schema_change='fail',
+        pre_hook=["{{ record_slice_changed_households() }}"],
     )
 }}
 {#- One row per household: the people known to live at one property (UPRN) in one month.
