@@ -303,7 +303,10 @@ def _incremental(url: str, full_dbt_seconds: float, floor: bool = True) -> dict:
                 flush=True,
             )
             print(f"  its slowest nodes: {_slowest_nodes(run['results'])}", flush=True)
-        figures.update(_in_process(url, target, full_dbt_seconds))
+        try:
+            figures.update(_in_process(url, target, full_dbt_seconds))
+        except RuntimeError as exc:  # a comparison only: the figures above stand without it
+            print(f"the build by dbt's runner in process not measured: {exc}"[:2000], flush=True)
         if floor:
             figures.update(_floors(url, target, slice_env, full_dbt_seconds))
         else:
