@@ -39,6 +39,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -46,6 +47,9 @@ from psycopg import sql
 from jigsaw import database
 from jigsaw.paths import dbt_project_dir
 from quality.dbt_vars import dbt_vars_arguments
+
+if TYPE_CHECKING:
+    from orchestration.slices import DeliverySlice
 
 TARGET_RATIO = 0.15
 # (entity, record identifier, date or timestamp columns moved on by a month) of each body's
@@ -105,16 +109,17 @@ def held_manifest(target: Path):
 
 
 def dbt_in_process(
-    manifest, target: Path, *args: str, env: dict[str, str] | None = None
+    manifest, target: Path, *args: str, delivery_slice: DeliverySlice | None = None
 ) -> tuple[float, int]:
-    """``dbt`` as dbt's programmatic runner in this process, given the parsed manifest: what an
-    invocation would cost with no new process, import or parse (not how Dagster runs dbt:
-    dagster-dbt starts the CLI). Returns (seconds, nodes)."""
+    """``dbt`` as dbt's programmatic runner in this process, given the parsed manifest and the
+    slice to build (in the environment, as for the CLI): what an invocation would cost with no
+    new process, import or parse (not how Dagster runs dbt: dagster-dbt starts the CLI).
+    Returns (seconds, nodes)."""
     from dbt.cli.main import dbtRunner
 
-    env = env or {}
-    with database.environment_restored(env), contextlib.chdir(dbt_project_dir()):
-        os.environ.update(env)
+    from orchestration.slices import slice_env
+
+    with slice_env(delivery_slice), contextlib.chdir(dbt_project_dir()):
         started = time.perf_counter()
         done = dbtRunner(manifest=manifest).invoke([*args, *dbt_arguments(target), "--quiet"])
         elapsed = time.perf_counter() - started

@@ -55,12 +55,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
 from jigsaw import database
 from jigsaw.paths import REPO_ROOT, dbt_project_dir
 from orchestration.cli.progress import Stages
+
+if TYPE_CHECKING:
+    from orchestration.slices import DeliverySlice
 
 DEFAULT_SIZES = "20000,100000"
 DEFAULT_PLOT = REPO_ROOT / "docs" / "images" / "scaling_curve.png"
@@ -269,8 +273,7 @@ def _delivered_period(url: str, body: str, table: str, delivery: str) -> tuple[s
 def _incremental(url: str, full_dbt_seconds: float, floor: bool = True) -> dict:
     """One new monthly delivery per body and its downstream dbt build with the delivery's slice
     (as the run after a delivery passes it), against the full build."""
-    from benchmarks.bench_dbt_incremental import add_monthly_delivery, dbt
-    from orchestration.slices import DeliverySlice, builds_by_slice
+    from benchmarks.bench_dbt_incremental import dbt
 
     figures = {}
     slice_env: dict[str, dict[str, str] | None] = {}
@@ -281,14 +284,8 @@ def _incremental(url: str, full_dbt_seconds: float, floor: bool = True) -> dict:
         if parsed.exists():
             shutil.copy(parsed, target / parsed.name)
         for body, name in INCREMENTAL_BODIES.items():
-            table, delivery, rows = add_monthly_delivery(url, body)
-            # The slice the build after a delivery passes (orchestration.slices): the new
-            # period; no identity resolution runs here, so no one is re-keyed.
-            # A delivery a slice cannot rebuild (builds_by_slice) builds without one, as the run
-            # does.
-            delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
-            sliced = builds_by_slice(delivery_slice)
-            slice_env[body] = delivery_slice.dbt_env() if sliced else None
+            table, rows, delivery_slice = _new_month(url, body)
+            slice_env[body] = delivery_slice.dbt_env() if delivery_slice else None
             seconds, run = dbt(
                 target, "build", "--select", f"source:raw_{body}+", env=slice_env[body]
             )
@@ -314,22 +311,34 @@ def _incremental(url: str, full_dbt_seconds: float, floor: bool = True) -> dict:
     return figures
 
 
+def _new_month(url: str, body: str) -> tuple[str, int, DeliverySlice | None]:
+    """One new monthly delivery of the body: (its table, its rows, the slice the build after it
+    passes (orchestration.slices): the new period; no identity resolution runs here, so no one
+    is re-keyed). A delivery a slice cannot rebuild (builds_by_slice) has none, and is built
+    without one, as the run does."""
+    from benchmarks.bench_dbt_incremental import add_monthly_delivery
+    from orchestration.slices import DeliverySlice, builds_by_slice
+
+    table, delivery, rows = add_monthly_delivery(url, body)
+    delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
+    return table, rows, delivery_slice if builds_by_slice(delivery_slice) else None
+
+
 def _in_process(url: str, target: Path, full_dbt_seconds: float) -> dict:
     """The same build after one more monthly delivery per body, by dbt's programmatic runner in
     this process with the manifest parsed beforehand: dbt's work without the start of a ``dbt``
     process (its import, partial parse and manifest written), which every build Dagster starts
     pays. What a runner that keeps dbt loaded would give; not the product's path."""
-    from benchmarks.bench_dbt_incremental import add_monthly_delivery, dbt_in_process, held_manifest
-    from orchestration.slices import DeliverySlice, builds_by_slice
+    from benchmarks.bench_dbt_incremental import dbt_in_process, held_manifest
 
     manifest = held_manifest(target)
     figures = {}
     for body in INCREMENTAL_BODIES:
-        table, delivery, rows = add_monthly_delivery(url, body)
-        delivery_slice = DeliverySlice((_delivered_period(url, body, table, delivery),), ())
-        env = delivery_slice.dbt_env() if builds_by_slice(delivery_slice) else None
+        _, _, delivery_slice = _new_month(url, body)
         select = f"source:raw_{body}+"
-        seconds, nodes = dbt_in_process(manifest, target, "build", "--select", select, env=env)
+        seconds, nodes = dbt_in_process(
+            manifest, target, "build", "--select", select, delivery_slice=delivery_slice
+        )
         figures[f"{body}_in_process_seconds"] = round(seconds, 1)
         figures[f"{body}_in_process_ratio"] = round(seconds / full_dbt_seconds, 4)
         print(
