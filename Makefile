@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 
 # pip prints each package as it goes (a few minutes on a fresh machine), so the install is
 # never silent; DAGSTER_HOME and the other settings are settled by orchestration/cli/settings.py.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt setup.py ingestion/_hmac_tokens.c
 	@echo "install: [1/2] virtualenv and pip ($(VENV))"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml constraints.txt
 		| awk '/^Collecting /{n++; printf "install:   %3d %s\n", n, $$2; fflush()} \
 		       /^Successfully installed/{print "install:   installed " NF-2 " packages"}'; \
 		status=$${PIPESTATUS[0]}; echo "install: done in $$(( $$(date +%s) - start )) s"; exit $$status
+	@$(PY) -c "from ingestion import array_signing as a; print('install: the loader\'s HMAC loop', \
+		'compiled' if a.available() else 'not built (needs a C compiler and OpenSSL headers: \
+		apt-get install gcc libssl-dev, then make install): the loader signs in Python')"
 	@touch $(STAMP)
 
 install: $(STAMP)

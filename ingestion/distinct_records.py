@@ -76,6 +76,21 @@ def _value_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return _frame([values]).hash_rows(_SEEDS[0]).to_numpy().view(np.int64)
 
 
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """Whether each value occurs more than once: by a sorted copy and a search in the few
+    repeated values, about a third of the memory of ``np.unique``'s inverse and counts (which
+    took 350 MB at the end of a ten-million-row delivery)."""
+    ordered = np.sort(values)
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    if not len(twice):
+        return np.zeros(len(values), bool)
+    twice = np.unique(twice)
+    at = np.searchsorted(twice, values)
+    np.minimum(at, len(twice) - 1, out=at)
+    return twice[at] == values
+
+
 class _Run:
     """Keys of records (high and low halves) with their ordinals, sorted by the high half."""
 
@@ -202,7 +217,7 @@ class DistinctRecords:
 
     def __init__(self) -> None:
         self._seen: dict[int, int] = {}  # key -> record ordinal
-        self._index = KeyIndex()  # key -> record ordinal, for the batch path
+        self._index: KeyIndex | None = KeyIndex()  # key -> record ordinal, for the batch path
         self._count = 0  # records so far; a record's ordinal is its place in first-row order
         # By record ordinal and by row, in parts: the row path's arrays, then the batches'.
         self._record_refs: list[Any] = [array("q")]  # hash of the person reference's token
@@ -260,6 +275,12 @@ class DistinctRecords:
         self._spilled_rows.append(row_numbers, row_records)
         return first
 
+    def finish(self) -> None:
+        """No more rows come: the look-ups of records seen so far are let go before the
+        delivery's end rows are worked out (at ten million rows, 5.2 million records, about
+        110 MB)."""
+        self._seen, self._index = {}, None
+
     def ambiguous_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the references that carry more than one record in the delivery, and the
         first row of each one's record: (row numbers, first row numbers)."""
@@ -267,8 +288,7 @@ class DistinctRecords:
             np.concatenate([np.asarray(part) for part in parts])
             for parts in (self._record_refs, self._record_first_rows)
         )
-        _, ref_of_record, records_of_ref = np.unique(refs, return_inverse=True, return_counts=True)
-        shared = records_of_ref[ref_of_record] > 1  # by record
+        shared = _repeated(refs)  # by record
         rows, firsts = [], []
         for numbers, records in self._row_parts():
             listed = shared[records]

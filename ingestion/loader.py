@@ -30,17 +30,18 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import IO
 
+import numpy as np
 import pyarrow as pa
 from psycopg import Connection, sql
 from psycopg.copy import Copy, FileWriter
 
+from ingestion import array_signing, ledger
 from ingestion import batches as column_batches
-from ingestion import ledger
 from ingestion.batches import (
     COPY_OPTIONS,
     Batch,
@@ -177,44 +178,78 @@ def _clean(text: str) -> str:
 
 def _delivery_arrays(
     identity_head: tuple[str, ...], columns: tuple[str, ...], arrays: tuple
-) -> CopyRows | None:
+) -> CopyRows:
     """Rows of (body, entity, delivery id, *arrays) for COPY: many rows where people repeat,
     so written by Arrow, not row by row."""
     rows = len(arrays[0])
-    if not rows:
-        return None
     head = [pa.repeat(value, rows) for value in identity_head[:3]]
     table = pa.table([*head, *map(pa.array, arrays)], names=list(columns))
     return copy_rows(table, text=no_backslash(identity_head[:3]))
 
 
-# identity's end-of-delivery rows: ((schema, table), columns, rows) for each table.
-EndRows = list[tuple[tuple[str, str], tuple[str, ...], CopyRows]]
+# identity's end-of-delivery rows are written for COPY a part at a time, right before it is
+# sent: all at once, at ten million delivered rows (2.9 million records carried more than once),
+# their text and Arrow arrays grew the loader by about 770 MB.
+END_ROWS_PART = 1 << 18
 
 
-def identity_end_rows(identity_head: tuple[str, ...], distinct: DistinctRecords) -> EndRows:
-    """What is known of the delivery's records only at its end, as (table, columns, rows):
+@dataclass(frozen=True)
+class EndRows:
+    """One of identity's end-of-delivery tables: its rows as arrays (the delivery's head, in
+    ``head``, goes on every row), written for COPY a part at a time by ``parts``."""
+
+    table: tuple[str, str]
+    columns: tuple[str, ...]
+    head: tuple[str, ...]
+    arrays: tuple[np.ndarray, ...]
+
+    def parts(self) -> Iterator[CopyRows]:
+        rows = len(self.arrays[0])
+        for start in range(0, rows, END_ROWS_PART):
+            part = tuple(array[start : start + END_ROWS_PART] for array in self.arrays)
+            yield _delivery_arrays(self.head, self.columns, part)
+
+
+def identity_end_rows(identity_head: tuple[str, ...], distinct: DistinctRecords) -> list[EndRows]:
+    """What is known of the delivery's records only at its end, for each table that has rows:
     the rows of each (their count, and which record each row of an ambiguous reference
     carries). The benchmark's ceiling COPYs the same."""
+    distinct.finish()
     ends = [
-        (
+        EndRows(
             RECORD_ROW_COUNTS_TABLE,
             RECORD_ROW_COUNTS_COLUMNS,
-            _delivery_arrays(identity_head, RECORD_ROW_COUNTS_COLUMNS, distinct.repeated_records()),
+            identity_head,
+            distinct.repeated_records(),
         ),
-        (
-            RECORD_ROWS_TABLE,
-            RECORD_ROWS_COLUMNS,
-            _delivery_arrays(identity_head, RECORD_ROWS_COLUMNS, distinct.ambiguous_rows()),
-        ),
+        EndRows(RECORD_ROWS_TABLE, RECORD_ROWS_COLUMNS, identity_head, distinct.ambiguous_rows()),
     ]
-    return [(table, columns, rows) for table, columns, rows in ends if rows is not None]
+    return [end for end in ends if len(end.arrays[0])]
 
 
-def _copy_identity_end(conn: Connection, end_rows: EndRows) -> None:
-    for table, columns, rows in end_rows:
-        with conn.cursor().copy(copy_statement(table, columns, COPY_OPTIONS[rows.format])) as copy:
-            copy.write(rows.data)
+@dataclass(frozen=True)
+class EndPart:
+    """A part of one of identity's end-of-delivery tables, written for COPY."""
+
+    table: tuple[str, str]
+    columns: tuple[str, ...]
+    rows: CopyRows
+
+    def copy(self, conn: Connection) -> None:
+        statement = copy_statement(self.table, self.columns, COPY_OPTIONS[self.rows.format])
+        with conn.cursor().copy(statement) as copy:
+            copy.write(self.rows.data)
+
+
+def end_parts(end_rows: list[EndRows]) -> Iterator[EndPart]:
+    for end in end_rows:
+        for rows in end.parts():
+            yield EndPart(end.table, end.columns, rows)
+
+
+def _copy_identity_end(conn: Connection, end_rows: list[EndRows]) -> None:
+    for part in end_parts(end_rows):
+        part.copy(conn)
 
 
 def _identity_copy(options: str) -> sql.Composable:
@@ -293,12 +328,10 @@ _BATCHES_AHEAD = 2
 SIGNING_PROCESS_BATCHES = 2
 
 
-@dataclass(frozen=True)
 class _Done:
-    """The producer's last item: identity's end-of-delivery rows, made while the main thread
-    COPYs the last batch instead of after it."""
-
-    end_rows: EndRows
+    """The producer's last item, after identity's end-of-delivery parts (``EndPart``): those
+    are worked out while the main thread COPYs the last batch, and each part written while it
+    COPYs the one before, instead of all after it."""
 
 
 def _produce(
@@ -326,7 +359,10 @@ def _produce(
             ahead = batch
         if ahead is not None and not put(builder.build(ahead)):
             return
-        put(_Done(identity_end_rows(builder.identity_head, builder.distinct)))
+        for part in end_parts(identity_end_rows(builder.identity_head, builder.distinct)):
+            if not put(part):
+                return
+        put(_Done())
     except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, raised there
         put(exc)
     finally:
@@ -344,13 +380,17 @@ def _load_batches(
 ) -> tuple[int, int, int]:
     """``_load_rows`` for CSV, in batches of columns (``ingestion.batches``): a thread reads and
     builds the next batches while this one COPYs batch k into raw and identity (Arrow releases
-    the GIL for its work, psycopg while it waits on the server), and for a larger file a
-    signing process makes the tokens of batch k+1 meanwhile. Raises ``FileRejected``."""
+    the GIL for its work, psycopg while it waits on the server). The builder signs a batch's
+    identifiers by the compiled HMAC loop; where that is not built, a signing process makes the
+    tokens of batch k+1 meanwhile, for a larger file. Raises ``FileRejected``."""
     # A file of a few batches is worth a signing process (``ingestion.signing``); a small one
-    # is signed faster than that process starts.
+    # is signed faster than that process starts. With the compiled HMAC loop
+    # (``ingestion.array_signing``) the builder signs a batch in a fifth of what the process
+    # took, less than sending the values there and back costs.
     big = delivery.path.stat().st_size > SIGNING_PROCESS_BATCHES * column_batches.BLOCK_BYTES
     tokens = any(c.type == "text" and c.privacy == "token" for c in entity.columns)
-    with SigningProcess(pseudonymiser) if big and tokens else contextlib.nullcontext() as signing:
+    separate = big and tokens and not array_signing.available()
+    with SigningProcess(pseudonymiser) if separate else contextlib.nullcontext() as signing:
         delivery_id, period = delivery.delivery_id, delivery.period
         builder = BatchBuilder(
             spec.body,
@@ -383,6 +423,9 @@ def _load_batches(
                 while not isinstance(item := built.get(), _Done):
                     if isinstance(item, BaseException):
                         raise item
+                    if isinstance(item, EndPart):
+                        item.copy(conn)
+                        continue
                     # A COPY of raw and one of identity per batch, not one of each per file: the
                     # server does the identity rows while the next batch is built, instead of
                     # after the last one (one transaction all the same).
@@ -390,6 +433,9 @@ def _load_batches(
                         if rows is not None:
                             with cursor.copy(statements[table, rows.format]) as copy:
                                 copy.write(rows.data)
+                    # The raw pages this batch filled are summarised now, while the next batch
+                    # is built, not all after the last one (2.6 s at ten million rows).
+                    summarize_new_ranges(conn, spec, entity)
                     delivered += item.delivered
                     loaded += item.loaded
                     quarantined += len(item.quarantined)
@@ -398,7 +444,6 @@ def _load_batches(
             finally:
                 stop.set()
                 producer.join()
-            _copy_identity_end(conn, item.end_rows)
             quarantine.copy_into_quarantine(conn)
         return delivered, loaded, quarantined
 

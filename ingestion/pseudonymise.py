@@ -51,6 +51,12 @@ def normalise(domain: str, value: str) -> str:
     return _SPACES.sub(" ", value.strip()).upper()
 
 
+def domain_prefix(domain: str) -> bytes:
+    """What a token's message starts with: its domain and a unit separator, so the same value
+    in two domains has two unrelated tokens."""
+    return f"{domain}\x1f".encode()
+
+
 class Pseudonymiser:
     """Turns identifier values into tokens; one instance per load, key read once."""
 
@@ -62,6 +68,14 @@ class Pseudonymiser:
         (``ingestion.signing``): it is never written to disk nor logged."""
         stream.write(struct.pack("<I", len(self._key)) + self._key)
 
+    def key_pads(self) -> tuple[bytes, bytes]:
+        """The key's inner and outer blocks of RFC 2104 (the key, hashed if longer than a
+        block, padded to 64 bytes and XORed with 0x36 and with 0x5C): each token's HMAC starts
+        from them (``digester``, and the compiled loop of ``ingestion.array_signing``)."""
+        key = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
+        key = key.ljust(64, b"\0")
+        return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
     def digester(self, domain: str) -> Callable[[bytes], bytes]:
         """The HMAC-SHA256 digest of an already normalised value (``normalise``), UTF-8 encoded,
         in one domain.
@@ -71,11 +85,10 @@ class Pseudonymiser:
         without rebuilding the key pads for every value (about 3x faster; a test checks it
         against ``token``).
         """
-        key = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
-        key = key.ljust(64, b"\0")
-        inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-        inner.update(f"{domain}\x1f".encode())
-        outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+        inner_pad, outer_pad = self.key_pads()
+        inner = hashlib.sha256(inner_pad)
+        inner.update(domain_prefix(domain))
+        outer = hashlib.sha256(outer_pad)
         inner_copy, outer_copy = inner.copy, outer.copy
 
         def digest(canonical: bytes) -> bytes:
@@ -116,5 +129,5 @@ class Pseudonymiser:
         canonical = normalise(domain, value)
         if not canonical:
             return None
-        message = f"{domain}\x1f{canonical}".encode()
+        message = domain_prefix(domain) + canonical.encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()

@@ -1,9 +1,11 @@
-"""HMAC tokens signed in a second process while the loader builds and COPYs.
+"""HMAC tokens signed in a second process while the loader builds and COPYs, where the compiled
+HMAC loop (``ingestion.array_signing``) is not built; where it is, the builder signs a batch in
+one call, in less time than this process's pipes take.
 
 The HMAC of each identifier is the largest part of the batch loader's client work, and in
 Python it is about a microsecond a value whatever the code (measured: hashlib with pre-keyed
 states, ``hmac.digest``, DuckDB's ``sha256`` and a per-file cache of tokens all cost as much or
-more). So it runs on the other core: the loader sends a batch's canonical values to the
+more). So, in Python, it runs on the other core: the loader sends a batch's canonical values to the
 signing process (``ingestion.signing_worker``) one batch ahead, and collects the tokens when it
 builds that batch. The tokens are those of ``Pseudonymiser.signer``: the worker calls it.
 """

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ingestion import batches
+from ingestion import array_signing, batches
 from ingestion.demo_region.config import RegionConfig
 from ingestion.demo_region.generate import generate_region
 from ingestion.folder_load import prepare_database
@@ -153,11 +153,17 @@ def other_database(server_url: str):
         database.drop_database(url)
 
 
-@pytest.mark.parametrize("block_bytes", [batches.BLOCK_BYTES, 2048], ids=["blocks", "tiny-blocks"])
+@pytest.mark.parametrize(
+    ("block_bytes", "compiled_signing"),
+    [(batches.BLOCK_BYTES, True), (2048, True), (2048, False)],
+    ids=["blocks", "tiny-blocks", "tiny-blocks-signing-process"],
+)
 def test_batch_loader_stores_what_the_row_loader_stores(
-    db, db_url, other_database, landing, specs, monkeypatch, block_bytes
+    db, db_url, other_database, landing, specs, monkeypatch, block_bytes, compiled_signing
 ):
     monkeypatch.setattr(batches, "BLOCK_BYTES", block_bytes)
+    if not compiled_signing:  # as where the HMAC loop is not built: a signing process signs
+        monkeypatch.setattr(array_signing, "_hmac_tokens", None)
     land_everything(landing)
     load_all(other_database, landing, specs, row_by_row=True)
     load_all(db_url, landing, specs, row_by_row=False)

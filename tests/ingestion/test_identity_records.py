@@ -159,3 +159,29 @@ def test_both_ways_list_the_same_rows_of_references_with_several_records(monkeyp
     assert repeated
     for counted in (by_row.repeated_records(), by_batch.repeated_records()):
         assert sorted(zip(*(part.tolist() for part in counted), strict=True)) == repeated
+
+
+def test_the_end_rows_are_written_in_parts_that_together_hold_every_row(monkeypatch):
+    """identity's end-of-delivery rows go to COPY a part at a time (``loader.END_ROWS_PART``),
+    so a delivery of millions of records never holds all their text at once: the parts,
+    read back, are every row once, in order, with the delivery's head on each."""
+    import csv
+    import io
+
+    from ingestion import loader
+    from ingestion.raw_tables import RECORD_ROW_COUNTS_COLUMNS, RECORD_ROW_COUNTS_TABLE
+
+    monkeypatch.setattr(loader, "END_ROWS_PART", 3)
+    head = ("police", "incidents", "police/2026-02-03/incidents_2026-01.csv", "2026-01")
+    first_rows, counts = np.arange(1, 21, 2), np.arange(2, 12)
+    end = loader.EndRows(
+        RECORD_ROW_COUNTS_TABLE, RECORD_ROW_COUNTS_COLUMNS, head, (first_rows, counts)
+    )
+    parts = list(loader.end_parts([end]))
+    assert [len(p.rows.data.splitlines()) for p in parts] == [3, 3, 3, 1]
+    read = []
+    for part in parts:
+        delimiter = "\t" if part.rows.format == "text" else ","
+        read += list(csv.reader(io.StringIO(part.rows.data.decode()), delimiter=delimiter))
+    assert read == [[*head[:3], str(f), str(c)] for f, c in zip(first_rows, counts, strict=True)]
+    assert {p.table for p in parts} == {RECORD_ROW_COUNTS_TABLE}

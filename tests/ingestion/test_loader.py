@@ -315,6 +315,36 @@ def test_a_load_leaves_no_block_range_of_the_period_index_unsummarised(db, db_ur
     assert newly_summarised == 0
 
 
+def test_block_ranges_summarised_during_a_load_still_find_each_periods_rows(
+    db, db_url, landing, specs, monkeypatch
+):
+    # The batch loader summarises the period index after every batch (raw_tables.
+    # summarize_new_ranges), the last range while it is still being filled: two periods
+    # loaded in many small batches, over several block ranges each, must each be found whole
+    # through the index, and only through their own ranges.
+    from ingestion import batches
+
+    monkeypatch.setattr(batches, "BLOCK_BYTES", 64 << 10)
+    rows = 24_000
+    d.police_file(landing, "2026-02-03", "2026-01", [d.police_row(i) for i in range(rows)])
+    d.police_file(landing, "2026-03-03", "2026-02", [d.police_row(i) for i in range(rows)])
+    summary = load_landing(db_url, landing, by_body(specs, "police"))
+    assert [r.status for r in summary.results] == ["loaded", "loaded"]
+    pages = db.execute("select pg_relation_size('raw_police.incidents') / 8192").fetchone()[0]
+    assert pages > 4 * 128  # more than four block ranges of the index
+    db.execute("set enable_seqscan = off")
+    for period in ("2026-01", "2026-02"):
+        plan = db.execute(
+            "explain (analyze, format json) select count(*) from raw_police.incidents"
+            " where _period = %s",
+            (period,),
+        ).fetchone()[0][0]["Plan"]["Plans"][0]
+        assert plan["Node Type"] == "Bitmap Heap Scan"
+        assert plan["Actual Rows"] == rows
+        # Its own ranges and the one it shares with the other period, not the other's.
+        assert plan["Lossy Heap Blocks"] <= pages / 2 + 2 * 128 < pages
+
+
 def test_corrected_redelivery_replaces_the_period_and_a_late_older_file_does_not(
     db, db_url, landing, specs
 ):
