@@ -187,9 +187,9 @@ def _delivery_arrays(
     return copy_rows(table, text=no_backslash(identity_head[:3]))
 
 
-# identity's end-of-delivery rows are written for COPY a part at a time, right before it is
-# sent: all at once, at ten million delivered rows (2.9 million records carried more than once),
-# their text and Arrow arrays grew the loader by about 770 MB.
+# identity's end-of-delivery rows are written for COPY a part at a time, while the part before
+# is sent: all at once, at ten million delivered rows (2.9 million records carried more than
+# once), their text and Arrow arrays grew the loader by about 770 MB.
 END_ROWS_PART = 1 << 18
 
 
@@ -242,6 +242,7 @@ class EndPart:
 
 
 def end_parts(end_rows: list[EndRows]) -> Iterator[EndPart]:
+    """The tables' parts in order, each written for COPY only when it is asked for."""
     for end in end_rows:
         for rows in end.parts():
             yield EndPart(end.table, end.columns, rows)
