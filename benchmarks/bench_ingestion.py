@@ -229,7 +229,7 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
     from ingestion.batches import COPY_OPTIONS, BatchBuilder, CopyRows, csv_batches
     from ingestion.folder_load import prepare_database
     from ingestion.landing import delivery_for
-    from ingestion.loader import PERSON_RECORDS, copy_statement, identity_end_rows
+    from ingestion.loader import PERSON_RECORDS, copy_statement, end_parts, identity_end_rows
     from ingestion.pseudonymise import Pseudonymiser
     from ingestion.raw_tables import IDENTITY_COLUMNS, LINEAGE_COLUMNS, raw_columns
 
@@ -261,9 +261,8 @@ def measure_server_ceiling(url: str, path: Path) -> tuple[int, float]:
         if built.identity is not None:
             spool("person_records", PERSON_RECORDS, IDENTITY_COLUMNS, built.identity)
         rows += built.loaded
-    for end in identity_end_rows(head, builder.distinct):
-        for end_rows in end.parts():
-            spool(end.table, end.table, end.columns, end_rows)
+    for part in end_parts(identity_end_rows(head, builder.distinct)):
+        spool(part.table, part.table, part.columns, part.rows)
     with psycopg.connect(url, autocommit=True) as conn:
         prepare_database(conn, [spec])
         started = time.perf_counter()
